@@ -1,0 +1,105 @@
+import type { FloatArray } from '../kernels/types.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/**
+ * Reverse-mode automatic differentiation, micrograd style: every op that may need a gradient
+ * records, next to the output it builds, a `GradFn` holding its inputs and a closure that maps
+ * the output's gradient to its inputs' gradients. `backward` walks the recorded graph in
+ * reverse topological order.
+ */
+export interface GradFn {
+  /** The op's name, for error messages and debugging (`AddBackward`, ...). */
+  readonly name: string;
+  readonly inputs: readonly Tensor[];
+  /** Gradients for each input, or null for inputs that do not require one. */
+  backward(gradOutput: FloatArray): (FloatArray | null)[];
+}
+
+let gradEnabled = true;
+
+/** Whether ops currently record gradients (false inside `noGrad`). */
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/**
+ * Runs `fn` without recording gradients (PyTorch: `with torch.no_grad():`).
+ * Nesting is allowed; the previous state is restored even if `fn` throws.
+ */
+export function noGrad<T>(fn: () => T): T {
+  const previous = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = previous;
+  }
+}
+
+/**
+ * Attaches a backward closure to `out` if gradients are being recorded and any input requires
+ * one. Returns `out` so an op can end with `return record(out, ...)`.
+ */
+export function record(
+  out: Tensor, name: string, inputs: readonly Tensor[],
+  backward: (gradOutput: FloatArray) => (FloatArray | null)[],
+): Tensor {
+  if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
+    out.requiresGrad = true;
+    out.gradFn = { name, inputs, backward };
+  }
+  return out;
+}
+
+/** Reverse topological order of the graph below `root` (iterative: deep nets must not overflow the stack). */
+function reverseTopologicalOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>();
+  const stack: [Tensor, boolean][] = [[root, false]];
+  while (stack.length > 0) {
+    const [node, expanded] = stack.pop()!;
+    if (expanded) {
+      order.push(node);
+      continue;
+    }
+    if (visited.has(node)) continue;
+    visited.add(node);
+    stack.push([node, true]);
+    for (const input of node.gradFn?.inputs ?? []) {
+      if (input.requiresGrad && !visited.has(input)) stack.push([input, false]);
+    }
+  }
+  return order.reverse();
+}
+
+/**
+ * Back-propagates `gradRoot` (the gradient of some scalar with respect to `root`) and
+ * accumulates into `.grad` of every leaf tensor that requires a gradient.
+ */
+export function backward(root: Tensor, gradRoot: FloatArray, accumulate: (leaf: Tensor, grad: FloatArray) => void): void {
+  const grads = new Map<Tensor, FloatArray>([[root, gradRoot]]);
+  for (const node of reverseTopologicalOrder(root)) {
+    const g = grads.get(node);
+    if (!g) continue;
+    grads.delete(node);
+    if (!node.gradFn) {
+      accumulate(node, g);
+      continue;
+    }
+    const inputGrads = node.gradFn.backward(g);
+    node.gradFn.inputs.forEach((input, i) => {
+      const gi = inputGrads[i];
+      if (!gi || !input.requiresGrad) return;
+      if (gi.length !== input.size) {
+        throw new Error(`${node.gradFn!.name} returned a gradient of ${gi.length} elements for an input of ${input.size}`);
+      }
+      const existing = grads.get(input);
+      if (existing) {
+        for (let k = 0; k < gi.length; k++) existing[k] += gi[k];
+      } else {
+        // Copy: an op may hand back the very array it was given (AddBackward passes g through).
+        grads.set(input, gi === g || inputGrads.indexOf(gi) !== i ? gi.slice() : gi);
+      }
+    });
+  }
+}

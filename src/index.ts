@@ -1,0 +1,25 @@
+/**
+ * batchnorm: Batch Normalization for TypeScript with PyTorch's semantics.
+ * @example
+ * import { BatchNorm1d, Linear, Sequential, Sigmoid, SGD, crossEntropy, randn } from 'batchnorm';
+ * const model = new Sequential(new Linear(784, 100), new BatchNorm1d(100), new Sigmoid(), new Linear(100, 10));
+ * const opt = new SGD(model.parameters(), { lr: 0.5 });
+ * const loss = crossEntropy(model.forward(x), labels);
+ * opt.zeroGrad(); loss.backward(); opt.step();
+ */
+export { Tensor, tensor, zeros, ones, full, randn, rand, allocate } from './tensor/tensor.js';
+export type { DType, NestedArray, TensorOptions, RandomOptions } from './tensor/tensor.js';
+export { noGrad, isGradEnabled } from './autograd/tape.js';
+export { RNG, manualSeed, getDefaultRng } from './random.js';
+export * from './ops/index.js';
+export { Module, Parameter, type StateDict, type LoadStateDictOptions } from './nn/module.js';
+export { Linear, type LinearOptions } from './nn/linear.js';
+export { Sigmoid, ReLU, Tanh, Flatten } from './nn/activation.js';
+export { Sequential } from './nn/sequential.js';
+export { BatchNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d, type BatchNormOptions } from './nn/batchnorm.js';
+export { CrossEntropyLoss, MSELoss } from './nn/loss.js';
+export { Optimizer } from './optim/optimizer.js';
+export { SGD, type SGDOptions } from './optim/sgd.js';
+export { Adam, type AdamOptions } from './optim/adam.js';
+export { setBackend, getBackend, listBackends, registerBackend, kernels, refKernels } from './kernels/index.js';
+export type { Backend, BNDims, FloatArray, Kernels } from './kernels/index.js';

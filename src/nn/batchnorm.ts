@@ -1,0 +1,163 @@
+import { noGrad } from '../autograd/tape.js';
+import { batchNorm } from '../ops/batchNorm.js';
+import { formatShape } from '../tensor/shape.js';
+import { full, Tensor, zeros } from '../tensor/tensor.js';
+import { Module, Parameter } from './module.js';
+
+export interface BatchNormOptions {
+  /** Added to the variance for numerical stability (PyTorch 1e-5; Keras uses 1e-3). */
+  eps?: number;
+  /**
+   * Weight of the new batch in the running statistics:
+   * running = (1 - momentum) * running + momentum * batch (PyTorch's convention, default 0.1;
+   * Keras's `momentum=0.99` is this library's 0.01). `null`: cumulative moving average,
+   * every batch weighted equally.
+   */
+  momentum?: number | null;
+  /** Learn a per-channel scale gamma (`weight`) and shift beta (`bias`) (default true). */
+  affine?: boolean;
+  /**
+   * Keep running statistics for evaluation (default true). When false, the batch's
+   * statistics are used in evaluation mode too, and no running statistics exist.
+   */
+  trackRunningStats?: boolean;
+  dtype?: 'float32' | 'float64';
+}
+
+/**
+ * Batch Normalization (Ioffe & Szegedy 2015) over the channel dim 1 of an input (N, C, *),
+ * with PyTorch's semantics. Training mode:
+ *
+ *   y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias
+ *
+ * with mean and biased variance per channel over all other axes; the running mean and the
+ * running *unbiased* variance move towards them by `momentum`, and `numBatchesTracked`
+ * counts the batches. Evaluation mode (`eval()`) normalises with the running statistics,
+ * so a single sample gets the same answer whatever batch it comes in.
+ *
+ * BatchNorm1d, 2d and 3d differ only in the input ranks they accept.
+ */
+export abstract class BatchNorm extends Module {
+  /** gamma (C), initialised to 1; null when `affine` is false. */
+  weight: Parameter | null;
+  /** beta (C), initialised to 0; null when `affine` is false. */
+  bias: Parameter | null;
+  /** Running mean (C), initialised to 0; null when `trackRunningStats` is false. */
+  runningMean: Tensor | null;
+  /** Running unbiased variance (C), initialised to 1; null when `trackRunningStats` is false. */
+  runningVar: Tensor | null;
+  /** Training batches seen (an int64 scalar, as in PyTorch); null when not tracking. */
+  numBatchesTracked: Tensor | null;
+
+  readonly eps: number;
+  readonly momentum: number | null;
+  readonly affine: boolean;
+  readonly trackRunningStats: boolean;
+
+  constructor(
+    readonly numFeatures: number,
+    options: BatchNormOptions = {},
+  ) {
+    super();
+    if (!Number.isInteger(numFeatures) || numFeatures <= 0) {
+      throw new RangeError(`${new.target.name}: numFeatures must be a positive integer (got ${numFeatures})`);
+    }
+    const { eps = 1e-5, momentum = 0.1, affine = true, trackRunningStats = true, dtype = 'float32' } = options;
+    if (!(eps > 0)) throw new RangeError(`${new.target.name}: eps must be positive (got ${eps})`);
+    if (momentum !== null && !(momentum >= 0 && momentum <= 1)) {
+      throw new RangeError(`${new.target.name}: momentum must be in [0, 1] or null (got ${momentum})`);
+    }
+    this.eps = eps;
+    this.momentum = momentum;
+    this.affine = affine;
+    this.trackRunningStats = trackRunningStats;
+    this.weight = affine ? new Parameter(full([numFeatures], 1, { dtype })) : null;
+    this.bias = affine ? new Parameter(zeros([numFeatures], { dtype })) : null;
+    this.runningMean = trackRunningStats ? zeros([numFeatures], { dtype }) : null;
+    this.runningVar = trackRunningStats ? full([numFeatures], 1, { dtype }) : null;
+    this.numBatchesTracked = trackRunningStats ? zeros([], { dtype: 'int64' }) : null;
+    this.registerBuffer('runningMean');
+    this.registerBuffer('runningVar');
+    this.registerBuffer('numBatchesTracked');
+  }
+
+  /** Throws PyTorch's error for an input rank this variant does not accept. */
+  protected abstract checkInputDim(input: Tensor): void;
+
+  forward(input: Tensor): Tensor {
+    this.checkInputDim(input);
+    if (input.shape[1] !== this.numFeatures) {
+      throw new RangeError(
+        `${this.constructor.name}(${this.numFeatures}): expected input with ${this.numFeatures} channels in dim 1 ` +
+          `(got ${input.shape[1]} channels, input shape ${formatShape(input.shape)})`,
+      );
+    }
+    // As PyTorch's _BatchNorm.forward: count the batch, and with momentum null weight it 1/count.
+    let factor = this.momentum ?? 0;
+    if (this.training && this.numBatchesTracked) {
+      const count = this.numBatchesTracked.data;
+      // A batch that fails validation must not be counted: check before incrementing.
+      const n = input.size / (input.shape[1] || 1);
+      if (n > 1) {
+        count[0] += 1;
+        if (this.momentum === null) factor = 1 / count[0];
+      }
+    }
+    // Batch statistics in training, and in evaluation when there are no running ones.
+    const useBatchStats = this.training || this.runningMean === null;
+    return batchNorm(input, {
+      runningMean: this.runningMean,
+      runningVar: this.runningVar,
+      weight: this.weight,
+      bias: this.bias,
+      training: useBatchStats,
+      momentum: factor,
+      eps: this.eps,
+    });
+  }
+
+  /** Running statistics back to mean 0, variance 1, count 0. */
+  resetRunningStats(): void {
+    noGrad(() => {
+      this.runningMean?.data.fill(0);
+      this.runningVar?.data.fill(1);
+      this.numBatchesTracked?.data.fill(0);
+    });
+  }
+
+  /** Running statistics reset, weight 1, bias 0. */
+  resetParameters(): void {
+    this.resetRunningStats();
+    this.weight?.data.fill(1);
+    this.bias?.data.fill(0);
+  }
+
+  override toString(): string {
+    return `${this.constructor.name}(${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.affine}, trackRunningStats=${this.trackRunningStats})`;
+  }
+}
+
+function rankError(allowed: string, input: Tensor): RangeError {
+  return new RangeError(`expected ${allowed} input (got ${input.ndim}D input)`);
+}
+
+/** BatchNorm over (N, C) or (N, C, L) (PyTorch's `nn.BatchNorm1d`): after Linear layers. */
+export class BatchNorm1d extends BatchNorm {
+  protected checkInputDim(input: Tensor): void {
+    if (input.ndim !== 2 && input.ndim !== 3) throw rankError('2D or 3D', input);
+  }
+}
+
+/** BatchNorm over (N, C, H, W) (PyTorch's `nn.BatchNorm2d`): after Conv2d layers. */
+export class BatchNorm2d extends BatchNorm {
+  protected checkInputDim(input: Tensor): void {
+    if (input.ndim !== 4) throw rankError('4D', input);
+  }
+}
+
+/** BatchNorm over (N, C, D, H, W) (PyTorch's `nn.BatchNorm3d`). */
+export class BatchNorm3d extends BatchNorm {
+  protected checkInputDim(input: Tensor): void {
+    if (input.ndim !== 5) throw rankError('5D', input);
+  }
+}

@@ -1,0 +1,162 @@
+import { noGrad } from '../autograd/tape.js';
+import { Tensor } from '../tensor/tensor.js';
+import { formatShape, sameShape } from '../tensor/shape.js';
+
+/** A trainable tensor owned by a module (PyTorch's `nn.Parameter`): `requiresGrad` by default. */
+export class Parameter extends Tensor {
+  constructor(data: Tensor, requiresGrad = true) {
+    super(data.data, data.shape, data.dtype, requiresGrad);
+  }
+}
+
+/** Field name to PyTorch key: `runningMean` -> `running_mean`. */
+export function snakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+export type StateDict = Record<string, Tensor>;
+
+export interface LoadStateDictOptions {
+  /** Require the keys to match exactly (default true), like PyTorch. */
+  strict?: boolean;
+}
+
+/**
+ * Base class of every layer (PyTorch's `nn.Module`).
+ *
+ * Structure is read from the object itself: fields holding a `Module` are children, fields
+ * holding a `Parameter` are parameters, and fields named by `registerBuffer` are buffers
+ * (state that is saved but not trained, such as BatchNorm's running statistics). State dict
+ * keys derive mechanically from that tree and the field names in snake_case, so they are
+ * PyTorch's own: `0.weight`, `features.1.running_var`.
+ */
+export abstract class Module {
+  /** Training mode (true) or evaluation mode (false); see `train()` / `eval()`. */
+  training = true;
+  readonly #buffers: string[] = [];
+
+  /** Computes the output. Call it directly: `model.forward(x)`. */
+  abstract forward(...inputs: Tensor[]): Tensor;
+
+  /** Declares `this[name]` a buffer, saved in the state dict and not trained. */
+  protected registerBuffer(name: string): void {
+    if (!this.#buffers.includes(name)) this.#buffers.push(name);
+  }
+
+  /** Direct children, in declaration order (numeric names first, in order, as in Sequential). */
+  namedChildren(): [string, Module][] {
+    return Object.entries(this).filter((e): e is [string, Module] => e[1] instanceof Module);
+  }
+
+  children(): Module[] {
+    return this.namedChildren().map(([, m]) => m);
+  }
+
+  /** This module and all below it, with dotted names ('' for this one). */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [name, child] of this.namedChildren()) out.push(...child.namedModules(prefix ? `${prefix}.${name}` : name));
+    return out;
+  }
+
+  modules(): Module[] {
+    return this.namedModules().map(([, m]) => m);
+  }
+
+  /** Own parameters (not children's), keyed by PyTorch name. */
+  private ownParameters(): [string, Parameter][] {
+    return Object.entries(this)
+      .filter((e): e is [string, Parameter] => e[1] instanceof Parameter)
+      .map(([k, p]) => [snakeCase(k), p]);
+  }
+
+  /** Own buffers, keyed by PyTorch name (null buffers, e.g. untracked statistics, are absent). */
+  private ownBuffers(): [string, Tensor][] {
+    const self = this as unknown as Record<string, unknown>;
+    return this.#buffers
+      .filter((k) => self[k] instanceof Tensor)
+      .map((k) => [snakeCase(k), self[k] as Tensor]);
+  }
+
+  /** Every parameter below this module, with dotted PyTorch names. */
+  namedParameters(): [string, Parameter][] {
+    return this.namedModules().flatMap(([prefix, m]) =>
+      m.ownParameters().map(([k, p]): [string, Parameter] => [prefix ? `${prefix}.${k}` : k, p]),
+    );
+  }
+
+  /** Every parameter below this module (what an optimizer takes). */
+  parameters(): Parameter[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  namedBuffers(): [string, Tensor][] {
+    return this.namedModules().flatMap(([prefix, m]) =>
+      m.ownBuffers().map(([k, b]): [string, Tensor] => [prefix ? `${prefix}.${k}` : k, b]),
+    );
+  }
+
+  /** Sets training mode on this module and every module below it. Returns this. */
+  train(mode = true): this {
+    for (const m of this.modules()) m.training = mode;
+    return this;
+  }
+
+  /** Evaluation mode: `train(false)`. BatchNorm then uses its running statistics. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Clears the gradient of every parameter (PyTorch 2's default: set to null). */
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.grad = null;
+  }
+
+  /**
+   * Parameters and buffers by PyTorch key, in PyTorch's order (each module's parameters, then
+   * its buffers, then its children). The tensors are the module's own: clone to snapshot.
+   */
+  stateDict(): StateDict {
+    const out: StateDict = {};
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [k, t] of [...m.ownParameters(), ...m.ownBuffers()]) out[prefix ? `${prefix}.${k}` : k] = t;
+    }
+    return out;
+  }
+
+  /**
+   * Copies values from a state dict into this module's parameters and buffers. Everything is
+   * checked before anything is copied, so a failed load changes nothing. With `strict` (the
+   * default) missing and unexpected keys are errors; shapes must always match.
+   */
+  loadStateDict(stateDict: StateDict, { strict = true }: LoadStateDictOptions = {}): { missingKeys: string[]; unexpectedKeys: string[] } {
+    const own = this.stateDict();
+    const missingKeys = Object.keys(own).filter((k) => !(k in stateDict));
+    const unexpectedKeys = Object.keys(stateDict).filter((k) => !(k in own));
+    const errors: string[] = [];
+    if (strict && missingKeys.length) errors.push(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(', ')}.`);
+    if (strict && unexpectedKeys.length) errors.push(`Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(', ')}.`);
+    for (const [key, target] of Object.entries(own)) {
+      const source = stateDict[key];
+      if (!source) continue;
+      if (!(source instanceof Tensor)) {
+        errors.push(`value for ${key} is not a Tensor.`);
+      } else if (!sameShape(source.shape, target.shape)) {
+        errors.push(
+          `size mismatch for ${key}: copying a param with shape ${formatShape(source.shape)} from checkpoint, the shape in current model is ${formatShape(target.shape)}.`,
+        );
+      }
+    }
+    if (errors.length) {
+      throw new Error(`Error(s) in loading state_dict for ${this.constructor.name}:\n\t${errors.join('\n\t')}`);
+    }
+    noGrad(() => {
+      for (const [key, target] of Object.entries(own)) if (stateDict[key]) target.data.set(stateDict[key].data);
+    });
+    return { missingKeys, unexpectedKeys };
+  }
+
+  toString(): string {
+    return this.constructor.name;
+  }
+}

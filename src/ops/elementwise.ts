@@ -1,0 +1,68 @@
+import { record } from '../autograd/tape.js';
+import type { FloatArray } from '../kernels/types.js';
+import { allocate, Tensor } from '../tensor/tensor.js';
+import { broadcastShapes, sameShape, sizeOf } from '../tensor/shape.js';
+import { asTensor, broadcastOffsets, floatDtype, sumToShape } from './util.js';
+
+/**
+ * Elementwise binary ops with numpy/PyTorch broadcasting. Each op is its forward `f` and the
+ * partial derivatives `da`, `db` of f(a, b), side by side.
+ */
+interface BinaryRule {
+  name: string;
+  f(a: number, b: number): number;
+  da(g: number, a: number, b: number): number;
+  db(g: number, a: number, b: number): number;
+}
+
+function binary(rule: BinaryRule, x: Tensor | number, y: Tensor | number): Tensor {
+  const a = x instanceof Tensor ? x : asTensor(x, y as Tensor);
+  const b = asTensor(y, a);
+  const dtype = floatDtype(rule.name, a, b);
+  const shape = sameShape(a.shape, b.shape) ? [...a.shape] : broadcastShapes(a.shape, b.shape);
+  const size = sizeOf(shape);
+  const ia = a.size === size ? null : broadcastOffsets(shape, a.shape);
+  const ib = b.size === size ? null : broadcastOffsets(shape, b.shape);
+  const ad = a.data;
+  const bd = b.data;
+  const out = allocate(dtype, size);
+  const f = rule.f;
+  for (let i = 0; i < size; i++) out[i] = f(ad[ia ? ia[i] : i], bd[ib ? ib[i] : i]);
+
+  return record(new Tensor(out, shape, dtype), rule.name, [a, b], (g) => {
+    const grad = (partial: BinaryRule['da'], target: Tensor): FloatArray | null => {
+      if (!target.requiresGrad) return null;
+      const full = allocate(dtype, size);
+      for (let i = 0; i < size; i++) full[i] = partial(g[i], ad[ia ? ia[i] : i], bd[ib ? ib[i] : i]);
+      return sumToShape(full, shape, target.shape, dtype);
+    };
+    return [grad(rule.da, a), grad(rule.db, b)];
+  });
+}
+
+const ADD: BinaryRule = { name: 'AddBackward', f: (a, b) => a + b, da: (g) => g, db: (g) => g };
+const SUB: BinaryRule = { name: 'SubBackward', f: (a, b) => a - b, da: (g) => g, db: (g) => -g };
+const MUL: BinaryRule = { name: 'MulBackward', f: (a, b) => a * b, da: (g, _a, b) => g * b, db: (g, a) => g * a };
+const DIV: BinaryRule = {
+  name: 'DivBackward',
+  f: (a, b) => a / b,
+  da: (g, _a, b) => g / b,
+  db: (g, a, b) => (-g * a) / (b * b),
+};
+
+/** a + b, broadcasting. */
+export function add(a: Tensor | number, b: Tensor | number): Tensor {
+  return binary(ADD, a, b);
+}
+/** a - b, broadcasting. */
+export function sub(a: Tensor | number, b: Tensor | number): Tensor {
+  return binary(SUB, a, b);
+}
+/** a * b, broadcasting. */
+export function mul(a: Tensor | number, b: Tensor | number): Tensor {
+  return binary(MUL, a, b);
+}
+/** a / b, broadcasting. */
+export function div(a: Tensor | number, b: Tensor | number): Tensor {
+  return binary(DIV, a, b);
+}

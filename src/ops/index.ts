@@ -1,0 +1,10 @@
+// One op per file, forward and gradient side by side; this index is what Tensor's methods call.
+export { add, sub, mul, div } from './elementwise.js';
+export { neg, pow, sqrt, exp, log, sigmoid, relu, tanh } from './math.js';
+export { matmul } from './matmul.js';
+export { linear } from './linear.js';
+export { sum, mean } from './reduce.js';
+export { reshape, flatten, transpose } from './shape.js';
+export { logSoftmax } from './logSoftmax.js';
+export { nllLoss, crossEntropy, mseLoss, type Reduction, type Targets } from './loss.js';
+export { batchNorm, type BatchNormArgs } from './batchNorm.js';

@@ -1,0 +1,57 @@
+import { record } from '../autograd/tape.js';
+import { kernels } from '../kernels/index.js';
+import { allocate, Tensor } from '../tensor/tensor.js';
+import { formatShape } from '../tensor/shape.js';
+import { floatDtype } from './util.js';
+
+/**
+ * y = x @ weight^T + bias, fused (PyTorch's `F.linear`): x (*, in), weight (out, in),
+ * bias (out) or null -> y (*, out). No transposed copy of the weight is made.
+ */
+export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+  const dtype = bias ? floatDtype('linear', x, weight, bias) : floatDtype('linear', x, weight);
+  if (weight.ndim !== 2) throw new RangeError(`linear: expected a 2D weight (got shape ${formatShape(weight.shape)})`);
+  const [outF, inF] = weight.shape;
+  if (x.ndim < 1 || x.shape[x.ndim - 1] !== inF) {
+    const rows = x.ndim < 1 ? 1 : x.size / Math.max(1, x.shape[x.ndim - 1]);
+    throw new RangeError(
+      `mat1 and mat2 shapes cannot be multiplied (${rows}x${x.shape[x.ndim - 1] ?? 1} and ${inF}x${outF})` +
+        ` (input shape ${formatShape(x.shape)}, weight shape ${formatShape(weight.shape)})`,
+    );
+  }
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== outF)) {
+    throw new RangeError(`linear: expected bias of shape [${outF}] (got ${formatShape(bias.shape)})`);
+  }
+  const rows = x.size / inF;
+  const out = allocate(dtype, rows * outF);
+  kernels().matmul(x.data, weight.data, out, rows, inF, outF, false, true);
+  if (bias) {
+    const bd = bias.data;
+    for (let r = 0; r < rows; r++) {
+      const o = r * outF;
+      for (let j = 0; j < outF; j++) out[o + j] += bd[j];
+    }
+  }
+  const shape = [...x.shape.slice(0, -1), outF];
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return record(new Tensor(out, shape, dtype), 'LinearBackward', inputs, (g) => {
+    let gx = null;
+    let gw = null;
+    let gb = null;
+    if (x.requiresGrad) {
+      gx = allocate(dtype, x.size);
+      kernels().matmul(g, weight.data, gx, rows, outF, inF, false, false); // g @ W
+    }
+    if (weight.requiresGrad) {
+      gw = allocate(dtype, weight.size);
+      kernels().matmul(g, x.data, gw, outF, rows, inF, true, false); // g^T @ x
+    }
+    if (bias?.requiresGrad) {
+      const acc = new Float64Array(outF);
+      for (let r = 0; r < rows; r++) for (let j = 0; j < outF; j++) acc[j] += g[r * outF + j];
+      gb = allocate(dtype, outF);
+      gb.set(acc);
+    }
+    return bias ? [gx, gw, gb] : [gx, gw];
+  });
+}

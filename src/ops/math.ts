@@ -1,0 +1,74 @@
+import { record } from '../autograd/tape.js';
+import { kernels, type FloatArray, type Kernels } from '../kernels/index.js';
+import { allocate, Tensor } from '../tensor/tensor.js';
+import { floatDtype } from './util.js';
+
+/**
+ * Elementwise unary ops. `f` and its derivative `df` (written in terms of the input x and the
+ * output y, whichever is cheaper) sit side by side.
+ */
+function unary(name: string, x: Tensor, f: (x: number) => number, df: (x: number, y: number) => number): Tensor {
+  const dtype = floatDtype(name, x);
+  const xd = x.data;
+  const out = allocate(dtype, x.size);
+  for (let i = 0; i < out.length; i++) out[i] = f(xd[i]);
+  return record(new Tensor(out, x.shape, dtype), name, [x], (g) => {
+    const gx = allocate(dtype, g.length);
+    for (let i = 0; i < g.length; i++) gx[i] = g[i] * df(xd[i], out[i]);
+    return [gx];
+  });
+}
+
+export function neg(x: Tensor): Tensor {
+  return unary('NegBackward', x, (v) => -v, () => -1);
+}
+
+/** x ** exponent for a constant exponent. */
+export function pow(x: Tensor, exponent: number): Tensor {
+  if (typeof exponent !== 'number') throw new TypeError(`pow: expected a number exponent (got ${typeof exponent})`);
+  return unary('PowBackward', x, (v) => v ** exponent, (v) => exponent * v ** (exponent - 1));
+}
+
+export function sqrt(x: Tensor): Tensor {
+  return unary('SqrtBackward', x, Math.sqrt, (_v, y) => 0.5 / y);
+}
+
+export function exp(x: Tensor): Tensor {
+  return unary('ExpBackward', x, Math.exp, (_v, y) => y);
+}
+
+export function log(x: Tensor): Tensor {
+  return unary('LogBackward', x, Math.log, (v) => 1 / v);
+}
+
+/**
+ * Activations run through the kernel table (they sit on every layer's hot path), with the
+ * backward kernel beside the forward one.
+ */
+function activation(
+  name: string, x: Tensor, forward: keyof Kernels, backward: keyof Kernels, backwardUsesInput: boolean,
+): Tensor {
+  const dtype = floatDtype(name, x);
+  const k = kernels();
+  const out = allocate(dtype, x.size);
+  (k[forward] as (x: FloatArray, y: FloatArray) => void)(x.data, out);
+  return record(new Tensor(out, x.shape, dtype), name, [x], (g) => {
+    const gx = allocate(dtype, g.length);
+    (kernels()[backward] as (v: FloatArray, dy: FloatArray, dx: FloatArray) => void)(backwardUsesInput ? x.data : out, g, gx);
+    return [gx];
+  });
+}
+
+/** 1 / (1 + exp(-x)). */
+export function sigmoid(x: Tensor): Tensor {
+  return activation('SigmoidBackward', x, 'sigmoid', 'sigmoidBackward', false);
+}
+
+/** max(x, 0). */
+export function relu(x: Tensor): Tensor {
+  return activation('ReluBackward', x, 'relu', 'reluBackward', true);
+}
+
+export function tanh(x: Tensor): Tensor {
+  return activation('TanhBackward', x, 'tanh', 'tanhBackward', false);
+}

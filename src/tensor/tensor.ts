@@ -1,0 +1,274 @@
+import { backward as runBackward, type GradFn } from '../autograd/tape.js';
+import type { FloatArray } from '../kernels/types.js';
+import { getDefaultRng, type RNG } from '../random.js';
+import * as ops from '../ops/index.js';
+import { checkShape, formatShape, sameShape, sizeOf, type Shape } from './shape.js';
+
+/**
+ * Element types. `float32` is the default (PyTorch's default); `float64` exists for gradient
+ * checks and references; `int64` holds counters such as `num_batches_tracked` (stored in a
+ * Float64Array: exact for integers up to 2^53).
+ */
+export type DType = 'float32' | 'float64' | 'int64';
+
+export function allocate(dtype: DType, size: number): FloatArray {
+  return dtype === 'float32' ? new Float32Array(size) : new Float64Array(size);
+}
+
+export interface TensorOptions {
+  /** Element type, `float32` by default. */
+  dtype?: DType;
+  /** Record operations on this tensor so `backward` can compute `.grad` for it. */
+  requiresGrad?: boolean;
+}
+
+/** Nested arrays of numbers, as in `tensor([[1, 2], [3, 4]])`. */
+export type NestedArray = number | readonly NestedArray[];
+
+/**
+ * An n-dimensional array of numbers: row-major contiguous storage (`data`) and a `shape`.
+ * Operations on tensors that require a gradient are recorded, so `y.backward()` fills
+ * `x.grad` for every leaf `x` with `requiresGrad` (PyTorch's autograd).
+ */
+export class Tensor {
+  /** Row-major contiguous elements. */
+  readonly data: FloatArray;
+  /** Size of each dimension, e.g. `[N, C, H, W]`. */
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  /** Whether gradients flow to (leaf) or through (result) this tensor. */
+  requiresGrad: boolean;
+  /** The accumulated gradient of a leaf after `backward()`, else null. */
+  grad: Tensor | null = null;
+  /** @internal The op that produced this tensor, when recorded for autograd. */
+  gradFn: GradFn | null = null;
+
+  constructor(data: FloatArray, shape: Shape, dtype?: DType, requiresGrad = false) {
+    const s = checkShape(shape);
+    if (data.length !== sizeOf(s)) {
+      throw new RangeError(`shape '${formatShape(s)}' is invalid for input of size ${data.length}`);
+    }
+    this.dtype = dtype ?? (data instanceof Float32Array ? 'float32' : 'float64');
+    if ((this.dtype === 'float32') !== data instanceof Float32Array) {
+      throw new TypeError(`dtype ${this.dtype} does not match storage ${data.constructor.name}`);
+    }
+    if (requiresGrad && this.dtype === 'int64') {
+      throw new TypeError('only floating point tensors can require gradients (got dtype int64)');
+    }
+    this.data = data;
+    this.shape = Object.freeze(s);
+    this.requiresGrad = requiresGrad;
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return this.data.length;
+  }
+
+  /** Number of dimensions. */
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** PyTorch's `numel()`. */
+  numel(): number {
+    return this.data.length;
+  }
+
+  /** The value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) {
+      throw new RangeError(`a Tensor with ${this.size} elements cannot be converted to Scalar`);
+    }
+    return this.data[0];
+  }
+
+  /** The values as nested arrays (a number for a 0-d tensor). */
+  toArray(): NestedArray {
+    const build = (dim: number, offset: number): NestedArray => {
+      if (dim === this.shape.length) return this.data[offset];
+      const inner = sizeOf(this.shape.slice(dim + 1));
+      return Array.from({ length: this.shape[dim] }, (_, i) => build(dim + 1, offset + i * inner));
+    };
+    return build(0, 0);
+  }
+
+  /** A copy sharing nothing, outside the graph. */
+  clone(): Tensor {
+    return new Tensor(this.data.slice(), this.shape, this.dtype, false);
+  }
+
+  /** The same storage, cut from the graph (PyTorch's `detach()`). */
+  detach(): Tensor {
+    return new Tensor(this.data, this.shape, this.dtype, false);
+  }
+
+  /** Sets `requiresGrad` in place and returns this tensor (PyTorch's `requires_grad_()`). */
+  requiresGrad_(value = true): this {
+    if (value && this.dtype === 'int64') {
+      throw new TypeError('only floating point tensors can require gradients (got dtype int64)');
+    }
+    this.requiresGrad = value;
+    return this;
+  }
+
+  /**
+   * Computes the gradient of this tensor with respect to every leaf that requires one and
+   * accumulates it into their `.grad`. `grad` defaults to 1 for a one-element tensor.
+   */
+  backward(grad?: Tensor): void {
+    if (!this.requiresGrad) {
+      throw new Error('element 0 of tensors does not require grad and does not have a grad_fn');
+    }
+    let g: FloatArray;
+    if (grad === undefined) {
+      if (this.size !== 1) throw new Error('grad can be implicitly created only for scalar outputs');
+      g = allocate(this.dtype, 1).fill(1);
+    } else {
+      if (!sameShape(grad.shape, this.shape)) {
+        throw new RangeError(
+          `Mismatch in shape: grad_output[0] has a shape of ${formatShape(grad.shape)} and output[0] has a shape of ${formatShape(this.shape)}`,
+        );
+      }
+      g = allocate(this.dtype, this.size);
+      g.set(grad.data);
+    }
+    runBackward(this, g, (leaf, gl) => {
+      if (leaf.grad) {
+        const acc = leaf.grad.data;
+        for (let i = 0; i < acc.length; i++) acc[i] += gl[i];
+      } else {
+        leaf.grad = new Tensor(gl, leaf.shape, leaf.dtype);
+      }
+    });
+  }
+
+  // Methods mirror PyTorch's; each is a thin call into src/ops, where forward and gradient live.
+  add(other: Tensor | number): Tensor { return ops.add(this, other); }
+  sub(other: Tensor | number): Tensor { return ops.sub(this, other); }
+  mul(other: Tensor | number): Tensor { return ops.mul(this, other); }
+  div(other: Tensor | number): Tensor { return ops.div(this, other); }
+  neg(): Tensor { return ops.neg(this); }
+  pow(exponent: number): Tensor { return ops.pow(this, exponent); }
+  sqrt(): Tensor { return ops.sqrt(this); }
+  exp(): Tensor { return ops.exp(this); }
+  log(): Tensor { return ops.log(this); }
+  matmul(other: Tensor): Tensor { return ops.matmul(this, other); }
+  sum(dim?: number | number[], keepdim = false): Tensor { return ops.sum(this, dim, keepdim); }
+  mean(dim?: number | number[], keepdim = false): Tensor { return ops.mean(this, dim, keepdim); }
+  reshape(...shape: number[]): Tensor { return ops.reshape(this, shape); }
+  /** PyTorch's `view`: storage is always contiguous here, so it is `reshape`. */
+  view(...shape: number[]): Tensor { return ops.reshape(this, shape); }
+  flatten(startDim = 0, endDim = -1): Tensor { return ops.flatten(this, startDim, endDim); }
+  transpose(dim0: number, dim1: number): Tensor { return ops.transpose(this, dim0, dim1); }
+  /** Transpose of a 2-D tensor. */
+  t(): Tensor {
+    if (this.ndim !== 2) throw new RangeError(`t() expects a tensor with <= 2 dimensions, but self is ${this.ndim}D`);
+    return ops.transpose(this, 0, 1);
+  }
+  sigmoid(): Tensor { return ops.sigmoid(this); }
+  relu(): Tensor { return ops.relu(this); }
+  tanh(): Tensor { return ops.tanh(this); }
+  logSoftmax(dim: number): Tensor { return ops.logSoftmax(this, dim); }
+
+  toString(): string {
+    return `Tensor(shape=${formatShape(this.shape)}, dtype=${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''})`;
+  }
+}
+
+function inferShape(data: NestedArray): number[] {
+  const shape: number[] = [];
+  let level: NestedArray = data;
+  while (Array.isArray(level)) {
+    shape.push(level.length);
+    if (level.length === 0) break;
+    level = level[0];
+  }
+  return shape;
+}
+
+function flattenNested(data: NestedArray, shape: number[], out: number[], dim = 0): void {
+  if (dim === shape.length) {
+    if (typeof data !== 'number') throw new TypeError(`expected a number at depth ${dim} (got ${typeof data})`);
+    out.push(data);
+    return;
+  }
+  if (!Array.isArray(data) || data.length !== shape[dim]) {
+    throw new RangeError(
+      `expected sequence of length ${shape[dim]} at dim ${dim} (got ${Array.isArray(data) ? data.length : typeof data})`,
+    );
+  }
+  for (const item of data) flattenNested(item, shape, out, dim + 1);
+}
+
+/**
+ * Creates a tensor, like `torch.tensor`.
+ * @example
+ * tensor([[1, 2], [3, 4]])                  // shape [2, 2], inferred
+ * tensor([1, 2, 3, 4, 5, 6], [2, 3])        // flat data plus a shape
+ * tensor(new Float32Array(6), [2, 3], { requiresGrad: true })
+ */
+export function tensor(data: NestedArray | ArrayLike<number>, shape?: Shape, options: TensorOptions = {}): Tensor {
+  const dtype = options.dtype ?? 'float32';
+  let flat: ArrayLike<number>;
+  let s: number[];
+  if (typeof data === 'number') {
+    flat = [data];
+    s = shape ? [...shape] : [];
+  } else if (Array.isArray(data) && shape === undefined) {
+    s = inferShape(data as NestedArray);
+    const out: number[] = [];
+    flattenNested(data as NestedArray, s, out);
+    flat = out;
+  } else {
+    flat = data as ArrayLike<number>;
+    if (Array.isArray(flat) && flat.some((v) => typeof v !== 'number')) {
+      throw new TypeError('with an explicit shape, data must be a flat array of numbers');
+    }
+    s = shape ? [...shape] : [flat.length];
+  }
+  if (flat.length !== sizeOf(s)) {
+    throw new RangeError(`shape '${formatShape(s)}' is invalid for input of size ${flat.length}`);
+  }
+  const storage = allocate(dtype, flat.length);
+  storage.set(flat);
+  return new Tensor(storage, s, dtype, options.requiresGrad ?? false);
+}
+
+/** A tensor filled with `value`. */
+export function full(shape: Shape, value: number, options: TensorOptions = {}): Tensor {
+  const s = checkShape(shape);
+  const dtype = options.dtype ?? 'float32';
+  return new Tensor(allocate(dtype, sizeOf(s)).fill(value), s, dtype, options.requiresGrad ?? false);
+}
+
+export function zeros(shape: Shape, options: TensorOptions = {}): Tensor {
+  return full(shape, 0, options);
+}
+
+export function ones(shape: Shape, options: TensorOptions = {}): Tensor {
+  return full(shape, 1, options);
+}
+
+export interface RandomOptions extends TensorOptions {
+  /** The generator to draw from (default: the global one, see `manualSeed`). */
+  rng?: RNG;
+}
+
+/** Standard normal samples, like `torch.randn`, from a seeded generator. */
+export function randn(shape: Shape, options: RandomOptions = {}): Tensor {
+  const rng = options.rng ?? getDefaultRng();
+  const t = zeros(shape, options);
+  for (let i = 0; i < t.size; i++) t.data[i] = rng.normal();
+  return t;
+}
+
+/** Uniform samples in [low, high), like `torch.rand` scaled. */
+export function rand(shape: Shape, options: RandomOptions & { low?: number; high?: number } = {}): Tensor {
+  const rng = options.rng ?? getDefaultRng();
+  const low = options.low ?? 0;
+  const high = options.high ?? 1;
+  const t = zeros(shape, options);
+  for (let i = 0; i < t.size; i++) t.data[i] = low + (high - low) * rng.uniform();
+  return t;
+}
