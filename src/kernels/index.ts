@@ -1,7 +1,7 @@
 import type { Backend, Kernels } from './types.js';
 import { refKernels } from './ref/index.js';
 
-export type { Backend, BNDims, FloatArray, KernelName, Kernels } from './types.js';
+export type { Backend, BNDims, Conv2dDims, FloatArray, KernelName, Kernels, Pool2dDims } from './types.js';
 export { refKernels } from './ref/index.js';
 
 const backends = new Map<string, Backend>([['ref', { name: 'ref', kernels: refKernels }]]);

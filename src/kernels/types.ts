@@ -21,6 +21,52 @@ export interface BNDims {
   s: number;
 }
 
+/**
+ * Sizes of a 2-D convolution, NCHW: input x (n, cIn, h, w), weight (cOut, cIn, kH, kW),
+ * output y (n, cOut, outH, outW), groups = 1. Output position (oh, ow) reads input row
+ * `oh * strideH - padH + i * dilationH` for kernel row i (columns likewise); positions outside
+ * the input are zeros. Dilations default to 1. `outH = floor((h + 2 padH - dilationH (kH - 1) - 1) / strideH) + 1`.
+ */
+export interface Conv2dDims {
+  n: number;
+  cIn: number;
+  h: number;
+  w: number;
+  cOut: number;
+  kH: number;
+  kW: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  dilationH?: number;
+  dilationW?: number;
+  outH: number;
+  outW: number;
+}
+
+/**
+ * Sizes of a 2-D max pooling, NCHW: input (n, c, h, w) -> output (n, c, outH, outW), windows of
+ * kH x kW with the given strides, implicit -infinity padding and dilations (default 1), as in
+ * `F.max_pool2d` with `ceil_mode=False`.
+ */
+export interface Pool2dDims {
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  kH: number;
+  kW: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  dilationH?: number;
+  dilationW?: number;
+  outH: number;
+  outW: number;
+}
+
 export interface Kernels {
   /**
    * Training-mode forward: per channel c, the mean and biased variance over the N*S values,
@@ -65,6 +111,36 @@ export interface Kernels {
     a: FloatArray, b: FloatArray, out: FloatArray, m: number, k: number, n: number,
     transA: boolean, transB: boolean,
   ): void;
+
+  /**
+   * 2-D cross-correlation (PyTorch's conv2d, groups = 1):
+   *   y[n, co, oh, ow] = bias[co] + sum_{ci, i, j} weight[co, ci, i, j] * x[n, ci, oh*sH - pH + i*dH, ow*sW - pW + j*dW]
+   * with zeros outside the input. `bias` null means 0. Writes y (n * cOut * outH * outW).
+   */
+  conv2dForward(x: FloatArray, weight: FloatArray, bias: FloatArray | null, dims: Conv2dDims, y: FloatArray): void;
+
+  /**
+   * Gradients of `conv2dForward` given dy (n, cOut, outH, outW):
+   *   dx = the transposed convolution of dy with weight (each input element collects every
+   *        output it contributed to),
+   *   dWeight[co, ci, i, j] = sum_{n, oh, ow} dy[n, co, oh, ow] * x[n, ci, oh*sH - pH + i*dH, ...],
+   *   dBias[co] = sum_{n, oh, ow} dy[n, co, oh, ow].
+   * Any of dx, dWeight, dBias may be null when not wanted.
+   */
+  conv2dBackward(
+    dy: FloatArray, x: FloatArray, weight: FloatArray, dims: Conv2dDims,
+    dx: FloatArray | null, dWeight: FloatArray | null, dBias: FloatArray | null,
+  ): void;
+
+  /**
+   * Max pooling: y = the maximum of each window, and `indices` (same size as y) = the position
+   * of that maximum in its (h, w) plane, `row * w + col`, as PyTorch's `return_indices`. Ties go
+   * to the first maximum in row-major window order; a NaN in the window wins (the result is NaN).
+   */
+  maxPool2dForward(x: FloatArray, dims: Pool2dDims, y: FloatArray, indices: Int32Array): void;
+
+  /** dx (n, c, h, w) = zeros plus each dy added at its window's argmax (`indices` from the forward). */
+  maxPool2dBackward(dy: FloatArray, indices: Int32Array, dims: Pool2dDims, dx: FloatArray): void;
 
   /** y = sigmoid(x) = 1 / (1 + exp(-x)), elementwise. */
   sigmoid(x: FloatArray, y: FloatArray): void;

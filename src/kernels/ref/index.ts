@@ -2,6 +2,7 @@ import type { Kernels } from '../types.js';
 import { batchNormBackward, batchNormInferForward, batchNormTrainForward } from './batchnorm.js';
 import { matmul } from './matmul.js';
 import { relu, reluBackward, sigmoid, sigmoidBackward, tanh, tanhBackward } from './activations.js';
+import { conv2dBackward, conv2dForward, maxPool2dBackward, maxPool2dForward } from './conv.js';
 
 /** The reference backend: complete by construction (typed as `Kernels`, not `Partial`). */
 export const refKernels: Kernels = {
@@ -9,6 +10,10 @@ export const refKernels: Kernels = {
   batchNormInferForward,
   batchNormBackward,
   matmul,
+  conv2dForward,
+  conv2dBackward,
+  maxPool2dForward,
+  maxPool2dBackward,
   sigmoid,
   sigmoidBackward,
   relu,
