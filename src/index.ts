@@ -23,3 +23,5 @@ export { SGD, type SGDOptions } from './optim/sgd.js';
 export { Adam, type AdamOptions } from './optim/adam.js';
 export { setBackend, getBackend, listBackends, registerBackend, kernels, refKernels } from './kernels/index.js';
 export type { Backend, BNDims, FloatArray, Kernels } from './kernels/index.js';
+export { loadSafetensors, saveSafetensors, serializeSafetensors, parseSafetensors, type SafetensorsContents } from './io/safetensors.js';
+export { writeFileAtomic } from './io/atomic.js';

@@ -1,0 +1,64 @@
+/**
+ * Node file access for src/io, kept in this one file so that everything else in the library
+ * (safetensors bytes, ONNX bytes) runs in a browser too. `node:fs` is reached through
+ * `process.getBuiltinModule` (Node >= 20.16) at call time rather than a static import, so a
+ * browser bundle that imports the library never sees a Node module; calling these functions
+ * outside Node gives a clear error instead.
+ */
+import type * as NodeFs from 'node:fs';
+import type * as NodePath from 'node:path';
+
+function node(what: string): { fs: typeof NodeFs; path: typeof NodePath } {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  if (typeof proc?.getBuiltinModule !== 'function') {
+    throw new Error(`${what} needs Node.js >= 20.16 (file access); in a browser, pass the file's bytes instead of a path`);
+  }
+  return { fs: proc.getBuiltinModule('node:fs') as typeof NodeFs, path: proc.getBuiltinModule('node:path') as typeof NodePath };
+}
+
+/**
+ * Writes `data` to `path` so that readers see either the old file or the complete new one,
+ * never a partial write: the bytes go to a temporary file in the same directory, are flushed
+ * to disk (fsync), and the temporary file is renamed over `path` (atomic on POSIX file
+ * systems). On any failure the temporary file is removed and the error rethrown.
+ * @example writeFileAtomic('model.safetensors', bytes)
+ */
+export function writeFileAtomic(path: string, data: Uint8Array | string): void {
+  const { fs, path: p } = node('writeFileAtomic');
+  const dir = p.dirname(path);
+  const tmp = p.join(dir, `.${p.basename(path)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(tmp, 'wx', 0o644);
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    let written = 0;
+    while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = null;
+    fs.renameSync(tmp, path);
+  } catch (err) {
+    if (fd !== null) {
+      try { fs.closeSync(fd); } catch { /* already failing: keep the first error */ }
+    }
+    try { fs.rmSync(tmp, { force: true }); } catch { /* best effort */ }
+    throw err;
+  }
+  // Make the rename itself durable where the platform allows syncing a directory.
+  try {
+    const dfd = fs.openSync(dir, 'r');
+    try { fs.fsyncSync(dfd); } finally { fs.closeSync(dfd); }
+  } catch { /* not supported (e.g. Windows): the data itself is already on disk */ }
+}
+
+/** Reads a whole file as bytes (Node only), with an error naming the file when it cannot. */
+export function readFileBytes(path: string): Uint8Array {
+  const { fs } = node('reading a file by path');
+  try {
+    const buf = fs.readFileSync(path);
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    throw new Error(`cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`, { cause: err });
+  }
+}
