@@ -16,6 +16,7 @@ export { Module, Parameter, type StateDict, type LoadStateDictOptions } from './
 export { Linear, type LinearOptions } from './nn/linear.js';
 export { Sigmoid, ReLU, Tanh, Flatten } from './nn/activation.js';
 export { Sequential } from './nn/sequential.js';
+export { Conv2d, MaxPool2d, type Conv2dModuleOptions } from './nn/conv.js';
 export { BatchNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d, type BatchNormOptions } from './nn/batchnorm.js';
 export { CrossEntropyLoss, MSELoss } from './nn/loss.js';
 export { Optimizer } from './optim/optimizer.js';
@@ -23,5 +24,6 @@ export { SGD, type SGDOptions } from './optim/sgd.js';
 export { Adam, type AdamOptions } from './optim/adam.js';
 export { setBackend, getBackend, listBackends, registerBackend, kernels, refKernels } from './kernels/index.js';
 export type { Backend, BNDims, FloatArray, Kernels } from './kernels/index.js';
+export type { Conv2dDims, Pool2dDims } from './kernels/index.js';
 export { loadSafetensors, saveSafetensors, serializeSafetensors, parseSafetensors, type SafetensorsContents } from './io/safetensors.js';
 export { writeFileAtomic } from './io/atomic.js';

@@ -8,3 +8,5 @@ export { reshape, flatten, transpose } from './shape.js';
 export { logSoftmax } from './logSoftmax.js';
 export { nllLoss, crossEntropy, mseLoss, type Reduction, type Targets } from './loss.js';
 export { batchNorm, type BatchNormArgs } from './batchNorm.js';
+export { conv2d, type Conv2dOptions, type Size2 } from './conv2d.js';
+export { maxPool2d } from './maxPool2d.js';
