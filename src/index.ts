@@ -27,3 +27,4 @@ export type { Backend, BNDims, FloatArray, Kernels } from './kernels/index.js';
 export type { Conv2dDims, Pool2dDims } from './kernels/index.js';
 export { loadSafetensors, saveSafetensors, serializeSafetensors, parseSafetensors, type SafetensorsContents } from './io/safetensors.js';
 export { writeFileAtomic } from './io/atomic.js';
+export { saveCheckpoint, loadCheckpoint, serializeCheckpoint, checkpointMetadata, describeModel, buildModel, readArchitecture, ARCHITECTURE_KEY, type ArchitectureSpec, type LayerSpec } from './io/checkpoint.js';
