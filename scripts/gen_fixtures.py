@@ -288,9 +288,15 @@ def batchnorm_cases():
 # training.json
 # ---------------------------------------------------------------------------
 
-def make_model(tanh_head):
-    layers = [nn.Linear(6, 8), nn.BatchNorm1d(8), nn.Sigmoid(),
-              nn.Linear(8, 8), nn.ReLU(), nn.BatchNorm1d(8),
+def make_model(tanh_head, bias_before_bn=True):
+    # bias_before_bn=False for the Adam cases: the gradient of a bias right before BatchNorm is
+    # exactly 0 (the mean subtraction cancels it), so what autograd computes for it is rounding
+    # noise, and Adam, dividing by the gradient's own RMS, turns that noise into steps of size
+    # lr in either framework: the values would not be comparable. The same holds for the bias
+    # of Linear 3 on any unit whose ReLU is active for the whole batch (ReLU is then the
+    # identity and BatchNorm 5 cancels the bias).
+    layers = [nn.Linear(6, 8, bias=bias_before_bn), nn.BatchNorm1d(8), nn.Sigmoid(),
+              nn.Linear(8, 8, bias=bias_before_bn), nn.ReLU(), nn.BatchNorm1d(8),
               nn.Linear(8, 3)]
     if tanh_head:
         layers.append(nn.Tanh())
@@ -304,7 +310,8 @@ def state_json(model):
 def run_training_case(name, opt_cfg, loss_name, seed, n_steps=4, batch=10):
     torch.manual_seed(seed)
     tanh_head = loss_name == "mse"
-    model = make_model(tanh_head).float()
+    bias_before_bn = opt_cfg["type"] != "Adam"
+    model = make_model(tanh_head, bias_before_bn).float()
     initial = state_json(model)
 
     if opt_cfg["type"] == "SGD":
@@ -348,6 +355,7 @@ def run_training_case(name, opt_cfg, loss_name, seed, n_steps=4, batch=10):
         "optimizer": opt_cfg,
         "loss": loss_name,
         "tanhHead": tanh_head,
+        "biasBeforeBn": bias_before_bn,
         "initialState": initial,
         "steps": steps,
         "finalState": final,

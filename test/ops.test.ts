@@ -1,0 +1,130 @@
+// Every op with a backward, checked against float64 central differences; textbook values;
+// and the errors bad input gets.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  add, crossEntropy, div, exp, flatten, linear, log, logSoftmax, matmul, mean, mseLoss, mul, neg, nllLoss, noGrad,
+  pow, relu, reshape, sigmoid, sqrt, sub, sum, tanh, tensor, transpose,
+} from '../src/index.js';
+import { assertClose, gradcheck, randomTensor } from './helpers.js';
+
+const r = (shape: number[], seed: number, opts: { mean?: number; std?: number } = {}) =>
+  randomTensor(shape, seed, { ...opts, requiresGrad: true });
+
+describe('gradients against float64 central differences', () => {
+  test('add, sub, mul, div with broadcasting', () => {
+    const a = r([3, 4], 1);
+    const b = r([4], 2);
+    const c = r([3, 1], 3, { mean: 3 });
+    gradcheck((x, y) => add(x, y), [a, b]);
+    gradcheck((x, y) => sub(x, y), [a, c]);
+    gradcheck((x, y) => mul(x, y), [a, b]);
+    gradcheck((x, y) => div(x, y), [a, c]);
+    gradcheck((x) => mul(x, 2.5).add(1), [a]);
+    gradcheck((x, y) => mul(x, y), [r([2, 1, 3], 4), r([4, 1], 5)]);
+  });
+  test('neg, pow, sqrt, exp, log', () => {
+    const a = r([2, 5], 6);
+    const p = r([2, 5], 7, { mean: 3, std: 0.5 });
+    gradcheck((x) => neg(x), [a]);
+    gradcheck((x) => pow(x, 3), [a]);
+    gradcheck((x) => sqrt(x), [p]);
+    gradcheck((x) => exp(x), [a]);
+    gradcheck((x) => log(x), [p]);
+  });
+  test('sigmoid, relu, tanh', () => {
+    const a = r([4, 5], 8, { std: 2 });
+    gradcheck((x) => sigmoid(x), [a]);
+    gradcheck((x) => relu(x), [a]); // no element within h of the kink at 0 for this seed
+    gradcheck((x) => tanh(x), [a]);
+  });
+  test('matmul and linear (with and without bias, batched leading dims)', () => {
+    gradcheck((x, y) => matmul(x, y), [r([3, 4], 9), r([4, 2], 10)]);
+    gradcheck((x, w, b) => linear(x, w, b), [r([5, 4], 11), r([3, 4], 12), r([3], 13)]);
+    gradcheck((x, w) => linear(x, w), [r([2, 3, 4], 14), r([6, 4], 15)]);
+  });
+  test('sum and mean over dims, keepdim, all', () => {
+    const a = r([2, 3, 4], 16);
+    gradcheck((x) => sum(x), [a]);
+    gradcheck((x) => sum(x, 1), [a]);
+    gradcheck((x) => mean(x, [0, 2], true), [a]);
+    gradcheck((x) => mean(x, -1), [a]);
+  });
+  test('reshape, flatten, transpose', () => {
+    const a = r([2, 3, 4], 17);
+    gradcheck((x) => reshape(x, [4, -1]).mul(r([4, 6], 18)), [a]);
+    gradcheck((x) => flatten(x, 1).mul(r([2, 12], 19)), [a]);
+    gradcheck((x) => transpose(x, 0, 2).mul(r([4, 3, 2], 20)), [a]);
+  });
+  test('logSoftmax on either dim, nllLoss, crossEntropy (all reductions), mseLoss', () => {
+    const logits = r([5, 4], 21, { std: 3 });
+    gradcheck((x) => logSoftmax(x, 1), [logits]);
+    gradcheck((x) => logSoftmax(x, 0), [logits]);
+    const target = [0, 3, 1, 1, 2];
+    gradcheck((x) => nllLoss(logSoftmax(x, 1), target, 'sum'), [logits]);
+    for (const red of ['mean', 'sum', 'none'] as const) gradcheck((x) => crossEntropy(x, target, red), [logits]);
+    gradcheck((x, y) => mseLoss(x, y), [r([3, 2], 22), r([3, 2], 23)]);
+  });
+  test('a tensor used twice accumulates both gradients', () => {
+    const a = r([3], 24);
+    gradcheck((x) => mul(x, x).add(x), [a]);
+  });
+});
+
+describe('values from outside the code', () => {
+  test('sigmoid(0) = 1/2, tanh(atanh(0.5)) = 0.5, relu', () => {
+    assertClose(sigmoid(tensor([0, Math.log(3)], undefined, { dtype: 'float64' })).data, [0.5, 0.75], { rtol: 1e-15, atolScale: 0 }, 'sigmoid');
+    assertClose(tanh(tensor([Math.atanh(0.5)], undefined, { dtype: 'float64' })).data, [0.5], { rtol: 1e-15, atolScale: 0 }, 'tanh');
+    assert.deepEqual(Array.from(relu(tensor([-2, 0, 3])).data), [0, 0, 3]);
+    assert.ok(sigmoid(tensor([-1000, 1000])).data.every(Number.isFinite));
+  });
+  test('log_softmax([1, 2, 3]) and cross-entropy of uniform logits = log(C)', () => {
+    const lse = Math.log(Math.exp(1) + Math.exp(2) + Math.exp(3));
+    assertClose(logSoftmax(tensor([[1, 2, 3]], undefined, { dtype: 'float64' }), 1).data, [1 - lse, 2 - lse, 3 - lse], { rtol: 1e-14, atolScale: 0 }, 'log_softmax');
+    assertClose(crossEntropy(tensor([[0, 0, 0, 0], [5, 5, 5, 5]]), [2, 0]).data, [Math.log(4)], { rtol: 1e-6, atolScale: 0 }, 'CE');
+    // Large logits do not overflow.
+    assert.ok(Number.isFinite(crossEntropy(tensor([[1000, 0]]), [1]).item()));
+  });
+  test('matmul of a known pair', () => {
+    const y = matmul(tensor([[1, 2], [3, 4]]), tensor([[5, 6], [7, 8]]));
+    assert.deepEqual(Array.from(y.data), [19, 22, 43, 50]);
+  });
+  test('noGrad records nothing and restores the state after throwing', () => {
+    const a = r([2], 25);
+    const y = noGrad(() => a.mul(2));
+    assert.equal(y.requiresGrad, false);
+    assert.throws(() => noGrad(() => { throw new Error('boom'); }), /boom/);
+    assert.equal(a.mul(2).requiresGrad, true);
+  });
+});
+
+describe('bad input gets a clear error', () => {
+  test('broadcasting mismatch, in PyTorch words', () => {
+    assert.throws(() => add(tensor([1, 2, 3]), tensor([1, 2])), /The size of tensor a \(3\) must match the size of tensor b \(2\) at non-singleton dimension 0/);
+  });
+  test('matmul and linear shape mismatch', () => {
+    assert.throws(() => matmul(tensor([[1, 2, 3]]), tensor([[1, 2]])), /mat1 and mat2 shapes cannot be multiplied \(1x3 and 1x2\)/);
+    assert.throws(() => linear(tensor([[1, 2, 3]]), tensor([[1, 2]])), /mat1 and mat2 shapes cannot be multiplied \(1x3 and 2x1\)/);
+  });
+  test('reshape to an impossible shape', () => {
+    assert.throws(() => reshape(tensor([1, 2, 3]), [2, 2]), /shape '\[2, 2\]' is invalid for input of size 3/);
+    assert.throws(() => tensor([1, 2, 3], [2, 2]), /shape '\[2, 2\]' is invalid for input of size 3/);
+  });
+  test('backward: gradient of the wrong shape, implicit gradient of a non-scalar, no graph', () => {
+    const a = r([3], 26);
+    const y = a.mul(2);
+    assert.throws(() => y.backward(tensor([1, 2])), /Mismatch in shape: grad_output\[0\] has a shape of \[2\] and output\[0\] has a shape of \[3\]/);
+    assert.throws(() => y.backward(), /grad can be implicitly created only for scalar outputs/);
+    assert.throws(() => tensor([1]).backward(), /does not require grad/);
+  });
+  test('mixed dtypes, out-of-range targets, dims out of range', () => {
+    assert.throws(() => add(tensor([1]), tensor([1], undefined, { dtype: 'float64' })), /same dtype \(got float32 and float64\)/);
+    assert.throws(() => crossEntropy(tensor([[1, 2]]), [2]), /Target 2 is out of bounds/);
+    assert.throws(() => crossEntropy(tensor([[1, 2]]), [0, 1]), /Expected input batch_size \(1\) to match target batch_size \(2\)/);
+    assert.throws(() => sum(tensor([[1, 2]]), 2), /Dimension out of range \(expected to be in range of \[-2, 1\], but got 2\)/);
+    assert.throws(() => mseLoss(tensor([1, 2]), tensor([1])), /same shape \(got \[2\] and \[1\]\)/);
+  });
+  test('ragged nested arrays', () => {
+    assert.throws(() => tensor([[1, 2], [3]]), /expected sequence of length 2 at dim 1 \(got 1\)/);
+  });
+});
