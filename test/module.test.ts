@@ -1,0 +1,118 @@
+// Module structure: PyTorch state-dict keys from the module tree, recursive train/eval,
+// loadStateDict that checks everything before changing anything; the seeded RNG.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { BatchNorm1d, BatchNorm2d, Linear, manualSeed, Module, randn, ReLU, RNG, Sequential, Sigmoid, tensor, Tensor } from '../src/index.js';
+
+class Net extends Module {
+  features = new Sequential(new Linear(4, 3), new BatchNorm1d(3), new ReLU());
+  head = new Linear(3, 2);
+  forward(x: Tensor): Tensor {
+    return this.head.forward(this.features.forward(x));
+  }
+}
+
+describe('Module', () => {
+  test('state dict keys are PyTorch\'s, derived from the tree and field names', () => {
+    assert.deepEqual(Object.keys(new Net().stateDict()), [
+      'features.0.weight', 'features.0.bias',
+      'features.1.weight', 'features.1.bias', 'features.1.running_mean', 'features.1.running_var', 'features.1.num_batches_tracked',
+      'head.weight', 'head.bias',
+    ]);
+    assert.deepEqual(new Net().namedParameters().map(([k]) => k), ['features.0.weight', 'features.0.bias', 'features.1.weight', 'features.1.bias', 'head.weight', 'head.bias']);
+    const seq = new Sequential(...Array.from({ length: 12 }, () => new Sigmoid()), new Linear(1, 1));
+    assert.deepEqual(Object.keys(seq.stateDict()), ['12.weight', '12.bias']);
+  });
+
+  test('train() and eval() are recursive and per model', () => {
+    const a = new Net();
+    const b = new Net();
+    a.eval();
+    assert.ok(a.modules().every((m) => !m.training));
+    assert.ok(b.modules().every((m) => m.training), 'another model is untouched');
+    a.train();
+    assert.ok(a.modules().every((m) => m.training));
+  });
+
+  test('parameters, zeroGrad', () => {
+    const net = new Net();
+    assert.equal(net.parameters().length, 6);
+    net.forward(randn([5, 4])).sum().backward();
+    assert.ok(net.parameters().every((p) => p.grad !== null));
+    net.zeroGrad();
+    assert.ok(net.parameters().every((p) => p.grad === null));
+  });
+
+  test('loadStateDict round-trips and copies values (not references)', () => {
+    const src = new Net();
+    src.forward(randn([8, 4]));
+    const dst = new Net();
+    dst.loadStateDict(src.stateDict());
+    for (const [k, v] of Object.entries(src.stateDict())) assert.deepEqual(Array.from(dst.stateDict()[k].data), Array.from(v.data), k);
+    assert.notEqual(dst.stateDict()['head.weight'].data, src.stateDict()['head.weight'].data);
+    src.eval();
+    dst.eval();
+    const x = randn([3, 4]);
+    assert.deepEqual(Array.from(dst.forward(x).data), Array.from(src.forward(x).data));
+  });
+
+  test('strict loading names missing and unexpected keys and size mismatches, and loads nothing on error', () => {
+    const net = new Net();
+    const before = Array.from(net.head.weight.data);
+    const sd = { ...new Net().stateDict() };
+    delete sd['features.1.running_var'];
+    sd['extra.weight'] = tensor([1]);
+    sd['head.weight'] = tensor([[1, 2, 3]]);
+    assert.throws(() => net.loadStateDict(sd), (e: Error) => {
+      assert.match(e.message, /Error\(s\) in loading state_dict for Net/);
+      assert.match(e.message, /Missing key\(s\) in state_dict: "features.1.running_var"/);
+      assert.match(e.message, /Unexpected key\(s\) in state_dict: "extra.weight"/);
+      assert.match(e.message, /size mismatch for head.weight: copying a param with shape \[1, 3\] from checkpoint, the shape in current model is \[2, 3\]/);
+      return true;
+    });
+    assert.deepEqual(Array.from(net.head.weight.data), before);
+    delete sd['extra.weight'];
+    sd['head.weight'] = tensor(new Float32Array(6).fill(0.5), [2, 3]);
+    const r = net.loadStateDict(sd, { strict: false });
+    assert.deepEqual(r.missingKeys, ['features.1.running_var']);
+    assert.deepEqual(Array.from(net.head.weight.data), [0.5, 0.5, 0.5, 0.5, 0.5, 0.5]);
+  });
+
+  test('BatchNorm2d inside a model is found by parameters() and stateDict()', () => {
+    class Conv extends Module {
+      bn = new BatchNorm2d(2);
+      forward(x: Tensor): Tensor { return this.bn.forward(x); }
+    }
+    assert.deepEqual(Object.keys(new Conv().stateDict()), ['bn.weight', 'bn.bias', 'bn.running_mean', 'bn.running_var', 'bn.num_batches_tracked']);
+  });
+});
+
+describe('RNG', () => {
+  test('same seed, same numbers; different seeds differ', () => {
+    const a = new RNG(42);
+    const b = new RNG(42);
+    const xs = Array.from({ length: 5 }, () => a.uniform());
+    assert.deepEqual(Array.from({ length: 5 }, () => b.uniform()), xs);
+    assert.notDeepEqual(Array.from({ length: 5 }, () => new RNG(43).uniform()), xs);
+    manualSeed(5);
+    const r1 = Array.from(randn([4]).data);
+    manualSeed(5);
+    assert.deepEqual(Array.from(randn([4]).data), r1);
+  });
+  test('normal draws have mean ~0 and variance ~1; shuffle is a permutation', () => {
+    const rng = new RNG(1);
+    const n = 200000;
+    let s = 0;
+    let sq = 0;
+    for (let i = 0; i < n; i++) {
+      const z = rng.normal();
+      s += z;
+      sq += z * z;
+    }
+    // 5 standard errors: 5/sqrt(n) for the mean, 5*sqrt(2/n) for the variance.
+    assert.ok(Math.abs(s / n) < 5 / Math.sqrt(n), `mean ${s / n}`);
+    assert.ok(Math.abs(sq / n - 1) < 5 * Math.sqrt(2 / n), `variance ${sq / n}`);
+    const perm = rng.shuffle(Array.from({ length: 50 }, (_, i) => i));
+    assert.deepEqual([...perm].sort((x, y) => x - y), Array.from({ length: 50 }, (_, i) => i));
+  });
+});
