@@ -3,8 +3,8 @@
 
 Usage (from the repository root; needs torch, e.g. Debian's python3-torch):
 
-    /usr/bin/python3 scripts/gen_interop_fixtures.py            # write the fixtures
-    /usr/bin/python3 scripts/gen_interop_fixtures.py --check    # check the files our side wrote
+    npx tsx scripts/gen_ts_interop.ts                 # our side: writes ts_{mlp,conv}.safetensors
+    /usr/bin/python3 scripts/gen_interop_fixtures.py  # PyTorch's side: everything else
 
 The `safetensors` Python package is not needed: the format is small, and this script writes and
 reads it by hand, following the reference implementation (https://github.com/huggingface/safetensors):
@@ -19,6 +19,22 @@ Writes into test/fixtures/interop/ (atomically: temp file + os.replace):
       metadata, and the expected values (as float64 lists) in the JSON.
   plain.safetensors
       The F64/F32/I64 tensors of dtypes.safetensors alone: our writer must reproduce it byte for byte.
+
+  pt_{mlp,conv}.safetensors
+      PyTorch -> here. An MLP (Linear, BatchNorm1d, ReLU, Tanh) and a conv net (Conv2d, BatchNorm2d
+      with momentum=None, ReLU, MaxPool2d, Flatten, Linear, BatchNorm1d, Sigmoid) trained 3 SGD steps
+      by PyTorch, saved with PyTorch's state_dict keys (num_batches_tracked as I64) and the
+      architecture in our checkpoint metadata ("batchnorm.architecture", see src/io/checkpoint.ts).
+
+  ts_{mlp,conv}.safetensors (read, not written)
+      Here -> PyTorch. Written by scripts/gen_ts_interop.ts; this script rebuilds the torch model
+      from the architecture metadata and loads the tensors with load_state_dict(strict=True).
+
+  {pt,ts}_{mlp,conv}.json
+      For each of the four files, what PyTorch computes with those weights: the eval-mode output on
+      a batch, then the train-mode output, loss (cross-entropy) and the whole state after one more
+      training step (forward in train mode, backward, SGD lr=0.1 without momentum): parameters
+      and running statistics.
 """
 
 import json
@@ -125,8 +141,149 @@ def gen_dtypes():
     write_atomic(os.path.join(OUT, "plain.safetensors"), serialize(plain, meta))
 
 
+# ---------------------------------------------------------------------------
+# PyTorch round trip
+# ---------------------------------------------------------------------------
+
+ARCH_KEY = "batchnorm.architecture"
+
+
+def pair(v):
+    return list(v) if isinstance(v, (tuple, list)) else [v, v]
+
+
+def describe(m):
+    """Our architecture JSON (src/io/checkpoint.ts, LayerSpec) of a torch module."""
+    if isinstance(m, torch.nn.Sequential):
+        return {"type": "Sequential", "layers": [describe(c) for c in m]}
+    if isinstance(m, torch.nn.Linear):
+        return {"type": "Linear", "inFeatures": m.in_features, "outFeatures": m.out_features, "bias": m.bias is not None}
+    if isinstance(m, torch.nn.Conv2d):
+        assert m.groups == 1 and m.padding_mode == "zeros"
+        return {"type": "Conv2d", "inChannels": m.in_channels, "outChannels": m.out_channels,
+                "kernelSize": pair(m.kernel_size), "stride": pair(m.stride), "padding": pair(m.padding),
+                "dilation": pair(m.dilation), "bias": m.bias is not None}
+    if isinstance(m, torch.nn.MaxPool2d):
+        assert not m.ceil_mode
+        return {"type": "MaxPool2d", "kernelSize": pair(m.kernel_size), "stride": pair(m.stride),
+                "padding": pair(m.padding), "dilation": pair(m.dilation)}
+    if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+        return {"type": type(m).__name__, "numFeatures": m.num_features, "eps": m.eps, "momentum": m.momentum,
+                "affine": m.affine, "trackRunningStats": m.track_running_stats}
+    if isinstance(m, (torch.nn.ReLU, torch.nn.Sigmoid, torch.nn.Tanh)):
+        return {"type": type(m).__name__}
+    if isinstance(m, torch.nn.Flatten):
+        return {"type": "Flatten", "startDim": m.start_dim, "endDim": m.end_dim}
+    raise TypeError(f"cannot describe {type(m).__name__}")
+
+
+def build(spec):
+    """A torch module from our architecture JSON."""
+    t = spec["type"]
+    nn = torch.nn
+    if t == "Sequential":
+        return nn.Sequential(*[build(s) for s in spec["layers"]])
+    if t == "Linear":
+        return nn.Linear(spec["inFeatures"], spec["outFeatures"], bias=spec["bias"])
+    if t == "Conv2d":
+        return nn.Conv2d(spec["inChannels"], spec["outChannels"], tuple(spec["kernelSize"]), stride=tuple(spec["stride"]),
+                         padding=tuple(spec["padding"]), dilation=tuple(spec["dilation"]), bias=spec["bias"])
+    if t == "MaxPool2d":
+        return nn.MaxPool2d(tuple(spec["kernelSize"]), tuple(spec["stride"]), tuple(spec["padding"]), tuple(spec["dilation"]))
+    if t in ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d"):
+        return getattr(nn, t)(spec["numFeatures"], eps=spec["eps"], momentum=spec["momentum"], affine=spec["affine"],
+                              track_running_stats=spec["trackRunningStats"])
+    if t in ("ReLU", "Sigmoid", "Tanh"):
+        return getattr(nn, t)()
+    if t == "Flatten":
+        return nn.Flatten(spec["startDim"], spec["endDim"])
+    raise TypeError(f"unknown layer type {t}")
+
+
+def pt_models():
+    nn = torch.nn
+    return {
+        "mlp": (nn.Sequential(
+            nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(),
+            nn.Linear(8, 4), nn.BatchNorm1d(4, momentum=0.3, eps=1e-3), nn.Tanh(),
+            nn.Linear(4, 3)), [6]),
+        "conv": (nn.Sequential(
+            nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4, momentum=None), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(36, 5), nn.BatchNorm1d(5), nn.Sigmoid(), nn.Linear(5, 3)), [2, 6, 6]),
+    }
+
+
+def state_json(model):
+    return {k: {"dtype": DTYPE_NAMES[v.dtype], "shape": list(v.shape), "data": flat(v)} for k, v in model.state_dict().items()}
+
+
+def expected_values(model, input_shape, seed):
+    """What PyTorch computes with `model`: eval output, then one training step."""
+    g = torch.Generator().manual_seed(seed)
+    x_eval = torch.randn(5, *input_shape, generator=g) * 2 + 0.5
+    x_train = torch.randn(6, *input_shape, generator=g) * 2 + 0.5
+    target = torch.randint(0, 3, (6,), generator=g)
+    model.eval()
+    with torch.no_grad():
+        out_eval = model(x_eval)
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    out_train = model(x_train)
+    loss = torch.nn.functional.cross_entropy(out_train, target)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return {
+        "inputShape": input_shape,
+        "xEval": flat(x_eval), "outEval": flat(out_eval),
+        "xTrain": flat(x_train), "target": target.tolist(), "outTrain": flat(out_train), "loss": loss.item(),
+        "lr": 0.1, "stateAfter": state_json(model),
+    }
+
+
+def gen_round_trip():
+    torch.manual_seed(0)
+    for i, (name, (model, input_shape)) in enumerate(pt_models().items()):
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        for _ in range(3):
+            x = torch.randn(8, *input_shape) * 2 + 0.5
+            target = torch.randint(0, 3, (8,))
+            loss = torch.nn.functional.cross_entropy(model(x), target)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        meta = {"format": "pt", ARCH_KEY: json.dumps({"version": 1, "model": describe(model)}, separators=(",", ":")),
+                "note": "written by scripts/gen_interop_fixtures.py (PyTorch) after 3 SGD steps"}
+        data = serialize(model.state_dict(), meta)
+        write_atomic(os.path.join(OUT, f"pt_{name}.safetensors"), data)
+        # From the bytes, exactly as the TypeScript side will see them.
+        tensors, meta = deserialize(data)
+        fresh = build(json.loads(meta[ARCH_KEY])["model"])
+        fresh.load_state_dict(tensors, strict=True)
+        write_atomic(os.path.join(OUT, f"pt_{name}.json"), json.dumps(expected_values(fresh, input_shape, 100 + i)) + "\n")
+
+    for i, name in enumerate(["mlp", "conv"]):
+        path = os.path.join(OUT, f"ts_{name}.safetensors")
+        if not os.path.exists(path):
+            print(f"missing {os.path.relpath(path, ROOT)}: run `npx tsx scripts/gen_ts_interop.ts` first", file=sys.stderr)
+            return 1
+        with open(path, "rb") as f:
+            tensors, meta = deserialize(f.read())
+        spec = json.loads(meta[ARCH_KEY])
+        model = build(spec["model"])
+        # strict: our keys must be exactly PyTorch's, with PyTorch's shapes and dtypes.
+        model.load_state_dict(tensors, strict=True)
+        for k, v in model.state_dict().items():
+            assert tensors[k].dtype == v.dtype, f"{name}: {k} is {tensors[k].dtype}, PyTorch has {v.dtype}"
+        input_shape = [6] if name == "mlp" else [2, 6, 6]
+        write_atomic(os.path.join(OUT, f"ts_{name}.json"), json.dumps(expected_values(model, input_shape, 200 + i)) + "\n")
+    return 0
+
+
 def main():
     gen_dtypes()
+    if gen_round_trip():
+        return 1
     print(f"wrote fixtures to {os.path.relpath(OUT, ROOT)}")
 
 
