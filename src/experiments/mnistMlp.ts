@@ -1,0 +1,369 @@
+/**
+ * The MNIST experiment of Ioffe & Szegedy (2015), section 4.1 and Figure 1: a 784-100-100-100-10
+ * network of sigmoid units, trained with and without Batch Normalization on mini-batches of 60,
+ * tracking test accuracy and the distribution of the input to one sigmoid of the last hidden
+ * layer. The experiment is data: a config, `createMlpTrainer(config, data)` for step-by-step
+ * control (the web lab drives it from a worker), and `run(config, data, hooks)` built on it.
+ * No Node imports: the data comes in as arrays.
+ */
+import { noGrad } from '../autograd/tape.js';
+import type { ImageSet } from '../data/idx.js';
+import { BatchSampler, gatherBatch } from '../data/batches.js';
+import { Sigmoid, ReLU, Tanh } from '../nn/activation.js';
+import { BatchNorm1d } from '../nn/batchnorm.js';
+import { Linear } from '../nn/linear.js';
+import type { Module } from '../nn/module.js';
+import { Sequential } from '../nn/sequential.js';
+import { crossEntropy } from '../ops/loss.js';
+import { Adam } from '../optim/adam.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { SGD } from '../optim/sgd.js';
+import { RNG } from '../random.js';
+import { Tensor } from '../tensor/tensor.js';
+
+/** Where BatchNorm goes in each hidden layer: nowhere, before the nonlinearity (the paper), or after it. */
+export type BnPlacement = 'none' | 'before' | 'after';
+
+export interface MlpConfig {
+  /** A label for the run ('without BN', 'with BN', ...). */
+  name: string;
+  /** Training steps (mini-batches). The paper trains 50,000. */
+  steps: number;
+  /** Samples per mini-batch (the paper: 60). */
+  batchSize: number;
+  /** Evaluate test accuracy and the percentiles every this many steps (and at step 0 and the end). */
+  evalEvery: number;
+  /** Seeds the initial weights and the batch order (each from its own generator). */
+  seed: number;
+  /** 'sgd' (with `momentum`) or 'adam'. Not given in the paper. */
+  optimizer: 'sgd' | 'adam';
+  /** Learning rate. Not given in the paper. */
+  lr: number;
+  /** SGD momentum (0: plain SGD). */
+  momentum: number;
+  /** Standard deviation of the Gaussian initial weights ("small random Gaussian values"); biases start at 0. */
+  initStd: number;
+  /** Hidden layer widths (the paper: [100, 100, 100]). */
+  hidden: number[];
+  /** The nonlinearity (the paper: sigmoid). */
+  activation: 'sigmoid' | 'relu' | 'tanh';
+  /** BatchNorm placement in each hidden layer. */
+  bn: BnPlacement;
+  /** The dataset's name, recorded with the results (the data itself comes in as arrays). */
+  dataset: string;
+  /** Which unit of the last hidden layer the percentiles follow. */
+  percentileUnit: number;
+  /** Size of the fixed held-out batch (the first test images) the percentiles are measured on. */
+  percentileBatch: number;
+  /** Test images used for accuracy (default all). */
+  evalLimit?: number;
+}
+
+/**
+ * The defaults: the paper's network and batch size; plain SGD at lr 0.5 from N(0, 0.1^2)
+ * weights (our choices, the paper gives none) and BN before the sigmoid.
+ */
+export const defaultMlpConfig: MlpConfig = {
+  name: 'with BN',
+  steps: 50000,
+  batchSize: 60,
+  evalEvery: 500,
+  seed: 0,
+  optimizer: 'sgd',
+  lr: 0.5,
+  momentum: 0,
+  initStd: 0.1,
+  hidden: [100, 100, 100],
+  activation: 'sigmoid',
+  bn: 'before',
+  dataset: 'mnist',
+  percentileUnit: 0,
+  percentileBatch: 1000,
+};
+
+/** The data an experiment trains and tests on (see `loadMnist`, or `parseIdx` + `toImageSet` in a browser). */
+export interface MlpData {
+  train: ImageSet;
+  test: ImageSet;
+}
+
+/** One evaluation. `loss` is the test cross-entropy; `trainLoss` the mean training loss since the previous evaluation. */
+export interface CurvePoint {
+  step: number;
+  testAccuracy: number;
+  loss: number;
+  trainLoss: number | null;
+}
+
+/** The 15th, 50th and 85th percentiles of the input to the tracked sigmoid (Figure 1 b/c). */
+export interface PercentilePoint {
+  step: number;
+  p15: number;
+  p50: number;
+  p85: number;
+}
+
+/** A run that blew up: recorded, never thrown. */
+export interface Divergence {
+  step: number;
+  reason: string;
+}
+
+export interface MlpMetrics {
+  name: string;
+  config: MlpConfig;
+  curve: CurvePoint[];
+  percentiles: PercentilePoint[];
+  /** Null when training stayed finite throughout. */
+  diverged: Divergence | null;
+  /** Steps actually trained (less than `config.steps` after a divergence). */
+  stepsDone: number;
+  /** Training speed over this process's steps (evaluation excluded). */
+  stepsPerSecond: number;
+}
+
+export interface MlpHooks {
+  /** After every training step, with the batch's loss. */
+  onStep?(step: number, loss: number): void;
+  /** After every evaluation. */
+  onEval?(point: CurvePoint, percentiles: PercentilePoint): void;
+}
+
+/** The network: [Linear, (BN), act, (BN)] per hidden layer, then Linear to 10 classes; PyTorch's Sequential keys. */
+export function buildMlp(config: Pick<MlpConfig, 'hidden' | 'activation' | 'bn' | 'initStd' | 'seed'>, inputs = 784, classes = 10): Sequential {
+  const rng = new RNG(config.seed);
+  const layers: Module[] = [];
+  let width = inputs;
+  const act = (): Module => (config.activation === 'relu' ? new ReLU() : config.activation === 'tanh' ? new Tanh() : new Sigmoid());
+  for (const h of config.hidden) {
+    layers.push(new Linear(width, h, { rng }));
+    if (config.bn === 'before') layers.push(new BatchNorm1d(h));
+    layers.push(act());
+    if (config.bn === 'after') layers.push(new BatchNorm1d(h));
+    width = h;
+  }
+  layers.push(new Linear(width, classes, { rng }));
+  // "Small random Gaussian values": every weight from N(0, initStd^2), biases 0, in layer order,
+  // so runs with and without BN start from the same weights.
+  for (const m of layers) {
+    if (m instanceof Linear) {
+      for (let i = 0; i < m.weight.size; i++) m.weight.data[i] = config.initStd * rng.normal();
+      m.bias?.data.fill(0);
+    }
+  }
+  return new Sequential(...layers);
+}
+
+/** The linear-interpolation percentile of sorted values (numpy's default), q in [0, 100]. */
+export function percentile(sorted: ArrayLike<number>, q: number): number {
+  const pos = ((sorted.length - 1) * q) / 100;
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+/** What a trainer carries across a stop and a `--resume`, besides the model and optimizer tensors. */
+export interface MlpProgress {
+  stepsDone: number;
+  curve: CurvePoint[];
+  percentiles: PercentilePoint[];
+  diverged: Divergence | null;
+}
+
+/** A training run under the caller's control: `step()` and `evaluate()` as often as it likes. */
+export interface MlpTrainer {
+  readonly config: MlpConfig;
+  readonly model: Sequential;
+  readonly optimizer: Optimizer;
+  /** Steps trained so far. */
+  readonly stepsDone: number;
+  /** Set when the loss stopped being finite; `step()` then does nothing. */
+  readonly diverged: Divergence | null;
+  readonly curve: CurvePoint[];
+  readonly percentiles: PercentilePoint[];
+  /** One training step on the next mini-batch; returns its loss (NaN once diverged). */
+  step(): number;
+  /** Test accuracy and loss, and the percentiles on the held-out batch; appended to the curves. */
+  evaluate(): { point: CurvePoint; percentiles: PercentilePoint };
+  /** The state to save with a checkpoint. */
+  progress(): MlpProgress;
+}
+
+export interface TrainerOptions {
+  /** Continue a stopped run: the model and optimizer must already hold the saved state (see checkpoints). */
+  resume?: MlpProgress;
+}
+
+function checkConfig(c: MlpConfig, data: MlpData): void {
+  const positive = (k: keyof MlpConfig): void => {
+    const v = c[k] as number;
+    if (!Number.isInteger(v) || v <= 0) throw new RangeError(`${k} must be a positive integer (got ${v})`);
+  };
+  positive('steps');
+  positive('batchSize');
+  positive('evalEvery');
+  positive('percentileBatch');
+  if (!(c.lr > 0 && Number.isFinite(c.lr))) throw new RangeError(`lr must be a positive number (got ${c.lr})`);
+  if (!(c.initStd > 0 && Number.isFinite(c.initStd))) throw new RangeError(`initStd must be a positive number (got ${c.initStd})`);
+  if (!['none', 'before', 'after'].includes(c.bn)) throw new RangeError(`bn must be 'none', 'before' or 'after' (got '${c.bn}')`);
+  if (!['sgd', 'adam'].includes(c.optimizer)) throw new RangeError(`optimizer must be 'sgd' or 'adam' (got '${c.optimizer}')`);
+  if (c.hidden.length === 0) throw new RangeError('hidden must list at least one layer width');
+  const last = c.hidden[c.hidden.length - 1];
+  if (!(c.percentileUnit >= 0 && c.percentileUnit < last)) {
+    throw new RangeError(`percentileUnit must be in 0..${last - 1} (got ${c.percentileUnit})`);
+  }
+  if (data.train.n < c.batchSize) throw new RangeError(`the training set (${data.train.n}) is smaller than a batch (${c.batchSize})`);
+  if (data.test.n === 0) throw new RangeError('the test set is empty');
+}
+
+/**
+ * A trainer for one run. Weights come from `RNG(seed)`, the batch order from a second generator
+ * derived from the seed, so two configs differing only in `bn` start from the same weights and
+ * see the same batches.
+ * @example
+ * const t = createMlpTrainer({ ...defaultMlpConfig, steps: 1000 }, loadMnist());
+ * while (t.stepsDone < 1000) { t.step(); if (t.stepsDone % 100 === 0) t.evaluate(); }
+ */
+export function createMlpTrainer(config: MlpConfig, data: MlpData, options: TrainerOptions = {}): MlpTrainer {
+  checkConfig(config, data);
+  const { train, test } = data;
+  const pixels = train.height * train.width;
+  const model = buildMlp(config, pixels);
+  const optimizer: Optimizer =
+    config.optimizer === 'adam'
+      ? new Adam(model.parameters(), { lr: config.lr })
+      : new SGD(model.parameters(), { lr: config.lr, momentum: config.momentum });
+  const sampler = new BatchSampler(train.n, config.batchSize, new RNG((config.seed ^ 0x5bd1e995) >>> 0));
+  const xBuf = new Float32Array(config.batchSize * pixels);
+  const yBuf = new Int32Array(config.batchSize);
+  const x = new Tensor(xBuf, [config.batchSize, pixels]);
+
+  // The tracked sigmoid's input is the output of the module just before the last activation.
+  const layers = model.layers();
+  let lastAct = -1;
+  layers.forEach((m, i) => {
+    if (m instanceof Sigmoid || m instanceof ReLU || m instanceof Tanh) lastAct = i;
+  });
+  const heldOut = Math.min(config.percentileBatch, test.n);
+  const heldOutX = new Tensor(test.images.subarray(0, heldOut * pixels), [heldOut, pixels]);
+  const evalN = Math.min(config.evalLimit ?? test.n, test.n);
+
+  const state: MlpProgress = options.resume
+    ? structuredClone(options.resume)
+    : { stepsDone: 0, curve: [], percentiles: [], diverged: null };
+  sampler.skip(state.stepsDone); // replay the batch order up to where the run stopped
+  let lossSum = 0;
+  let lossCount = 0;
+
+  const step = (): number => {
+    if (state.diverged) return NaN;
+    gatherBatch(train, sampler.next(), xBuf, yBuf);
+    model.train();
+    optimizer.zeroGrad();
+    const loss = crossEntropy(model.forward(x), yBuf);
+    const value = loss.item();
+    state.stepsDone++;
+    if (!Number.isFinite(value)) {
+      state.diverged = { step: state.stepsDone, reason: `training loss became ${value}` };
+      return value;
+    }
+    loss.backward();
+    optimizer.step();
+    lossSum += value;
+    lossCount++;
+    return value;
+  };
+
+  const evaluate = (): { point: CurvePoint; percentiles: PercentilePoint } => {
+    model.eval();
+    const result = noGrad(() => {
+      let correct = 0;
+      let lossTotal = 0;
+      const chunk = 1000;
+      for (let start = 0; start < evalN; start += chunk) {
+        const n = Math.min(chunk, evalN - start);
+        const logits = model.forward(new Tensor(test.images.subarray(start * pixels, (start + n) * pixels), [n, pixels]));
+        const labels = test.labels.subarray(start, start + n);
+        lossTotal += crossEntropy(logits, labels, 'sum').item();
+        const l = logits.data;
+        for (let i = 0; i < n; i++) {
+          let best = 0;
+          for (let k = 1; k < 10; k++) if (l[i * 10 + k] > l[i * 10 + best]) best = k;
+          if (best === labels[i]) correct++;
+        }
+      }
+      let h = heldOutX;
+      for (let i = 0; i < lastAct; i++) h = layers[i].forward(h);
+      const width = h.shape[1];
+      const values = new Float64Array(heldOut);
+      for (let i = 0; i < heldOut; i++) values[i] = h.data[i * width + config.percentileUnit];
+      values.sort();
+      return { accuracy: correct / evalN, loss: lossTotal / evalN, values };
+    });
+    model.train();
+    const point: CurvePoint = {
+      step: state.stepsDone,
+      testAccuracy: result.accuracy,
+      loss: result.loss,
+      trainLoss: lossCount > 0 ? lossSum / lossCount : null,
+    };
+    const v = result.values;
+    const pct: PercentilePoint = { step: state.stepsDone, p15: percentile(v, 15), p50: percentile(v, 50), p85: percentile(v, 85) };
+    lossSum = 0;
+    lossCount = 0;
+    // Evaluating twice at one step (e.g. at the end, after a resume) replaces the point.
+    if (state.curve.at(-1)?.step === point.step) {
+      state.curve.pop();
+      state.percentiles.pop();
+    }
+    state.curve.push(point);
+    state.percentiles.push(pct);
+    return { point, percentiles: pct };
+  };
+
+  return {
+    config,
+    model,
+    optimizer,
+    get stepsDone() { return state.stepsDone; },
+    get diverged() { return state.diverged; },
+    get curve() { return state.curve; },
+    get percentiles() { return state.percentiles; },
+    step,
+    evaluate,
+    progress: () => structuredClone(state),
+  };
+}
+
+/**
+ * Trains one run from its config to `config.steps` (or to a divergence, which is recorded, not
+ * thrown), evaluating at step 0, every `evalEvery` steps and at the end.
+ * `trainer` lets a caller continue a prepared (e.g. resumed) trainer.
+ */
+export function run(config: MlpConfig, data: MlpData, hooks: MlpHooks = {}, trainer = createMlpTrainer(config, data)): MlpMetrics {
+  const evalNow = (): void => {
+    const { point, percentiles } = trainer.evaluate();
+    hooks.onEval?.(point, percentiles);
+  };
+  if (trainer.curve.length === 0) evalNow();
+  let trainTime = 0;
+  let trained = 0;
+  while (trainer.stepsDone < config.steps && !trainer.diverged) {
+    const t0 = performance.now();
+    const loss = trainer.step();
+    trainTime += performance.now() - t0;
+    trained++;
+    hooks.onStep?.(trainer.stepsDone, loss);
+    if (trainer.stepsDone % config.evalEvery === 0 && !trainer.diverged) evalNow();
+  }
+  if (!trainer.diverged && trainer.curve.at(-1)?.step !== trainer.stepsDone) evalNow();
+  return {
+    name: config.name,
+    config,
+    curve: trainer.curve,
+    percentiles: trainer.percentiles,
+    diverged: trainer.diverged,
+    stepsDone: trainer.stepsDone,
+    stepsPerSecond: trained > 0 ? trained / (trainTime / 1000) : 0,
+  };
+}
