@@ -28,3 +28,6 @@ export type { Conv2dDims, Pool2dDims } from './kernels/index.js';
 export { loadSafetensors, saveSafetensors, serializeSafetensors, parseSafetensors, type SafetensorsContents } from './io/safetensors.js';
 export { writeFileAtomic } from './io/atomic.js';
 export { saveCheckpoint, loadCheckpoint, serializeCheckpoint, checkpointMetadata, describeModel, buildModel, readArchitecture, ARCHITECTURE_KEY, type ArchitectureSpec, type LayerSpec } from './io/checkpoint.js';
+export { Identity } from './nn/identity.js';
+export { foldBatchNorm, cloneModel } from './nn/fold.js';
+export { freezeBatchNorm, unfreezeBatchNorm } from './nn/freeze.js';

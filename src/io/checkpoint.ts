@@ -23,11 +23,12 @@
  * `loadSafetensors`, into a model you build yourself.
  *
  * Supported layers: Sequential (nested), Linear, Conv2d, MaxPool2d, BatchNorm1d/2d/3d, ReLU,
- * Sigmoid, Tanh, Flatten.
+ * Sigmoid, Tanh, Flatten, Identity. The weights' dtype is the tensors' own (F32 or F64).
  */
 import { Sigmoid, ReLU, Tanh, Flatten } from '../nn/activation.js';
 import { BatchNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d } from '../nn/batchnorm.js';
 import { Conv2d, MaxPool2d } from '../nn/conv.js';
+import { Identity } from '../nn/identity.js';
 import { Linear } from '../nn/linear.js';
 import type { Module } from '../nn/module.js';
 import { Sequential } from '../nn/sequential.js';
@@ -53,7 +54,7 @@ export type LayerSpec =
       affine: boolean;
       trackRunningStats: boolean;
     }
-  | { type: 'ReLU' | 'Sigmoid' | 'Tanh' }
+  | { type: 'ReLU' | 'Sigmoid' | 'Tanh' | 'Identity' }
   | { type: 'Flatten'; startDim: number; endDim: number };
 
 /** The architecture JSON of a checkpoint. */
@@ -82,15 +83,16 @@ export function describeModel(model: Module, path = 'model'): LayerSpec {
   if (model instanceof ReLU) return { type: 'ReLU' };
   if (model instanceof Sigmoid) return { type: 'Sigmoid' };
   if (model instanceof Tanh) return { type: 'Tanh' };
+  if (model instanceof Identity) return { type: 'Identity' };
   if (model instanceof Flatten) return { type: 'Flatten', startDim: model.startDim, endDim: model.endDim };
-  throw new TypeError(`describeModel: cannot describe ${path} (${model.constructor.name}); supported: Sequential, Linear, Conv2d, MaxPool2d, BatchNorm1d/2d/3d, ReLU, Sigmoid, Tanh, Flatten`);
+  throw new TypeError(`describeModel: cannot describe ${path} (${model.constructor.name}); supported: Sequential, Linear, Conv2d, MaxPool2d, BatchNorm1d/2d/3d, ReLU, Sigmoid, Tanh, Flatten, Identity`);
 }
 
 /**
- * Builds a model from its description, with fresh weights (load them with `loadStateDict`).
- * Throws an error naming the layer for an unknown type or a missing field.
+ * Builds a model from its description, with fresh weights (load them with `loadStateDict`) of
+ * `dtype` (default float32). Throws an error naming the layer for an unknown type or a missing field.
  */
-export function buildModel(spec: LayerSpec, path = 'model'): Module {
+export function buildModel(spec: LayerSpec, { dtype = 'float32' }: { dtype?: 'float32' | 'float64' } = {}, path = 'model'): Module {
   const s = spec as Record<string, unknown>;
   const need = (k: string): never => {
     throw new TypeError(`architecture: ${path} (${String(s?.type)}) is missing "${k}"`);
@@ -100,12 +102,12 @@ export function buildModel(spec: LayerSpec, path = 'model'): Module {
   const rng = new RNG(0);
   switch (spec?.type) {
     case 'Sequential':
-      return new Sequential(...get<LayerSpec[]>('layers').map((l, i) => buildModel(l, `${path}.${i}`)));
+      return new Sequential(...get<LayerSpec[]>('layers').map((l, i) => buildModel(l, { dtype }, `${path}.${i}`)));
     case 'Linear':
-      return new Linear(get('inFeatures'), get('outFeatures'), { bias: get('bias'), rng });
+      return new Linear(get('inFeatures'), get('outFeatures'), { bias: get('bias'), rng, dtype });
     case 'Conv2d':
       return new Conv2d(get('inChannels'), get('outChannels'), get('kernelSize'), {
-        stride: get('stride'), padding: get('padding'), dilation: get('dilation'), bias: get('bias'), rng,
+        stride: get('stride'), padding: get('padding'), dilation: get('dilation'), bias: get('bias'), rng, dtype,
       });
     case 'MaxPool2d':
       return new MaxPool2d(get('kernelSize'), get('stride'), get('padding'), get('dilation'));
@@ -113,7 +115,7 @@ export function buildModel(spec: LayerSpec, path = 'model'): Module {
     case 'BatchNorm2d':
     case 'BatchNorm3d': {
       const Cls = { BatchNorm1d, BatchNorm2d, BatchNorm3d }[spec.type];
-      return new Cls(get('numFeatures'), { eps: get('eps'), momentum: get('momentum'), affine: get('affine'), trackRunningStats: get('trackRunningStats') });
+      return new Cls(get('numFeatures'), { eps: get('eps'), momentum: get('momentum'), affine: get('affine'), trackRunningStats: get('trackRunningStats'), dtype });
     }
     case 'ReLU':
       return new ReLU();
@@ -121,6 +123,8 @@ export function buildModel(spec: LayerSpec, path = 'model'): Module {
       return new Sigmoid();
     case 'Tanh':
       return new Tanh();
+    case 'Identity':
+      return new Identity();
     case 'Flatten':
       return new Flatten(get('startDim'), get('endDim'));
     default:
@@ -174,7 +178,8 @@ export function loadCheckpoint(pathOrBytes: string | Uint8Array): SafetensorsCon
   if (!architecture) {
     throw new Error(`${source}: no "${ARCHITECTURE_KEY}" in the metadata, so the model cannot be rebuilt; load the tensors with loadSafetensors into a model you build`);
   }
-  const model = buildModel(architecture.model);
+  const float64 = Object.values(contents.tensors).some((t) => t.dtype === 'float64');
+  const model = buildModel(architecture.model, { dtype: float64 ? 'float64' : 'float32' });
   model.loadStateDict(contents.tensors);
   return { ...contents, model: model.eval(), architecture };
 }

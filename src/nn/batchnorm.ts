@@ -49,6 +49,13 @@ export abstract class BatchNorm extends Module {
   /** Training batches seen (an int64 scalar, as in PyTorch); null when not tracking. */
   numBatchesTracked: Tensor | null;
 
+  /**
+   * Frozen (see `freeze()`): normalise with the running statistics and leave them unchanged,
+   * in training mode too. Unlike `eval()`, this survives `model.train()`.
+   */
+  frozen = false;
+  #frozeAffine = false;
+
   readonly eps: number;
   readonly momentum: number | null;
   readonly affine: boolean;
@@ -94,7 +101,9 @@ export abstract class BatchNorm extends Module {
     }
     // As PyTorch's _BatchNorm.forward: count the batch, and with momentum null weight it 1/count.
     let factor = this.momentum ?? 0;
-    if (this.training && this.numBatchesTracked) {
+    // Frozen: behave as in evaluation mode whatever `training` says.
+    const training = this.training && !this.frozen;
+    if (training && this.numBatchesTracked) {
       const count = this.numBatchesTracked.data;
       // A batch that fails validation must not be counted: check before incrementing.
       const n = input.size / (input.shape[1] || 1);
@@ -104,7 +113,7 @@ export abstract class BatchNorm extends Module {
       }
     }
     // Batch statistics in training, and in evaluation when there are no running ones.
-    const useBatchStats = this.training || this.runningMean === null;
+    const useBatchStats = training || this.runningMean === null;
     return batchNorm(input, {
       runningMean: this.runningMean,
       runningVar: this.runningVar,
@@ -114,6 +123,40 @@ export abstract class BatchNorm extends Module {
       momentum: factor,
       eps: this.eps,
     });
+  }
+
+  /**
+   * Freezes this layer for fine-tuning (detectron2's FrozenBatchNorm, torchvision's
+   * `norm_layer=FrozenBatchNorm2d`): it normalises with its running statistics and never
+   * updates them or `numBatchesTracked`, even in training mode, and this survives
+   * `model.train()`. With `affine: true` gamma and beta stop training too (`requiresGrad`
+   * false, gradients cleared). Needs running statistics (`trackRunningStats`). Returns this.
+   * @example model.train(); bn.freeze({ affine: true }); // the rest of the model trains
+   */
+  freeze({ affine = false }: { affine?: boolean } = {}): this {
+    if (!this.runningMean) {
+      throw new Error(`${this.constructor.name}: cannot freeze a layer without running statistics (trackRunningStats is false)`);
+    }
+    this.frozen = true;
+    if (affine && this.weight && this.bias) {
+      for (const p of [this.weight, this.bias]) {
+        p.requiresGrad_(false);
+        p.grad = null;
+      }
+      this.#frozeAffine = true;
+    }
+    return this;
+  }
+
+  /** Undoes `freeze()`: batch statistics in training mode again, gamma/beta trainable if `freeze` stopped them. */
+  unfreeze(): this {
+    this.frozen = false;
+    if (this.#frozeAffine) {
+      this.weight?.requiresGrad_(true);
+      this.bias?.requiresGrad_(true);
+      this.#frozeAffine = false;
+    }
+    return this;
   }
 
   /** Running statistics back to mean 0, variance 1, count 0. */
@@ -133,7 +176,7 @@ export abstract class BatchNorm extends Module {
   }
 
   override toString(): string {
-    return `${this.constructor.name}(${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.affine}, trackRunningStats=${this.trackRunningStats})`;
+    return `${this.constructor.name}(${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.affine}, trackRunningStats=${this.trackRunningStats}${this.frozen ? ', frozen' : ''})`;
   }
 }
 
