@@ -31,3 +31,4 @@ export { saveCheckpoint, loadCheckpoint, serializeCheckpoint, checkpointMetadata
 export { Identity } from './nn/identity.js';
 export { foldBatchNorm, cloneModel } from './nn/fold.js';
 export { freezeBatchNorm, unfreezeBatchNorm } from './nn/freeze.js';
+export { exportOnnx, decodeOnnx, ONNX_OPSET, type ExportOnnxOptions } from './io/onnx.js';

@@ -1,0 +1,299 @@
+/**
+ * ONNX export of a model for inference (opset 15, IR version 8), encoded with protobufjs from
+ * the subset of onnx.proto written below as a reflection definition, with the field numbers of
+ * https://github.com/onnx/onnx/blob/main/onnx/onnx.proto. Runs in a browser too.
+ *
+ * Layer mapping: Linear -> Gemm (2-D input) or MatMul + Add; Conv2d -> Conv; MaxPool2d ->
+ * MaxPool; BatchNorm1d/2d/3d -> BatchNormalization (running statistics, inference mode);
+ * ReLU/Sigmoid/Tanh -> Relu/Sigmoid/Tanh; Flatten -> Flatten or Reshape; Identity -> nothing.
+ * Initializers are named by their state dict keys (`0.weight`, `1.running_mean`), as
+ * `torch.onnx.export` names them.
+ */
+import protobuf from 'protobufjs/light.js';
+import { noGrad } from '../autograd/tape.js';
+import { BatchNorm } from '../nn/batchnorm.js';
+import { Flatten, ReLU, Sigmoid, Tanh } from '../nn/activation.js';
+import { Conv2d, MaxPool2d } from '../nn/conv.js';
+import { foldBatchNorm } from '../nn/fold.js';
+import { Identity } from '../nn/identity.js';
+import { Linear } from '../nn/linear.js';
+import type { Module } from '../nn/module.js';
+import { Sequential } from '../nn/sequential.js';
+import { formatShape } from '../tensor/shape.js';
+import { Tensor, zeros } from '../tensor/tensor.js';
+
+/** onnx.proto field numbers (proto2; only what an inference graph needs). */
+const ONNX_SCHEMA = {
+  nested: {
+    onnx: {
+      nested: {
+        AttributeProto: {
+          fields: {
+            name: { type: 'string', id: 1 },
+            type: { type: 'int32', id: 20 }, // AttributeType: FLOAT 1, INT 2, STRING 3, TENSOR 4, FLOATS 6, INTS 7
+            f: { type: 'float', id: 2 },
+            i: { type: 'int64', id: 3 },
+            s: { type: 'bytes', id: 4 },
+            t: { type: 'TensorProto', id: 5 },
+            floats: { rule: 'repeated', type: 'float', id: 7 },
+            ints: { rule: 'repeated', type: 'int64', id: 8 },
+          },
+        },
+        ValueInfoProto: { fields: { name: { type: 'string', id: 1 }, type: { type: 'TypeProto', id: 2 }, doc_string: { type: 'string', id: 3 } } },
+        NodeProto: {
+          fields: {
+            input: { rule: 'repeated', type: 'string', id: 1 },
+            output: { rule: 'repeated', type: 'string', id: 2 },
+            name: { type: 'string', id: 3 },
+            op_type: { type: 'string', id: 4 },
+            domain: { type: 'string', id: 7 },
+            attribute: { rule: 'repeated', type: 'AttributeProto', id: 5 },
+            doc_string: { type: 'string', id: 6 },
+          },
+        },
+        ModelProto: {
+          fields: {
+            ir_version: { type: 'int64', id: 1 },
+            opset_import: { rule: 'repeated', type: 'OperatorSetIdProto', id: 8 },
+            producer_name: { type: 'string', id: 2 },
+            producer_version: { type: 'string', id: 3 },
+            domain: { type: 'string', id: 4 },
+            model_version: { type: 'int64', id: 5 },
+            doc_string: { type: 'string', id: 6 },
+            graph: { type: 'GraphProto', id: 7 },
+            metadata_props: { rule: 'repeated', type: 'StringStringEntryProto', id: 14 },
+          },
+        },
+        StringStringEntryProto: { fields: { key: { type: 'string', id: 1 }, value: { type: 'string', id: 2 } } },
+        GraphProto: {
+          fields: {
+            node: { rule: 'repeated', type: 'NodeProto', id: 1 },
+            name: { type: 'string', id: 2 },
+            initializer: { rule: 'repeated', type: 'TensorProto', id: 5 },
+            doc_string: { type: 'string', id: 10 },
+            input: { rule: 'repeated', type: 'ValueInfoProto', id: 11 },
+            output: { rule: 'repeated', type: 'ValueInfoProto', id: 12 },
+            value_info: { rule: 'repeated', type: 'ValueInfoProto', id: 13 },
+          },
+        },
+        TensorProto: {
+          fields: {
+            dims: { rule: 'repeated', type: 'int64', id: 1 },
+            data_type: { type: 'int32', id: 2 }, // DataType: FLOAT 1, INT64 7, DOUBLE 11
+            name: { type: 'string', id: 8 },
+            raw_data: { type: 'bytes', id: 9 },
+            doc_string: { type: 'string', id: 12 },
+          },
+        },
+        TensorShapeProto: {
+          fields: { dim: { rule: 'repeated', type: 'Dimension', id: 1 } },
+          nested: { Dimension: { oneofs: { value: { oneof: ['dim_value', 'dim_param'] } }, fields: { dim_value: { type: 'int64', id: 1 }, dim_param: { type: 'string', id: 2 } } } },
+        },
+        TypeProto: {
+          oneofs: { value: { oneof: ['tensor_type'] } },
+          fields: { tensor_type: { type: 'Tensor', id: 1 }, denotation: { type: 'string', id: 6 } },
+          nested: { Tensor: { fields: { elem_type: { type: 'int32', id: 1 }, shape: { type: 'TensorShapeProto', id: 2 } } } },
+        },
+        OperatorSetIdProto: { fields: { domain: { type: 'string', id: 1 }, version: { type: 'int64', id: 2 } } },
+      },
+    },
+  },
+};
+
+let root: protobuf.Root | null = null;
+/** The protobufjs types of the schema above (built once). */
+export function onnxTypes(): { ModelProto: protobuf.Type } {
+  root ??= protobuf.Root.fromJSON(ONNX_SCHEMA);
+  return { ModelProto: root.lookupType('onnx.ModelProto') };
+}
+
+const FLOAT = 1;
+const INT64 = 7;
+const ATTR = { FLOAT: 1, INT: 2, INTS: 7 } as const;
+export const ONNX_OPSET = 15;
+const IR_VERSION = 8; // ONNX 1.10+, the IR that goes with opset 15
+
+export interface ExportOnnxOptions {
+  /** Fold every BatchNorm that follows a Linear/Conv2d into it first (see `foldBatchNorm`). Default false. */
+  fold?: boolean;
+  /** Let the batch dim (0) vary, named "N" (default true); false fixes it to `inputShape[0]`. */
+  dynamicBatch?: boolean;
+  /** Names of the graph's input and output (default "input", "output"). */
+  inputName?: string;
+  outputName?: string;
+  /** Stored in the model's doc_string. */
+  docString?: string;
+}
+
+type Attr = { name: string; type: number; f?: number; i?: number; ints?: number[] };
+type Node = { input: string[]; output: string[]; name: string; op_type: string; attribute: Attr[] };
+type Init = { name: string; dims: number[]; data_type: number; raw_data: Uint8Array };
+
+const int = (name: string, i: number): Attr => ({ name, type: ATTR.INT, i });
+const ints = (name: string, v: number[]): Attr => ({ name, type: ATTR.INTS, ints: v });
+const float = (name: string, f: number): Attr => ({ name, type: ATTR.FLOAT, f });
+
+/**
+ * Encodes a model as an ONNX file (bytes) for inference: opset 15, float32 tensors, the batch
+ * dim dynamic. The model must be a (nested) Sequential of Linear, Conv2d, MaxPool2d,
+ * BatchNorm1d/2d/3d (with running statistics), ReLU, Sigmoid, Tanh, Flatten and Identity, and
+ * its BatchNorm layers must be in evaluation mode (or frozen): an exported graph normalises with
+ * the running statistics. `inputShape` includes the batch dim, e.g. `[1, 784]` or `[1, 1, 28, 28]`;
+ * the model is run once on zeros of that shape to check it and record the shapes.
+ * @example
+ * const bytes = exportOnnx(model.eval(), [1, 784], { fold: true });
+ * writeFileAtomic('mlp.onnx', bytes);  // then: new ort.InferenceSession(...) in onnxruntime
+ */
+export function exportOnnx(model: Module, inputShape: number[], options: ExportOnnxOptions = {}): Uint8Array {
+  const { fold = false, dynamicBatch = true, inputName = 'input', outputName = 'output' } = options;
+  for (const [name, m] of model.namedModules()) {
+    if (m instanceof BatchNorm && m.training && !m.frozen) {
+      throw new Error(`exportOnnx: ${m.constructor.name} at "${name || '(root)'}" is in training mode; ONNX inference uses the running statistics, so call model.eval() first`);
+    }
+  }
+  const source = fold ? foldBatchNorm(model) : model;
+  const layers = flattenLayers(source, '');
+  if (!Array.isArray(inputShape) || inputShape.length < 1 || !inputShape.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new TypeError(`exportOnnx: inputShape must be positive integers including the batch dim, e.g. [1, 784] (got ${JSON.stringify(inputShape)})`);
+  }
+
+  const nodes: Node[] = [];
+  const inits: Init[] = [];
+  const initNames = new Set<string>();
+  const addInit = (name: string, t: Tensor | { dims: number[]; data: BigInt64Array }): string => {
+    if (initNames.has(name)) return name;
+    initNames.add(name);
+    if (t instanceof Tensor) {
+      const f32 = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data);
+      inits.push({ name, dims: [...t.shape], data_type: FLOAT, raw_data: new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength) });
+    } else {
+      inits.push({ name, dims: t.dims, data_type: INT64, raw_data: new Uint8Array(t.data.buffer) });
+    }
+    return name;
+  };
+
+  let x = zeros(inputShape);
+  let value = inputName;
+  noGrad(() => {
+    layers.forEach(([path, layer], li) => {
+      const inShape = x.shape;
+      try {
+        x = layer.forward(x);
+      } catch (err) {
+        throw new Error(`exportOnnx: layer "${path}" (${layer.constructor.name}) rejects its input of shape ${formatShape(inShape)}: ${(err as Error).message}`, { cause: err });
+      }
+      const out = li === layers.length - 1 ? outputName : `/${path}/${layer.constructor.name}_output_0`;
+      const node = (op: string, inputs: string[], attribute: Attr[] = [], output = out): void => {
+        nodes.push({ input: inputs, output: [output], name: `/${path}/${op}`, op_type: op, attribute });
+      };
+      const key = (k: string) => (path ? `${path}.${k}` : k);
+      if (layer instanceof Linear) {
+        const w = addInit(key('weight'), layer.weight);
+        const b = layer.bias ? addInit(key('bias'), layer.bias) : null;
+        if (inShape.length === 2) {
+          node('Gemm', b ? [value, w, b] : [value, w], [float('alpha', 1), float('beta', 1), int('transB', 1)]);
+        } else {
+          const wt = addInit(key('weight_transposed'), layer.weight.t().clone());
+          if (b) {
+            node('MatMul', [value, wt], [], `/${path}/MatMul_output_0`);
+            node('Add', [`/${path}/MatMul_output_0`, b]);
+          } else {
+            node('MatMul', [value, wt]);
+          }
+        }
+      } else if (layer instanceof Conv2d) {
+        const w = addInit(key('weight'), layer.weight);
+        const b = layer.bias ? addInit(key('bias'), layer.bias) : null;
+        const [pH, pW] = layer.padding;
+        node('Conv', b ? [value, w, b] : [value, w], [
+          ints('kernel_shape', layer.kernelSize), ints('strides', layer.stride), ints('pads', [pH, pW, pH, pW]),
+          ints('dilations', layer.dilation), int('group', 1),
+        ]);
+      } else if (layer instanceof MaxPool2d) {
+        const [pH, pW] = layer.padding;
+        node('MaxPool', [value], [
+          ints('kernel_shape', layer.kernelSize), ints('strides', layer.stride), ints('pads', [pH, pW, pH, pW]),
+          ints('dilations', layer.dilation), int('ceil_mode', 0),
+        ]);
+      } else if (layer instanceof BatchNorm) {
+        if (!layer.runningMean || !layer.runningVar) {
+          throw new Error(`exportOnnx: ${layer.constructor.name} at "${path}" keeps no running statistics (trackRunningStats false), so it normalises with batch statistics even in eval mode; ONNX inference cannot express that`);
+        }
+        const c = layer.numFeatures;
+        const scale = layer.weight ? addInit(key('weight'), layer.weight) : addInit(key('weight'), zeros([c]).add(1));
+        const bias = layer.bias ? addInit(key('bias'), layer.bias) : addInit(key('bias'), zeros([c]));
+        node('BatchNormalization', [value, scale, bias, addInit(key('running_mean'), layer.runningMean), addInit(key('running_var'), layer.runningVar)], [
+          float('epsilon', layer.eps),
+          // ONNX momentum is the weight of the OLD statistics (Keras's convention); unused in inference.
+          float('momentum', 1 - (layer.momentum ?? 0.1)),
+        ]);
+      } else if (layer instanceof ReLU) {
+        node('Relu', [value]);
+      } else if (layer instanceof Sigmoid) {
+        node('Sigmoid', [value]);
+      } else if (layer instanceof Tanh) {
+        node('Tanh', [value]);
+      } else if (layer instanceof Flatten) {
+        const start = layer.startDim < 0 ? layer.startDim + inShape.length : layer.startDim;
+        const end = layer.endDim < 0 ? layer.endDim + inShape.length : layer.endDim;
+        if (start === 1 && end === inShape.length - 1) {
+          node('Flatten', [value], [int('axis', 1)]);
+        } else {
+          // Keep dim 0 symbolic (0 = copy from the input) so the batch stays dynamic.
+          const dims = x.shape.map((d, i) => (i === 0 && start > 0 ? 0 : i === 0 ? -1 : d));
+          const shape = addInit(`/${path}/shape`, { dims: [dims.length], data: BigInt64Array.from(dims.map(BigInt)) });
+          node('Reshape', [value, shape]);
+        }
+      } else if (layer instanceof Identity) {
+        if (li === layers.length - 1) node('Identity', [value]);
+        else return; // nothing to compute: the value flows on under its name
+      } else {
+        throw new TypeError(`exportOnnx: cannot export layer "${path}" (${layer.constructor.name}); supported: Linear, Conv2d, MaxPool2d, BatchNorm1d/2d/3d, ReLU, Sigmoid, Tanh, Flatten, Identity, in Sequential`);
+      }
+      value = out;
+    });
+  });
+  if (layers.length === 0) nodes.push({ input: [inputName], output: [outputName], name: '/Identity', op_type: 'Identity', attribute: [] });
+
+  const dims = (shape: readonly number[]) =>
+    shape.map((d, i) => (i === 0 && dynamicBatch ? { dim_param: 'N' } : { dim_value: d }));
+  const valueInfo = (name: string, shape: readonly number[]) => ({
+    name,
+    type: { tensor_type: { elem_type: FLOAT, shape: { dim: dims(shape) } } },
+  });
+  const { ModelProto } = onnxTypes();
+  const message = {
+    ir_version: IR_VERSION,
+    opset_import: [{ domain: '', version: ONNX_OPSET }],
+    producer_name: 'batchnorm',
+    producer_version: '0.1.0',
+    doc_string: options.docString ?? '',
+    graph: {
+      name: 'batchnorm',
+      node: nodes,
+      initializer: inits,
+      input: [valueInfo(inputName, inputShape)],
+      output: [valueInfo(outputName, x.shape)],
+    },
+  };
+  const err = ModelProto.verify(message);
+  if (err) throw new Error(`exportOnnx: internal error building the ONNX message: ${err}`);
+  return ModelProto.encode(ModelProto.fromObject(message)).finish();
+}
+
+/** Leaf layers in execution order with their dotted paths (nested Sequentials flattened). */
+function flattenLayers(model: Module, prefix: string): [string, Module][] {
+  if (model instanceof Sequential) {
+    return model.layers().flatMap((m, i) => flattenLayers(m, prefix ? `${prefix}.${i}` : String(i)));
+  }
+  if (model.children().length > 0) {
+    throw new TypeError(`exportOnnx: cannot export "${prefix || '(root)'}" (${model.constructor.name}): only Sequential containers are supported`);
+  }
+  return [[prefix, model]];
+}
+
+/** Decodes an ONNX file into plain objects (for tests and `inspect`): ops, initializers, opset. */
+export function decodeOnnx(bytes: Uint8Array): Record<string, unknown> {
+  const { ModelProto } = onnxTypes();
+  return ModelProto.toObject(ModelProto.decode(bytes), { longs: Number, bytes: Array, defaults: false }) as Record<string, unknown>;
+}
