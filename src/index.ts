@@ -32,3 +32,4 @@ export { Identity } from './nn/identity.js';
 export { foldBatchNorm, cloneModel } from './nn/fold.js';
 export { freezeBatchNorm, unfreezeBatchNorm } from './nn/freeze.js';
 export { exportOnnx, decodeOnnx, ONNX_OPSET, type ExportOnnxOptions } from './io/onnx.js';
+export { kerasBatchNorm, loadKerasBatchNorm, toKerasBatchNorm, type KerasBatchNormConfig, type KerasWeight } from './io/keras.js';

@@ -1,0 +1,164 @@
+/**
+ * Keras / TF.js BatchNormalization weights into this library's (PyTorch's) conventions.
+ *
+ * | Keras / TF.js                        | here (PyTorch)                         |
+ * |--------------------------------------|----------------------------------------|
+ * | `momentum` m = weight of the OLD     | `momentum` = 1 - m = weight of the NEW |
+ * |   moving average (default 0.99)      |   batch statistics (default 0.1)       |
+ * | `epsilon` (default 1e-3)             | `eps` (default 1e-5)                   |
+ * | `gamma`, `beta`                      | `weight`, `bias`                       |
+ * | `moving_mean`                        | `runningMean`                          |
+ * | `moving_variance`: moving average of | `runningVar`: moving average of the    |
+ * |   the BIASED batch variance (/n)     |   UNBIASED batch variance (/(n-1))     |
+ * | `axis=-1`: channels last (N, H, W, C)| channel dim 1: (N, C, H, W)            |
+ *
+ * What converts exactly: everything inference uses. Both normalise with
+ * `(x - mean) / sqrt(var + eps) * gamma + beta`, Keras with its moving variance as stored, so
+ * copying `moving_variance` into `runningVar` unchanged gives the same outputs in evaluation
+ * mode; in training mode both normalise with the biased batch variance, so outputs match too.
+ *
+ * What cannot convert: further training of the statistics. Each step here adds
+ * `momentum * var_unbiased` where Keras adds `(1 - m) * var_biased`, i.e. the new batch's
+ * share is n/(n-1) times larger (n = values per channel in the batch: 1.7% at n = 60, 0.002%
+ * for a 60 x 28 x 28 conv batch). A stored Keras moving variance cannot be turned into
+ * PyTorch's form either: it mixes batches of unknown sizes, and the model does not store n.
+ * Rescaling by n/(n-1) would be wrong for inference (Keras itself normalises with the stored
+ * value), so this importer copies it unchanged.
+ */
+import { noGrad } from '../autograd/tape.js';
+import { BatchNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d } from '../nn/batchnorm.js';
+import { Tensor } from '../tensor/tensor.js';
+
+/** Keras's defaults (also TF.js's): `momentum` 0.99, `epsilon` 1e-3, `center` and `scale` true. */
+export interface KerasBatchNormConfig {
+  /** Keras momentum: weight of the old moving average (default 0.99). */
+  momentum?: number;
+  /** Keras epsilon (default 1e-3). */
+  epsilon?: number;
+  /** Whether the Keras layer has beta (default true). */
+  center?: boolean;
+  /** Whether the Keras layer has gamma (default true). */
+  scale?: boolean;
+}
+
+/** One weight array as Keras's `get_weights()` / TF.js's `getWeights()` data gives it. */
+export type KerasWeight = ArrayLike<number> | Tensor;
+
+function toArray(w: KerasWeight): ArrayLike<number> {
+  return w instanceof Tensor ? w.data : w;
+}
+
+/**
+ * Splits Keras's weight list, in Keras's order: `[gamma?, beta?, moving_mean, moving_variance]`
+ * (gamma absent when `scale` is false, beta when `center` is false).
+ */
+function splitWeights(weights: readonly KerasWeight[], center: boolean, scale: boolean, numFeatures: number | null) {
+  const expected = 2 + (scale ? 1 : 0) + (center ? 1 : 0);
+  const names = [...(scale ? ['gamma'] : []), ...(center ? ['beta'] : []), 'moving_mean', 'moving_variance'];
+  if (!Array.isArray(weights) || weights.length !== expected) {
+    throw new RangeError(`Keras BatchNormalization weights: expected ${expected} arrays [${names.join(', ')}] (got ${Array.isArray(weights) ? weights.length : typeof weights})`);
+  }
+  const arrays = weights.map(toArray);
+  const c = numFeatures ?? arrays[0].length;
+  arrays.forEach((a, i) => {
+    if (a.length !== c) throw new RangeError(`Keras BatchNormalization weights: ${names[i]} has ${a.length} values, expected ${c} (one per channel)`);
+  });
+  for (let k = 0; k < c; k++) {
+    const v = arrays[arrays.length - 1][k];
+    if (!(v >= 0)) throw new RangeError(`Keras BatchNormalization weights: moving_variance[${k}] is ${v}; a variance must be >= 0`);
+  }
+  let i = 0;
+  return {
+    gamma: scale ? arrays[i++] : null,
+    beta: center ? arrays[i++] : null,
+    mean: arrays[i++],
+    variance: arrays[i++],
+    c,
+  };
+}
+
+function checkConfig({ momentum = 0.99, epsilon = 1e-3 }: KerasBatchNormConfig): { momentum: number; epsilon: number } {
+  if (!(momentum >= 0 && momentum <= 1)) throw new RangeError(`Keras momentum must be in [0, 1] (got ${momentum})`);
+  if (!(epsilon > 0)) throw new RangeError(`Keras epsilon must be positive (got ${epsilon})`);
+  return { momentum, epsilon };
+}
+
+/**
+ * A BatchNorm equivalent to a Keras / TF.js `BatchNormalization` layer: `momentum` 1 - m,
+ * `eps` = epsilon, and its weights `[gamma, beta, moving_mean, moving_variance]` loaded
+ * (see the module comment for exactly what converts). `dims` picks BatchNorm1d (default),
+ * 2d or 3d. Inputs must be channels-first here: transpose Keras's (N, H, W, C) to (N, C, H, W).
+ * A Keras layer without gamma/beta (`scale`/`center` false) gives gamma 1 / beta 0, which is
+ * the same function; pass `affine: false` to leave them out entirely when neither is present.
+ * @example
+ * const bn = kerasBatchNorm(kerasLayer.getWeights().map((w) => w.dataSync()), { momentum: 0.99, epsilon: 1e-3 });
+ */
+export function kerasBatchNorm(
+  weights: readonly KerasWeight[],
+  config: KerasBatchNormConfig & { dims?: 1 | 2 | 3; dtype?: 'float32' | 'float64' } = {},
+): BatchNorm {
+  const { momentum, epsilon } = checkConfig(config);
+  const { center = true, scale = true, dims = 1, dtype = 'float32' } = config;
+  const w = splitWeights(weights, center, scale, null);
+  const Cls = { 1: BatchNorm1d, 2: BatchNorm2d, 3: BatchNorm3d }[dims];
+  if (!Cls) throw new RangeError(`kerasBatchNorm: dims must be 1, 2 or 3 (got ${dims})`);
+  const bn = new Cls(w.c, { momentum: 1 - momentum, eps: epsilon, affine: center || scale, dtype });
+  copyInto(bn, w);
+  return bn;
+}
+
+/**
+ * Loads Keras-ordered weights `[gamma, beta, moving_mean, moving_variance]` into an existing
+ * BatchNorm, after checking that its `momentum` and `eps` are Keras's converted (`momentum`
+ * must be 1 - m, `eps` must be epsilon): otherwise outputs would silently differ, and the
+ * error says how to construct the layer. Returns the layer.
+ * @example
+ * const bn = new BatchNorm1d(64, { momentum: 0.01, eps: 1e-3 }); // Keras momentum 0.99, epsilon 1e-3
+ * loadKerasBatchNorm(bn, weights, { momentum: 0.99, epsilon: 1e-3 });
+ */
+export function loadKerasBatchNorm(bn: BatchNorm, weights: readonly KerasWeight[], config: KerasBatchNormConfig = {}): BatchNorm {
+  const { momentum, epsilon } = checkConfig(config);
+  const { center = true, scale = true } = config;
+  const wanted = 1 - momentum;
+  if (bn.momentum === null || Math.abs(bn.momentum - wanted) > 1e-12 || Math.abs(bn.eps - epsilon) > 1e-12 * epsilon) {
+    throw new Error(
+      `loadKerasBatchNorm: Keras momentum ${momentum} and epsilon ${epsilon} mean momentum ${+wanted.toPrecision(12)} and eps ${epsilon} here, ` +
+        `but this ${bn.constructor.name} has momentum ${bn.momentum} and eps ${bn.eps}; ` +
+        `construct it as new ${bn.constructor.name}(${bn.numFeatures}, { momentum: ${+wanted.toPrecision(12)}, eps: ${epsilon} }) or use kerasBatchNorm()`,
+    );
+  }
+  if (!bn.runningMean) throw new Error(`loadKerasBatchNorm: this ${bn.constructor.name} keeps no running statistics (trackRunningStats false)`);
+  if (!bn.affine && (center || scale)) {
+    throw new Error(`loadKerasBatchNorm: the Keras layer has ${[scale && 'gamma', center && 'beta'].filter(Boolean).join(' and ')}, but this ${bn.constructor.name} has affine false`);
+  }
+  copyInto(bn, splitWeights(weights, center, scale, bn.numFeatures));
+  return bn;
+}
+
+function copyInto(bn: BatchNorm, w: ReturnType<typeof splitWeights>): void {
+  noGrad(() => {
+    if (bn.weight) w.gamma ? bn.weight.data.set(w.gamma) : bn.weight.data.fill(1);
+    if (bn.bias) w.beta ? bn.bias.data.set(w.beta) : bn.bias.data.fill(0);
+    bn.runningMean!.data.set(w.mean);
+    bn.runningVar!.data.set(w.variance);
+    // Keras keeps no batch count; 0 is what a freshly built PyTorch layer says.
+    bn.numBatchesTracked?.data.fill(0);
+  });
+}
+
+/**
+ * The reverse, for export to Keras / TF.js: `[gamma, beta, moving_mean, moving_variance]` and
+ * the Keras `momentum` (1 - momentum here) and `epsilon`. The running variance is exported as
+ * stored (what inference uses). A BatchNorm with `momentum` null (cumulative average) has no
+ * Keras equivalent; momentum is then reported as null.
+ */
+export function toKerasBatchNorm(bn: BatchNorm): { weights: Float32Array[]; momentum: number | null; epsilon: number } {
+  if (!bn.runningMean || !bn.runningVar) throw new Error(`toKerasBatchNorm: this ${bn.constructor.name} keeps no running statistics`);
+  const c = bn.numFeatures;
+  const f32 = (t: Tensor | null, fill: number) => (t ? Float32Array.from(t.data) : new Float32Array(c).fill(fill));
+  return {
+    weights: [f32(bn.weight, 1), f32(bn.bias, 0), f32(bn.runningMean, 0), f32(bn.runningVar, 1)],
+    momentum: bn.momentum === null ? null : 1 - bn.momentum,
+    epsilon: bn.eps,
+  };
+}

@@ -1,0 +1,115 @@
+// Keras / TF.js BatchNormalization conventions, checked against TF.js itself (@tensorflow/tfjs, CPU backend).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { BatchNorm1d, RNG, Tensor, randn } from '../src/index.js';
+import { kerasBatchNorm, loadKerasBatchNorm, toKerasBatchNorm } from '../src/io/keras.js';
+
+await tf.setBackend('cpu');
+
+/** Both sides compute in float32: |ours - tfjs| <= 1e-5 (1 + |tfjs|). */
+function close(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, tol = 1e-5): void {
+  assert.equal(actual.length, expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    const err = Math.abs(actual[i] - expected[i]) / (1 + Math.abs(expected[i]));
+    assert.ok(err <= tol, `${what}[${i}]: ours ${actual[i]} vs TF.js ${expected[i]} (relative error ${err})`);
+  }
+}
+
+const toTf = (t: Tensor) => tf.tensor(Array.from(t.data), [...t.shape], 'float32');
+
+/** A TF.js layer trained a few steps (moving statistics far from their initial values). */
+function trainedKerasLayer(shape: number[], config: { momentum: number; epsilon: number; center?: boolean; scale?: boolean }, rng: RNG) {
+  const layer = tf.layers.batchNormalization({ ...config, gammaInitializer: 'randomNormal', betaInitializer: 'randomNormal' });
+  for (let step = 0; step < 5; step++) layer.apply(toTf(randn(shape, { rng }).mul(3).add(2)), { training: true });
+  return layer;
+}
+
+test('kerasBatchNorm: eval and train outputs equal TF.js\'s; momentum 1 - m, eps = epsilon', () => {
+  const rng = new RNG(1);
+  const config = { momentum: 0.9, epsilon: 1e-3 };
+  const layer = trainedKerasLayer([16, 5], config, rng);
+  const weights = layer.getWeights().map((w) => w.dataSync() as Float32Array);
+  const bn = kerasBatchNorm(weights, config);
+  assert.ok(Math.abs(bn.momentum! - 0.1) < 1e-15);
+  assert.equal(bn.eps, 1e-3);
+  const x = randn([7, 5], { rng }).mul(3).add(2);
+  bn.eval();
+  close(bn.forward(x).data, (layer.apply(toTf(x), { training: false }) as tf.Tensor).dataSync(), 'eval');
+  bn.train();
+  const meanBefore = Array.from(bn.runningMean!.data);
+  const varBefore = Array.from(bn.runningVar!.data);
+  close(bn.forward(x).data, (layer.apply(toTf(x), { training: true }) as tf.Tensor).dataSync(), 'train');
+  // After that training step the moving means agree (momentum converted) ...
+  const after = layer.getWeights().map((w) => w.dataSync());
+  close(bn.runningMean!.data, after[2], 'moving_mean after a step');
+  // ... and the variances differ exactly by what cannot convert: PyTorch adds the unbiased batch
+  // variance, Keras the biased one: ours - keras = (1 - m) (var_u - var_b) = (1 - m) var_b / (n - 1).
+  const n = 7;
+  for (let c = 0; c < 5; c++) {
+    let mean = 0;
+    for (let k = 0; k < n; k++) mean += x.data[k * 5 + c] / n;
+    let varB = 0;
+    for (let k = 0; k < n; k++) varB += (x.data[k * 5 + c] - mean) ** 2 / n;
+    const keras = 0.9 * varBefore[c] + 0.1 * varB;
+    close([after[3][c]], [keras], 'TF.js moving_variance is the biased EMA', 1e-5);
+    close([bn.runningVar!.data[c]], [keras + (0.1 * varB) / (n - 1)], 'ours adds the unbiased variance', 1e-5);
+    assert.ok(Math.abs(bn.runningMean!.data[c] - (0.9 * meanBefore[c] + 0.1 * mean)) < 1e-5);
+  }
+});
+
+test('4-D: a Keras channels-last BatchNormalization equals BatchNorm2d on the transposed (N, C, H, W) input', () => {
+  const rng = new RNG(2);
+  const config = { momentum: 0.99, epsilon: 1e-3 };
+  const layer = trainedKerasLayer([4, 3, 3, 6], config, rng);
+  const bn = kerasBatchNorm(layer.getWeights().map((w) => w.dataSync() as Float32Array), { ...config, dims: 2 }).eval();
+  const xNhwc = randn([2, 3, 3, 6], { rng }).mul(3).add(2);
+  const theirs = tf.transpose(layer.apply(toTf(xNhwc), { training: false }) as tf.Tensor, [0, 3, 1, 2]).dataSync();
+  const xNchw = new Tensor(tf.transpose(toTf(xNhwc), [0, 3, 1, 2]).dataSync() as Float32Array, [2, 6, 3, 3]);
+  close(bn.forward(xNchw).data, theirs, 'NCHW');
+});
+
+test('center/scale false: the missing gamma/beta are 1/0, as in Keras', () => {
+  const rng = new RNG(3);
+  for (const [center, scale] of [[false, true], [true, false], [false, false]] as const) {
+    const config = { momentum: 0.9, epsilon: 1e-2, center, scale };
+    // TF.js cannot train a layer without gamma or beta (its training path reads this.gamma
+    // unconditionally: "Cannot read properties of undefined"), so set its statistics directly.
+    const layer = tf.layers.batchNormalization(config);
+    layer.build([null, 4]);
+    const stats = [randn([4], { rng }), randn([4], { rng }), randn([4], { rng }).mul(2), randn([4], { rng }).pow(2).add(0.1)];
+    layer.setWeights(stats.slice(2 - Number(center) - Number(scale)).map((t) => tf.tensor1d(Float32Array.from(t.data))));
+    const weights = layer.getWeights().map((w) => w.dataSync() as Float32Array);
+    assert.equal(weights.length, 2 + Number(center) + Number(scale));
+    const bn = kerasBatchNorm(weights, config).eval();
+    assert.equal(bn.affine, center || scale);
+    const x = randn([3, 4], { rng }).mul(2);
+    close(bn.forward(x).data, (layer.apply(toTf(x), { training: false }) as tf.Tensor).dataSync(), `center ${center} scale ${scale}`);
+  }
+});
+
+test('loadKerasBatchNorm checks the conventions and says how to build the layer', () => {
+  const w = [[1, 2], [0, 0], [0.5, -1], [2, 3]];
+  assert.throws(() => loadKerasBatchNorm(new BatchNorm1d(2), w, { momentum: 0.99, epsilon: 1e-3 }),
+    /Keras momentum 0\.99 and epsilon 0\.001 mean momentum 0\.01 and eps 0\.001 here, but this BatchNorm1d has momentum 0\.1 and eps 0\.00001; construct it as new BatchNorm1d\(2, \{ momentum: 0\.01, eps: 0\.001 \}\)/);
+  const bn = loadKerasBatchNorm(new BatchNorm1d(2, { momentum: 0.01, eps: 1e-3 }), w);
+  assert.deepEqual(Array.from(bn.runningVar!.data), [2, 3]);
+  assert.throws(() => loadKerasBatchNorm(new BatchNorm1d(3, { momentum: 0.01, eps: 1e-3 }), w), /gamma has 2 values, expected 3/);
+  assert.throws(() => kerasBatchNorm(w.slice(1)), /expected 4 arrays \[gamma, beta, moving_mean, moving_variance\] \(got 3\)/);
+  assert.throws(() => kerasBatchNorm([[1], [0], [0], [-1]]), /moving_variance\[0\] is -1; a variance must be >= 0/);
+  assert.throws(() => kerasBatchNorm(w, { momentum: 1.5 }), /Keras momentum must be in \[0, 1\]/);
+});
+
+test('toKerasBatchNorm exports weights TF.js accepts and that give our outputs', () => {
+  const rng = new RNG(4);
+  const bn = new BatchNorm1d(3, { momentum: 0.2, eps: 1e-4 });
+  for (let i = 0; i < 3; i++) bn.forward(randn([6, 3], { rng }).mul(2).add(1));
+  bn.weight!.data.set([0.5, 2, -1]);
+  const { weights, momentum, epsilon } = toKerasBatchNorm(bn);
+  assert.ok(Math.abs(momentum! - 0.8) < 1e-12);
+  const layer = tf.layers.batchNormalization({ momentum: momentum!, epsilon });
+  layer.build([null, 3]);
+  layer.setWeights(weights.map((w) => tf.tensor1d(w)));
+  const x = randn([4, 3], { rng });
+  close((layer.apply(toTf(x), { training: false }) as tf.Tensor).dataSync(), bn.eval().forward(x).data, 'exported');
+});
