@@ -1,0 +1,94 @@
+import type { Command } from 'commander';
+import { figure1Runs } from '../../src/experiments/mlpVariants.js';
+import type { MlpMetrics } from '../../src/experiments/mnistMlp.js';
+import { accuracySpec, percentileSpec } from '../lab/charts.js';
+import { checkpointPaths } from '../lab/checkpoints.js';
+import {
+  accuracyAt, baseConfig, commandLine, labOptions, loadLabData, resultsJson, runAll, textTable, writeResults, type LabOptions,
+} from '../lab/mlpLab.js';
+import { writeReport, type ReportSection } from '../lab/report.js';
+
+/** Test accuracies read off Figure 1a of Ioffe & Szegedy (2015), by training step. */
+export const PAPER_ACCURACY: Record<'without BN' | 'with BN', Record<number, number>> = {
+  'without BN': { 10000: 0.926, 20000: 0.963, 30000: 0.968, 45000: 0.972 },
+  'with BN': { 10000: 0.966, 20000: 0.974, 30000: 0.978, 50000: 0.982 },
+};
+
+/** The steps the summary shows: the paper's where the run reached them, else a few of ours, and the last. */
+export function summarySteps(runs: MlpMetrics[]): number[] {
+  const last = Math.max(...runs.map((m) => m.stepsDone));
+  const paper = [10000, 20000, 30000, 45000, 50000].filter((s) => s <= last);
+  let steps: number[];
+  if (paper.length > 0) steps = paper;
+  else {
+    const evals = runs[0].curve.map((p) => p.step).filter((s) => s > 0);
+    steps = [1, 2, 3].map((k) => evals[Math.floor((k * evals.length) / 4) - 1]).filter((s) => s !== undefined);
+  }
+  return [...new Set([...steps, last])].sort((a, b) => a - b);
+}
+
+/** Rows: step, then per run our accuracy and the paper's (or '-'). */
+export function figure1Table(runs: MlpMetrics[]): string[][] {
+  const header = ['step', ...runs.flatMap((m) => [m.name, 'paper'])];
+  const rows = summarySteps(runs).map((s) => [
+    s.toLocaleString('en-US'),
+    ...runs.flatMap((m) => {
+      const ours = accuracyAt(m, s);
+      const paper = PAPER_ACCURACY[m.name as keyof typeof PAPER_ACCURACY]?.[s];
+      const oursText = m.diverged && m.diverged.step <= s ? 'diverged' : ours ? ours.accuracy.toFixed(4) + (ours.step !== s ? ` (@${ours.step})` : '') : '-';
+      return [oursText, paper === undefined ? '-' : paper.toFixed(3)];
+    }),
+  ]);
+  return [header, ...rows];
+}
+
+/** The figures of a set of MLP runs: accuracy (all runs), then one percentile band per run, on one y scale. */
+export function mlpFigures(runs: MlpMetrics[], prefix = ''): NonNullable<ReportSection['figures']> {
+  const all = runs.flatMap((m) => m.percentiles.flatMap((p) => [p.p15, p.p85])).filter(Number.isFinite);
+  const domain: [number, number] | undefined = all.length ? [Math.floor(Math.min(...all)), Math.ceil(Math.max(...all))] : undefined;
+  return [
+    { file: `${prefix}accuracy.svg`, spec: accuracySpec(runs), alt: 'Test accuracy against training steps (Figure 1a).' },
+    ...runs.map((m, i) => ({
+      file: `${prefix}percentiles-${i + 1}.svg`,
+      spec: percentileSpec(m.name, m.percentiles, domain),
+      alt: `${m.name}: the 15th, 50th and 85th percentiles of the input to sigmoid unit ${m.config.percentileUnit} of the last hidden layer, on ${m.config.percentileBatch} held-out test images (Figure 1 b/c).`,
+    })),
+  ];
+}
+
+export function settingsText(m: MlpMetrics): string {
+  const c = m.config;
+  return `784-${c.hidden.join('-')}-10 ${c.activation} network, batch ${c.batchSize}, ${c.optimizer.toUpperCase()} lr ${c.lr}` +
+    `${c.optimizer === 'sgd' && c.momentum ? ` momentum ${c.momentum}` : ''}, weights from N(0, ${c.initStd}^2), biases 0, seed ${c.seed}, ` +
+    `${c.steps} steps, test accuracy on ${c.evalLimit ?? 'all'} test images every ${c.evalEvery} steps, dataset ${c.dataset}.`;
+}
+
+export function registerMnist(program: Command): void {
+  const cmd = program
+    .command('mnist')
+    .description("Ioffe & Szegedy's Figure 1: the same sigmoid MLP trained without and with BatchNorm on MNIST");
+  labOptions(cmd, { steps: 3000, evalEvery: 250, out: 'runs/mnist', lr: 0.5 }).action(async (o: LabOptions) => {
+    const configs = figure1Runs(baseConfig(o));
+    const data = loadLabData(o);
+    const command = commandLine();
+    const runs = runAll(configs, data, o, (done) => writeResults(o.out, resultsJson('figure1', command, done)));
+    const table = figure1Table(runs);
+    console.log(`\nTest accuracy (${o.dataset}), ours beside the paper's Figure 1a (MNIST):\n`);
+    console.log(textTable(table));
+    const report = await writeReport(o.out, 'Batch Normalization on MNIST: Figure 1 of Ioffe & Szegedy (2015)', command, [
+      {
+        heading: 'Test accuracy',
+        text: [
+          settingsText(runs[0]),
+          'Both runs start from the same weights and see the same batches; "with BN" adds BatchNorm1d before each sigmoid. ' +
+            "The paper's values are read off its Figure 1a (its optimizer, learning rate and initialisation are not given).",
+        ],
+        table,
+        figures: mlpFigures(runs),
+      },
+    ]);
+    const ckpt = checkpointPaths(o.out, 'with BN').model;
+    console.log(`\nresults: ${writeResults(o.out, resultsJson('figure1', command, runs))}\nreport:  ${report}`);
+    console.log(`checkpoints: ${o.out}/checkpoints/ (try: npx batchnorm predict --checkpoint ${ckpt} --index 0)`);
+  });
+}

@@ -1,0 +1,76 @@
+// Vega-Lite specs for the lab's figures, rendered to SVG in Node (no browser, no canvas).
+import type { CurvePoint, PercentilePoint } from '../../src/experiments/mnistMlp.js';
+
+export interface NamedCurve {
+  name: string;
+  curve: CurvePoint[];
+}
+
+/** Renders a Vega-Lite spec to an SVG string. vega/vega-lite are loaded on first use. */
+export async function renderSvg(spec: object): Promise<string> {
+  const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
+  const compiled = vl.compile(spec as Parameters<typeof vl.compile>[0]).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  return svg;
+}
+
+const base = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', background: 'white', width: 420, height: 260 };
+
+/** Figure 1a: test accuracy against training steps, one line per run. */
+export function accuracySpec(runs: NamedCurve[], title = 'Test accuracy'): object {
+  const values = runs.flatMap((r) => r.curve.map((p) => ({ run: r.name, step: p.step, accuracy: p.testAccuracy })));
+  const accs = values.map((v) => v.accuracy).filter((a) => a > 0);
+  // Zoom on the interesting part: from a bit below the lowest accuracy after the first evaluations.
+  const late = values.filter((v) => v.step >= Math.max(...values.map((u) => u.step)) * 0.1).map((v) => v.accuracy);
+  const lo = Math.max(0, Math.floor((Math.min(...(late.length ? late : accs)) - 0.02) * 50) / 50);
+  return {
+    ...base,
+    title,
+    data: { values },
+    mark: { type: 'line', point: values.length < 60 },
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: 'training steps' },
+      y: { field: 'accuracy', type: 'quantitative', title: 'test accuracy', scale: { domain: [lo, 1], clamp: true } },
+      color: { field: 'run', type: 'nominal', title: null, legend: { orient: 'bottom-right' } },
+    },
+  };
+}
+
+/** Figure 1 b/c: the 15th, 50th and 85th percentiles of the input to one sigmoid over training. */
+export function percentileSpec(name: string, series: PercentilePoint[], yDomain?: [number, number]): object {
+  const values = series.map((p) => ({ step: p.step, p15: p.p15, p50: p.p50, p85: p.p85 }));
+  const y = yDomain ? { scale: { domain: yDomain } } : {};
+  return {
+    ...base,
+    width: 320,
+    title: { text: name, subtitle: 'input to one last-layer sigmoid: 15th, 50th, 85th percentiles' },
+    data: { values },
+    encoding: { x: { field: 'step', type: 'quantitative', title: 'training steps' } },
+    layer: [
+      { mark: { type: 'area', opacity: 0.25, color: '#4c78a8' }, encoding: { y: { field: 'p15', type: 'quantitative', title: 'sigmoid input', ...y }, y2: { field: 'p85' } } },
+      { mark: { type: 'line', color: '#4c78a8', strokeWidth: 1 }, encoding: { y: { field: 'p15', type: 'quantitative' } } },
+      { mark: { type: 'line', color: '#1f3b63', strokeWidth: 2 }, encoding: { y: { field: 'p50', type: 'quantitative' } } },
+      { mark: { type: 'line', color: '#4c78a8', strokeWidth: 1 }, encoding: { y: { field: 'p85', type: 'quantitative' } } },
+    ],
+  };
+}
+
+/** Final test accuracy against learning rate (log scale), one line per run kind. */
+export function sweepSpec(values: { lr: number; run: string; accuracy: number; outcome: string }[]): object {
+  return {
+    ...base,
+    title: 'Final test accuracy by learning rate',
+    data: { values },
+    encoding: {
+      x: { field: 'lr', type: 'quantitative', scale: { type: 'log' }, title: 'learning rate (log scale)' },
+      y: { field: 'accuracy', type: 'quantitative', scale: { domain: [0, 1] }, title: 'final test accuracy' },
+      color: { field: 'run', type: 'nominal', title: null, legend: { orient: 'bottom-left' } },
+    },
+    layer: [
+      { mark: { type: 'line' } },
+      { mark: { type: 'point', filled: true, size: 70 }, encoding: { shape: { field: 'outcome', type: 'nominal', title: 'outcome' } } },
+    ],
+  };
+}

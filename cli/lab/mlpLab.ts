@@ -1,0 +1,181 @@
+/**
+ * The CLI side of the MNIST lab: runs a list of experiment configs one after another with a
+ * progress bar each, checkpoints them (for `--resume` and `predict`), and writes
+ * results.json and report.html. The experiments themselves are in src/experiments/.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import cliProgress from 'cli-progress';
+import { writeFileAtomic } from '../../src/io/atomic.js';
+import { loadMnist, type DatasetName } from '../../src/data/mnist.js';
+import { createMlpTrainer, run, type MlpConfig, type MlpData, type MlpMetrics, type MlpTrainer } from '../../src/experiments/mnistMlp.js';
+import { resumeRun, saveRun } from './checkpoints.js';
+
+/** Options every lab command shares. */
+export interface LabOptions {
+  steps: number;
+  evalEvery: number;
+  seed: number;
+  out: string;
+  dataset: DatasetName;
+  data?: string;
+  lr: number;
+  optimizer: 'sgd' | 'adam';
+  momentum: number;
+  initStd: number;
+  limit?: number;
+  resume: boolean;
+  progress: boolean;
+}
+
+/** Registers the options every lab command shares (defaults from `defaults`). */
+export function labOptions<T extends { option: (...a: any[]) => T }>(cmd: T, defaults: { steps: number; evalEvery: number; out: string; lr: number }): T {
+  const int = (name: string) => (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${name} expects a non-negative integer (got '${v}')`);
+    return n;
+  };
+  const num = (name: string) => (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} expects a positive number (got '${v}')`);
+    return n;
+  };
+  return cmd
+    .option('--steps <n>', 'training steps per run (the paper: 50000)', int('--steps'), defaults.steps)
+    .option('--eval-every <k>', 'evaluate test accuracy and percentiles every k steps', int('--eval-every'), defaults.evalEvery)
+    .option('--seed <s>', 'seed of the initial weights and the batch order (the same for every run)', int('--seed'), 0)
+    .option('--out <dir>', 'where results.json, report.html, the figures and checkpoints go', defaults.out)
+    .option('--dataset <name>', "'mnist' or 'fashion-mnist'", 'mnist')
+    .option('--data <dir>', 'a directory with your own copy of the four IDX files (plain or .gz)')
+    .option('--lr <rate>', 'learning rate', num('--lr'), defaults.lr)
+    .option('--optimizer <name>', "'sgd' or 'adam'", 'sgd')
+    .option('--momentum <m>', 'SGD momentum', (v: string) => Number(v), 0)
+    .option('--init-std <s>', 'standard deviation of the Gaussian initial weights', num('--init-std'), 0.1)
+    .option('--limit <n>', 'use only the first n training and test images (quick trials)', int('--limit'))
+    .option('--resume', 'continue the runs saved in --out (same settings; --steps may grow)', false)
+    .option('--no-progress', 'no progress bars (a line per evaluation instead)');
+}
+
+/** The config fields the shared options set. */
+export function baseConfig(o: LabOptions): Partial<MlpConfig> {
+  if (o.dataset !== 'mnist' && o.dataset !== 'fashion-mnist') throw new Error(`--dataset must be 'mnist' or 'fashion-mnist' (got '${o.dataset}')`);
+  if (o.optimizer !== 'sgd' && o.optimizer !== 'adam') throw new Error(`--optimizer must be 'sgd' or 'adam' (got '${o.optimizer}')`);
+  return {
+    steps: o.steps, evalEvery: o.evalEvery, seed: o.seed, dataset: o.dataset, lr: o.lr,
+    optimizer: o.optimizer, momentum: o.momentum, initStd: o.initStd,
+  };
+}
+
+export function loadLabData(o: LabOptions): MlpData {
+  const t0 = performance.now();
+  const d = loadMnist({ dataset: o.dataset, dataDir: o.data, limit: o.limit });
+  console.error(`${o.dataset}: ${d.train.n} training and ${d.test.n} test images from ${d.dataDir} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  return d;
+}
+
+const pct = (a: number | null | undefined): string => (a === null || a === undefined ? '  -   ' : a.toFixed(4));
+
+/**
+ * Runs the configs in turn: resumes each from its checkpoint when asked, checkpoints it at
+ * every evaluation and at the end, and calls `afterRun` with all finished metrics so far
+ * (to write results as they come).
+ */
+export function runAll(configs: MlpConfig[], data: MlpData, o: LabOptions, afterRun: (done: MlpMetrics[]) => void): MlpMetrics[] {
+  mkdirSync(o.out, { recursive: true });
+  const done: MlpMetrics[] = [];
+  const tty = o.progress && process.stderr.isTTY;
+  for (const [i, config] of configs.entries()) {
+    let trainer: MlpTrainer | null = o.resume ? resumeRun(o.out, config, data) : null;
+    if (trainer) console.error(`${config.name}: resuming at step ${trainer.stepsDone}`);
+    trainer ??= createMlpTrainer(config, data);
+    const label = `[${i + 1}/${configs.length}] ${config.name}`;
+    const bar = tty
+      ? new cliProgress.SingleBar({
+          format: `${label.padEnd(32)} {bar} {value}/{total} | test acc {acc} | {speed} steps/s | ETA {eta_formatted}`,
+          barsize: 24, hideCursor: true, etaBuffer: 200, stream: process.stderr,
+        }, cliProgress.Presets.shades_classic)
+      : null;
+    const start = trainer.stepsDone;
+    const t0 = performance.now();
+    let lastAcc = trainer.curve.at(-1)?.testAccuracy;
+    bar?.start(config.steps, start, { acc: pct(lastAcc), speed: '-' });
+    const speed = (): string => ((trainer!.stepsDone - start) / ((performance.now() - t0) / 1000)).toFixed(1);
+    const metrics = run(config, data, {
+      onStep: (step) => {
+        if (bar && step % 10 === 0) bar.update(step, { acc: pct(lastAcc), speed: speed() });
+      },
+      onEval: (p) => {
+        lastAcc = p.testAccuracy;
+        if (p.step > 0) saveRun(o.out, trainer!);
+        if (bar) bar.update(p.step, { acc: pct(lastAcc), speed: speed() });
+        else console.error(`${label}: step ${p.step}/${config.steps}  test accuracy ${pct(p.testAccuracy)}  test loss ${p.loss.toFixed(4)}${p.step > start ? `  (${speed()} steps/s)` : ''}`);
+      },
+    }, trainer);
+    bar?.update(metrics.stepsDone, { acc: pct(lastAcc), speed: speed() });
+    bar?.stop();
+    if (metrics.diverged) {
+      console.error(`${label}: diverged at step ${metrics.diverged.step} (${metrics.diverged.reason}); recorded, not fatal`);
+    }
+    saveRun(o.out, trainer);
+    done.push(metrics);
+    afterRun(done);
+  }
+  return done;
+}
+
+/** The JSON written to DIR/results.json: per run its name, settings, curves and outcome. */
+export function resultsJson(experiment: string, command: string, runs: MlpMetrics[], extra: object = {}): string {
+  return JSON.stringify(
+    {
+      experiment,
+      command,
+      date: new Date().toISOString(),
+      ...extra,
+      runs: runs.map((m) => ({
+        name: m.name,
+        settings: m.config,
+        stepsDone: m.stepsDone,
+        diverged: m.diverged,
+        stepsPerSecond: Number(m.stepsPerSecond.toFixed(2)),
+        curve: m.curve,
+        percentiles: m.percentiles,
+      })),
+    },
+    null,
+    1,
+  );
+}
+
+export function writeResults(dir: string, json: string): string {
+  const path = join(dir, 'results.json');
+  writeFileAtomic(path, json + '\n');
+  return path;
+}
+
+/** The command line as typed (for the report), from process.argv. */
+export function commandLine(): string {
+  const args = process.argv.slice(2).map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`));
+  return `npx batchnorm ${args.join(' ')}`;
+}
+
+/** Accuracy of a run at `step`: the evaluation at that step, or the last one before it. */
+export function accuracyAt(m: MlpMetrics, step: number): { accuracy: number; step: number } | null {
+  let best: { accuracy: number; step: number } | null = null;
+  for (const p of m.curve) if (p.step <= step) best = { accuracy: p.testAccuracy, step: p.step };
+  return best;
+}
+
+/** A plain-text table with aligned columns (first row: header). */
+export function textTable(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  const line = (r: string[]): string => r.map((v, c) => (c === 0 ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join('   ');
+  return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('   '), ...rows.slice(1).map(line)].join('\n');
+}
+
+export function htmlTable(rows: string[][]): string {
+  const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const [head, ...body] = rows;
+  return `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${body
+    .map((r) => `<tr>${r.map((v) => `<td>${esc(v)}</td>`).join('')}</tr>`)
+    .join('')}</tbody></table>`;
+}

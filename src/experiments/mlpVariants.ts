@@ -1,0 +1,69 @@
+/**
+ * Experiments beyond the paper on the Figure 1 network, each a config plus `run`:
+ * - `placementRuns`: BatchNorm before the sigmoid (the paper), after it, and none.
+ * - `runLrSweep`: the same network with and without BN over a range of learning rates,
+ *   each run's outcome recorded ('trains', 'stalls' or 'diverges'), never thrown.
+ */
+import { defaultMlpConfig, run, type BnPlacement, type MlpConfig, type MlpData, type MlpHooks, type MlpMetrics } from './mnistMlp.js';
+
+/** The paper's comparison: the same config without BN and with BN before each sigmoid. */
+export function figure1Runs(base: Partial<MlpConfig> = {}): MlpConfig[] {
+  const c = { ...defaultMlpConfig, ...base };
+  return [
+    { ...c, name: 'without BN', bn: 'none' },
+    { ...c, name: 'with BN', bn: 'before' },
+  ];
+}
+
+const PLACEMENT_NAMES: Record<BnPlacement, string> = { none: 'without BN', before: 'BN before sigmoid', after: 'BN after sigmoid' };
+
+/** BN before vs after the nonlinearity (and none, for scale): same seed, init and batches. */
+export function placementRuns(base: Partial<MlpConfig> = {}): MlpConfig[] {
+  const c = { ...defaultMlpConfig, ...base };
+  return (['none', 'before', 'after'] as const).map((bn) => ({ ...c, name: PLACEMENT_NAMES[bn], bn }));
+}
+
+export interface LrSweepConfig {
+  /** Everything but `lr` and `bn`. */
+  base: MlpConfig;
+  /** Learning rates to try, each with and without BN. */
+  lrs: number[];
+  /** Placements compared at each rate (default: none and before). */
+  placements: BnPlacement[];
+  /** A run whose final test accuracy is below this has stalled (default 0.5; chance is 0.1). */
+  stallBelow: number;
+}
+
+export type SweepOutcome = 'trains' | 'stalls' | 'diverges';
+
+export interface SweepEntry {
+  lr: number;
+  bn: BnPlacement;
+  outcome: SweepOutcome;
+  /** Final test accuracy, null after a divergence. */
+  finalAccuracy: number | null;
+  metrics: MlpMetrics;
+}
+
+/** The sweep's runs, in order: for each rate, each placement. */
+export function lrSweepRuns(config: LrSweepConfig): MlpConfig[] {
+  for (const lr of config.lrs) if (!(lr > 0 && Number.isFinite(lr))) throw new RangeError(`learning rates must be positive numbers (got ${lr})`);
+  return config.lrs.flatMap((lr) =>
+    config.placements.map((bn) => ({ ...config.base, lr, bn, name: `${PLACEMENT_NAMES[bn]}, lr ${lr}` })),
+  );
+}
+
+/** How a finished run went: diverged (non-finite loss), stalled (accuracy below `stallBelow`) or trained. */
+export function classifyRun(metrics: MlpMetrics, stallBelow: number): { outcome: SweepOutcome; finalAccuracy: number | null } {
+  if (metrics.diverged) return { outcome: 'diverges', finalAccuracy: null };
+  const finalAccuracy = metrics.curve.at(-1)?.testAccuracy ?? 0;
+  return { outcome: finalAccuracy < stallBelow ? 'stalls' : 'trains', finalAccuracy };
+}
+
+/** Runs the whole sweep (see `lrSweepRuns` to drive the runs yourself). */
+export function runLrSweep(config: LrSweepConfig, data: MlpData, hooks: (c: MlpConfig) => MlpHooks = () => ({})): SweepEntry[] {
+  return lrSweepRuns(config).map((c) => {
+    const metrics = run(c, data, hooks(c));
+    return { lr: c.lr, bn: c.bn, ...classifyRun(metrics, config.stallBelow), metrics };
+  });
+}
