@@ -1,0 +1,34 @@
+/**
+ * The web lab: four sections, each computed live by the batchnorm library (imported from
+ * ../src). Training runs in a Web Worker; everything else is cheap enough for the page.
+ */
+import type { FromWorker, ToWorker } from './protocol.js';
+import { mountDrift } from './sections/drift.js';
+import { mountInference } from './sections/inference.js';
+import { mountRavine } from './sections/ravine.js';
+import { mountWorked } from './sections/worked.js';
+
+const $ = (id: string): HTMLElement => document.getElementById(id)!;
+
+mountWorked($('worked'));
+mountRavine($('ravine'));
+
+const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+const send = (msg: ToWorker): void => worker.postMessage(msg);
+const drift = mountDrift($('drift'), send);
+const inference = mountInference($('inference'), send);
+
+worker.onmessage = (e: MessageEvent<FromWorker>) => {
+  const msg = e.data;
+  if (msg.type === 'error') {
+    $('drift-status').textContent = `error: ${msg.message}`;
+    console.error(`training worker: ${msg.message}`);
+    return;
+  }
+  drift.onMessage(msg);
+  inference.onMessage(msg);
+};
+worker.onerror = (e) => {
+  $('drift-status').textContent = `the training worker failed: ${e.message}`;
+};
+send({ type: 'init', dataUrl: new URL('mnist/', document.baseURI).href, settings: drift.settings() });

@@ -1,0 +1,72 @@
+/**
+ * Thin helpers over vega's View API (vega and vega-lite are the plotting libraries; no
+ * vega-embed needed): mount a spec into an element, then replace named datasets as the
+ * numbers change.
+ */
+import { parse, View, type Spec } from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+
+/** Shared look: the page's font, quiet axes, colours that survive a phone screen. */
+export const COLORS = { plain: '#d1495b', bn: '#00798c', accent: '#edae49', ink: '#30343f' } as const;
+
+const config = {
+  font: 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif',
+  axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 500, gridColor: '#e8e8e8', domainColor: '#888', tickColor: '#888' },
+  legend: { labelFontSize: 11, titleFontSize: 11, orient: 'top' },
+  title: { fontSize: 13, fontWeight: 600, anchor: 'start' },
+  view: { stroke: null },
+} as const;
+
+export class Plot {
+  private constructor(readonly view: View) {}
+
+  /** A vega-lite chart. Width 'container' follows the element's width. */
+  static lite(el: HTMLElement, spec: TopLevelSpec, renderer: 'svg' | 'canvas' = 'svg'): Plot {
+    const full = { config, ...spec } as TopLevelSpec;
+    return Plot.mount(el, compile(full).spec, renderer);
+  }
+
+  /** A raw vega chart (for what vega-lite cannot draw, such as isocontours). */
+  static vega(el: HTMLElement, spec: Spec): Plot {
+    return Plot.mount(el, { config: config as Spec['config'], ...spec });
+  }
+
+  private static mount(el: HTMLElement, spec: Spec, renderer: 'svg' | 'canvas' = 'svg'): Plot {
+    el.classList.add('plot');
+    const view = new View(parse(spec), { renderer, container: el, hover: true });
+    void view.runAsync();
+    return new Plot(view);
+  }
+
+  /** Replaces named datasets and re-renders. */
+  async set(data: Record<string, object[]>): Promise<void> {
+    for (const [name, values] of Object.entries(data)) this.view.data(name, values);
+    await this.view.runAsync();
+  }
+
+  /** Removes the chart and its listeners. */
+  destroy(): void {
+    this.view.finalize();
+    this.view.container()?.replaceChildren();
+  }
+
+  /** Sets a signal (e.g. a width) and re-renders. */
+  async signal(name: string, value: unknown): Promise<void> {
+    this.view.signal(name, value);
+    await this.view.runAsync();
+  }
+}
+
+/** Calls `fn(width)` now and whenever `el` changes width (for charts with a fixed aspect ratio). */
+export function onWidth(el: HTMLElement, fn: (width: number) => void): void {
+  let last = -1;
+  const check = (): void => {
+    const w = Math.floor(el.clientWidth);
+    if (w > 0 && w !== last) {
+      last = w;
+      fn(w);
+    }
+  };
+  new ResizeObserver(check).observe(el);
+  check();
+}

@@ -1,0 +1,151 @@
+/// <reference lib="webworker" />
+/**
+ * The training worker: two runs of the lab's MNIST network (src/experiments/mnistMlp.ts), one
+ * without BatchNorm and one with it, stepped in lockstep in short slices so 'pause' and
+ * 'classify' are answered between slices. Same seed, same initial weights, same batch order.
+ */
+import { parseIdx, toImageSet, type ImageSet } from '../src/data/idx.js';
+import { createMlpTrainer, defaultMlpConfig, type MlpData, type MlpTrainer } from '../src/experiments/mnistMlp.js';
+import { Tensor } from '../src/tensor/tensor.js';
+import { activationInputs, classifySingle, histogram, shouldEvaluate } from './lab/drift.js';
+import { HIST_BINS, HIST_MAX, HIST_MIN, type DriftSettings, type FromWorker, type RunSnapshot, type ToWorker } from './protocol.js';
+
+/** Held-out images (the first test images) for the percentiles and histograms. */
+const HELD_OUT = 500;
+/** Test images for the accuracy curve. */
+const EVAL_IMAGES = 1000;
+/** Stop on our own after this many steps; the user may press start again. */
+const MAX_STEPS = 20000;
+/** Work per slice before yielding to messages, in milliseconds. */
+const SLICE_MS = 150;
+
+const post = (msg: FromWorker): void => postMessage(msg);
+
+let data: MlpData | null = null;
+let heldOut: Tensor | null = null;
+let runs: { run: 'plain' | 'bn'; trainer: MlpTrainer }[] = [];
+let settings: DriftSettings = { lr: 0.5, placement: 'before' };
+let running = false;
+let generation = 0;
+let rate = { steps: 0, ms: 0 };
+
+async function fetchIdx(base: string, name: string) {
+  const res = await fetch(new URL(name, base));
+  if (!res.ok) throw new Error(`could not load ${name}: HTTP ${res.status}`);
+  return parseIdx(new Uint8Array(await res.arrayBuffer()), name);
+}
+
+async function loadData(base: string): Promise<MlpData> {
+  const split = async (images: string, labels: string): Promise<ImageSet> =>
+    toImageSet(await fetchIdx(base, images), await fetchIdx(base, labels), { images, labels });
+  return {
+    train: await split('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),
+    test: await split('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'),
+  };
+}
+
+function reset(next: DriftSettings): void {
+  if (!data) return;
+  settings = next;
+  generation++;
+  running = false;
+  rate = { steps: 0, ms: 0 };
+  const base = {
+    ...defaultMlpConfig, lr: next.lr, steps: MAX_STEPS, evalEvery: 100,
+    percentileBatch: HELD_OUT, evalLimit: EVAL_IMAGES, dataset: 'mnist (10k subset)',
+  };
+  runs = [
+    { run: 'plain', trainer: createMlpTrainer({ ...base, name: 'without BN', bn: 'none' }, data) },
+    { run: 'bn', trainer: createMlpTrainer({ ...base, name: 'with BN', bn: next.placement }, data) },
+  ];
+  snapshot();
+  status();
+}
+
+function snapshot(): void {
+  const snapshots: RunSnapshot[] = runs.map(({ run, trainer }) => {
+    const { point, percentiles } = trainer.evaluate();
+    trainer.model.eval();
+    const histograms = activationInputs(trainer.model, heldOut!).map((t) => histogram(t.data, HIST_MIN, HIST_MAX, HIST_BINS));
+    trainer.model.train();
+    return {
+      run, step: trainer.stepsDone, accuracy: point, percentiles, histograms,
+      diverged: trainer.diverged ? `diverged at step ${trainer.diverged.step}: ${trainer.diverged.reason}` : null,
+    };
+  });
+  post({ type: 'snapshot', snapshots });
+}
+
+function status(): void {
+  post({ type: 'status', running, step: runs[0]?.trainer.stepsDone ?? 0, stepsPerSecond: rate.ms > 0 ? (1000 * rate.steps) / rate.ms : 0 });
+}
+
+function slice(gen: number): void {
+  if (!running || gen !== generation) return;
+  const t0 = performance.now();
+  let trainMs = 0;
+  let steps = 0;
+  while (performance.now() - t0 < SLICE_MS) {
+    const s0 = performance.now();
+    for (const { trainer } of runs) trainer.step();
+    trainMs += performance.now() - s0;
+    steps++;
+    const step = runs[0].trainer.stepsDone;
+    if (shouldEvaluate(step)) snapshot();
+    if (step >= MAX_STEPS || runs.every(({ trainer }) => trainer.diverged)) {
+      running = false;
+      break;
+    }
+  }
+  rate = { steps: rate.steps + steps, ms: rate.ms + trainMs };
+  status();
+  setTimeout(() => slice(gen), 0);
+}
+
+function classify(index: number): void {
+  if (!data) return;
+  const bn = runs.find((r) => r.run === 'bn')!.trainer;
+  const { test } = data;
+  const i = ((index % test.n) + test.n) % test.n;
+  const pixels = test.images.slice(i * 784, (i + 1) * 784);
+  const r = classifySingle(bn.model, new Tensor(pixels, [1, 784]));
+  bn.model.train();
+  post({
+    type: 'classified',
+    result: { index: i, label: test.labels[i], pixels, step: bn.stepsDone, placement: settings.placement, ...r },
+  });
+}
+
+onmessage = async (e: MessageEvent<ToWorker>) => {
+  const msg = e.data;
+  try {
+    switch (msg.type) {
+      case 'init':
+        data = await loadData(msg.dataUrl);
+        heldOut = new Tensor(data.test.images.subarray(0, HELD_OUT * 784), [HELD_OUT, 784]);
+        post({ type: 'ready', nTrain: data.train.n, nTest: data.test.n });
+        reset(msg.settings);
+        break;
+      case 'reset':
+        reset(msg.settings);
+        break;
+      case 'start':
+        if (data && !running) {
+          running = true;
+          status();
+          slice(generation);
+        }
+        break;
+      case 'pause':
+        running = false;
+        status();
+        break;
+      case 'classify':
+        classify(msg.index);
+        break;
+    }
+  } catch (err) {
+    running = false;
+    post({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+  }
+};
