@@ -5,6 +5,7 @@ import { registerMnist } from './commands/mnist.js';
 import { registerPlacement } from './commands/placement.js';
 import { registerLrSweep } from './commands/lrSweep.js';
 import { registerPredict } from './commands/predict.js';
+import { registerInterop } from './commands/interop.js';
 
 const program = new Command();
 program.name('batchnorm').description('Batch Normalization for TypeScript: examples and experiments');
@@ -13,6 +14,7 @@ registerMnist(program);
 registerPlacement(program);
 registerLrSweep(program);
 registerPredict(program);
+registerInterop(program);
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`batchnorm: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);

@@ -33,3 +33,4 @@ export { foldBatchNorm, cloneModel } from './nn/fold.js';
 export { freezeBatchNorm, unfreezeBatchNorm } from './nn/freeze.js';
 export { exportOnnx, decodeOnnx, ONNX_OPSET, type ExportOnnxOptions } from './io/onnx.js';
 export { kerasBatchNorm, loadKerasBatchNorm, toKerasBatchNorm, type KerasBatchNormConfig, type KerasWeight } from './io/keras.js';
+export { inspectWeights, type WeightsReport, type BatchNormSummary, type TensorSummary } from './io/inspect.js';

@@ -13,6 +13,8 @@
  *   `{"version":1,"model":{"type":"Sequential","layers":[{"type":"Linear","inFeatures":784,
  *   "outFeatures":100,"bias":true},{"type":"BatchNorm1d","numFeatures":100,"eps":1e-5,
  *   "momentum":0.1,"affine":true,"trackRunningStats":true},{"type":"Sigmoid"}, ...]}}`
+ * - optionally `"batchnorm.input_shape"`: JSON of the input shape with a batch dim, e.g.
+ *   `"[1,1,28,28]"`; `batchnorm export` uses it when the first layer is not a Linear (a conv net).
  * - anything else the caller adds (strings only, as safetensors requires), e.g. `"step": "5000"`,
  *   `"config": "{...}"` (experiment settings), `"dataset": "mnist"`. Keys outside
  *   `batchnorm.` are free for callers; optimizer state belongs in a separate file.

@@ -1,0 +1,67 @@
+// `batchnorm export` and `batchnorm inspect` on committed fixtures (PyTorch-written and ours).
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { decodeOnnx } from '../src/io/onnx.js';
+import { serializeSafetensors } from '../src/io/safetensors.js';
+import { tensor } from '../src/index.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { cwd: root, encoding: 'utf8' });
+
+test('export writes an ONNX file ONNX Runtime agrees with; --fold removes BatchNormalization', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cli-'));
+  try {
+    for (const fold of [false, true]) {
+      const out = join(dir, `m${fold}.onnx`);
+      const r = cli('export', '--checkpoint', 'test/fixtures/interop/pt_mlp.safetensors', '--onnx', out, ...(fold ? ['--fold'] : []));
+      assert.equal(r.status, 0, r.stderr);
+      const diff = Number(r.stdout.match(/largest \|difference\| from this library on a random batch = (\S+)/)?.[1]);
+      assert.ok(diff < 1e-5, r.stdout);
+      const ops = (decodeOnnx(new Uint8Array(readFileSync(out))).graph as { node: { op_type: string }[] }).node.map((n) => n.op_type);
+      assert.deepEqual(ops, fold ? ['Gemm', 'Relu', 'Gemm', 'Tanh', 'Gemm'] : ['Gemm', 'BatchNormalization', 'Relu', 'Gemm', 'BatchNormalization', 'Tanh', 'Gemm']);
+    }
+    // A conv checkpoint needs the input's spatial size.
+    const conv = cli('export', '--checkpoint', 'test/fixtures/interop/ts_conv.safetensors', '--onnx', join(dir, 'c.onnx'));
+    assert.equal(conv.status, 1);
+    assert.match(conv.stderr, /does not start with a Linear layer, so its input shape is unknown; pass --input-shape/);
+    const ok = cli('export', '--checkpoint', 'test/fixtures/interop/ts_conv.safetensors', '--onnx', join(dir, 'c.onnx'), '--input-shape', '1,2,6,6');
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /Conv -> BatchNormalization -> Relu -> MaxPool -> Flatten -> Gemm -> BatchNormalization -> Sigmoid -> Gemm/);
+    // A plain state dict (no architecture) cannot be exported, and says why.
+    writeFileSync(join(dir, 'plain.safetensors'), serializeSafetensors({ w: tensor([1, 2]) }));
+    const plain = cli('export', '--checkpoint', join(dir, 'plain.safetensors'), '--onnx', join(dir, 'p.onnx'));
+    assert.match(plain.stderr, /no "batchnorm\.architecture" in the metadata/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('inspect lists tensors and names the BatchNorm conventions (PyTorch and Keras names)', () => {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'inspect', 'test/fixtures/interop/pt_conv.safetensors'], { cwd: root, encoding: 'utf8' });
+  assert.match(out, /1\.num_batches_tracked\s+int64\s+\[\]\s+3\s+3/);
+  assert.match(out, /0\.weight\s+float32\s+\[4, 2, 3, 3\]/);
+  assert.match(out, /BatchNorm "1": 4 channels, momentum null \(cumulative average\), eps 0\.00001, num_batches_tracked 3/);
+  assert.match(out, /PyTorch convention: running_var is the moving average of the UNBIASED batch variance/);
+  const dir = mkdtempSync(join(tmpdir(), 'cli-'));
+  try {
+    const keras = join(dir, 'keras.safetensors');
+    writeFileSync(keras, serializeSafetensors({
+      'bn/gamma': tensor([1, 1]), 'bn/beta': tensor([0, 0]), 'bn/moving_mean': tensor([0, 0]), 'bn/moving_variance': tensor([-1, 2]),
+    }));
+    const r = cli('inspect', keras);
+    assert.match(r.stdout, /BatchNorm "bn": 2 channels/);
+    assert.match(r.stdout, /Keras\/TF\.js convention: moving_variance is the moving average of the BIASED batch variance/);
+    assert.match(r.stdout, /INVALID: running variance has negative values \(min -1\)/);
+    writeFileSync(join(dir, 'bad.safetensors'), new Uint8Array(5));
+    const bad = cli('inspect', join(dir, 'bad.safetensors'));
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /safetensors \(.*bad\.safetensors\): file is truncated/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
