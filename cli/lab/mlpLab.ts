@@ -9,7 +9,7 @@ import cliProgress from 'cli-progress';
 import { writeFileAtomic } from '../../src/io/atomic.js';
 import { loadMnist, type DatasetName } from '../../src/data/mnist.js';
 import { createMlpTrainer, run, type MlpConfig, type MlpData, type MlpMetrics, type MlpTrainer } from '../../src/experiments/mnistMlp.js';
-import { resumeRun, saveRun } from './checkpoints.js';
+import { resumeRun, runSlug, saveRun } from './checkpoints.js';
 
 /** Options every lab command shares. */
 export interface LabOptions {
@@ -26,6 +26,7 @@ export interface LabOptions {
   limit?: number;
   resume: boolean;
   progress: boolean;
+  only?: string;
 }
 
 /** Registers the options every lab command shares (defaults from `defaults`). */
@@ -53,6 +54,7 @@ export function labOptions<T extends { option: (...a: any[]) => T }>(cmd: T, def
     .option('--init-std <s>', 'standard deviation of the Gaussian initial weights', num('--init-std'), 0.1)
     .option('--limit <n>', 'use only the first n training and test images (quick trials)', int('--limit'))
     .option('--resume', 'continue the runs saved in --out (same settings; --steps may grow)', false)
+    .option('--only <runs>', "run only these runs (comma-separated file names, e.g. 'with-bn'); the others can run in another process with the same --out, and a final --resume gathers them")
     .option('--no-progress', 'no progress bars (a line per evaluation instead)');
 }
 
@@ -82,6 +84,12 @@ const pct = (a: number | null | undefined): string => (a === null || a === undef
  */
 export function runAll(configs: MlpConfig[], data: MlpData, o: LabOptions, afterRun: (done: MlpMetrics[]) => void): MlpMetrics[] {
   mkdirSync(o.out, { recursive: true });
+  if (o.only) {
+    const wanted = o.only.split(',').map((s) => runSlug(s));
+    const unknown = wanted.filter((w) => !configs.some((c) => runSlug(c.name) === w));
+    if (unknown.length) throw new Error(`--only: no run named ${unknown.join(', ')} (runs: ${configs.map((c) => runSlug(c.name)).join(', ')})`);
+    configs = configs.filter((c) => wanted.includes(runSlug(c.name)));
+  }
   const done: MlpMetrics[] = [];
   const tty = o.progress && process.stderr.isTTY;
   for (const [i, config] of configs.entries()) {

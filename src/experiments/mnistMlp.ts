@@ -118,7 +118,7 @@ export interface MlpMetrics {
   diverged: Divergence | null;
   /** Steps actually trained (less than `config.steps` after a divergence). */
   stepsDone: number;
-  /** Training speed over this process's steps (evaluation excluded). */
+  /** Training speed (evaluation excluded), over every step of the run, resumed or not. */
   stepsPerSecond: number;
 }
 
@@ -165,6 +165,8 @@ export function percentile(sorted: ArrayLike<number>, q: number): number {
 /** What a trainer carries across a stop and a `--resume`, besides the model and optimizer tensors. */
 export interface MlpProgress {
   stepsDone: number;
+  /** Seconds spent in training steps so far (evaluation excluded). */
+  trainSeconds: number;
   curve: CurvePoint[];
   percentiles: PercentilePoint[];
   diverged: Divergence | null;
@@ -249,14 +251,15 @@ export function createMlpTrainer(config: MlpConfig, data: MlpData, options: Trai
   const evalN = Math.min(config.evalLimit ?? test.n, test.n);
 
   const state: MlpProgress = options.resume
-    ? structuredClone(options.resume)
-    : { stepsDone: 0, curve: [], percentiles: [], diverged: null };
+    ? { ...structuredClone(options.resume), trainSeconds: options.resume.trainSeconds ?? 0 }
+    : { stepsDone: 0, trainSeconds: 0, curve: [], percentiles: [], diverged: null };
   sampler.skip(state.stepsDone); // replay the batch order up to where the run stopped
   let lossSum = 0;
   let lossCount = 0;
 
   const step = (): number => {
     if (state.diverged) return NaN;
+    const t0 = performance.now();
     gatherBatch(train, sampler.next(), xBuf, yBuf);
     model.train();
     optimizer.zeroGrad();
@@ -269,6 +272,7 @@ export function createMlpTrainer(config: MlpConfig, data: MlpData, options: Trai
     }
     loss.backward();
     optimizer.step();
+    state.trainSeconds += (performance.now() - t0) / 1000;
     lossSum += value;
     lossCount++;
     return value;
@@ -346,17 +350,13 @@ export function run(config: MlpConfig, data: MlpData, hooks: MlpHooks = {}, trai
     hooks.onEval?.(point, percentiles);
   };
   if (trainer.curve.length === 0) evalNow();
-  let trainTime = 0;
-  let trained = 0;
   while (trainer.stepsDone < config.steps && !trainer.diverged) {
-    const t0 = performance.now();
     const loss = trainer.step();
-    trainTime += performance.now() - t0;
-    trained++;
     hooks.onStep?.(trainer.stepsDone, loss);
     if (trainer.stepsDone % config.evalEvery === 0 && !trainer.diverged) evalNow();
   }
   if (!trainer.diverged && trainer.curve.at(-1)?.step !== trainer.stepsDone) evalNow();
+  const seconds = trainer.progress().trainSeconds;
   return {
     name: config.name,
     config,
@@ -364,6 +364,6 @@ export function run(config: MlpConfig, data: MlpData, hooks: MlpHooks = {}, trai
     percentiles: trainer.percentiles,
     diverged: trainer.diverged,
     stepsDone: trainer.stepsDone,
-    stepsPerSecond: trained > 0 ? trained / (trainTime / 1000) : 0,
+    stepsPerSecond: seconds > 0 ? trainer.stepsDone / seconds : 0,
   };
 }
