@@ -129,6 +129,9 @@ def gen_dtypes():
         "bf16": base.bfloat16(),
         "i64": torch.tensor([[0, -1, 2**40], [7, -(2**52), 3]], dtype=torch.int64),
         "i32": torch.tensor([-(2**31), 2**31 - 1, 0, 5], dtype=torch.int32),
+        # Edge cases of the half-precision decoders: -0, largest finite, smallest subnormal/normal.
+        "f16_edge": torch.tensor([0.0, -0.0, 65504.0, 2.0**-24, 2.0**-14, -1.5], dtype=torch.float16),
+        "bf16_edge": torch.tensor([-0.0, 3.0e38, 2.0**-133, 2.0**-126, 1.0 + 2.0**-7], dtype=torch.bfloat16),
         "scalar": torch.tensor(12, dtype=torch.int64),  # like num_batches_tracked: shape []
         "empty": torch.zeros(0, 4),
     }
