@@ -68,16 +68,19 @@ export function mountDrift(root: HTMLElement, send: (msg: ToWorker) => void): Dr
       histHost.append(el);
       hist.set(`${run}-${layer}`, Plot.lite(el, {
         $schema: schema,
-        title: `${RUN_LABEL[run]}: hidden layer ${layer + 1}`,
+        title: { text: `layer ${layer + 1}, ${RUN_LABEL[run]}`, fontSize: 12 },
         width: 'container',
         height: 120,
         autosize: { type: 'fit-x', contains: 'padding' },
         data: { name: 'cells' },
         mark: { type: 'rect' },
         encoding: {
-          x: { field: 'x0', type: 'quantitative', title: 'training step' },
+          x: { field: 'x0', type: 'quantitative', title: layer === LAYERS - 1 ? 'training step' : null, scale: { nice: false, zero: true } },
           x2: { field: 'x1' },
-          y: { field: 'lo', type: 'quantitative', title: 'sigmoid input', scale: { domain: [HIST_MIN, HIST_MAX], nice: false } },
+          y: {
+            field: 'lo', type: 'quantitative', title: run === 'plain' ? 'sigmoid input' : null,
+            scale: { domain: [HIST_MIN, HIST_MAX], nice: false }, axis: { tickCount: 5 },
+          },
           y2: { field: 'hi' },
           color: {
             field: 'share', type: 'quantitative', legend: null,

@@ -1,0 +1,341 @@
+// The web lab. Part 1 (Node, milliseconds): the numbers behind each picture, against closed
+// forms computed here independently. Part 2 (a real browser): the built page in Debian's
+// Chromium driven by playwright-core; skipped, with a message, when /usr/bin/chromium is absent.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { BrowserContext, Page } from 'playwright-core';
+import { parseIdx } from '../src/data/idx.js';
+import { buildMlp } from '../src/experiments/mnistMlp.js';
+import { BatchNorm } from '../src/nn/batchnorm.js';
+import { RNG } from '../src/random.js';
+import { Tensor } from '../src/tensor/tensor.js';
+import { buildWeb, CHROMIUM, hasChromium, launchChromium, serveStatic } from '../web/e2e.js';
+import { activationInputs, classifySingle, histogram, softmax } from '../web/lab/drift.js';
+import { CLASSIC_BATCH, normalizeBatch } from '../web/lab/normalize.js';
+import { curvature, descend, lossGrid, makeRavineData, normalizeFeatures } from '../web/lab/ravine.js';
+import { DEFAULT_RUNNING_STATS, trackRunningStats } from '../web/lab/runningStats.js';
+import { readMnistSubset, sliceIdx } from '../web/mnistData.js';
+
+const EPS = 1e-5;
+
+/** Column-wise batch normalisation written out by hand: the textbook formula, biased variance. */
+function byHand(batch: number[][], gamma: number[], beta: number[]): { xHat: number[][]; y: number[][] } {
+  const n = batch.length;
+  const c = batch[0].length;
+  const mean = Array.from({ length: c }, (_, j) => batch.reduce((s, r) => s + r[j], 0) / n);
+  const v = Array.from({ length: c }, (_, j) => batch.reduce((s, r) => s + (r[j] - mean[j]) ** 2, 0) / n);
+  const xHat = batch.map((r) => r.map((x, j) => (x - mean[j]) / Math.sqrt(v[j] + EPS)));
+  return { xHat, y: xHat.map((r) => r.map((x, j) => gamma[j] * x + beta[j])) };
+}
+
+function close(actual: number, expected: number, tol: number, label: string): void {
+  assert.ok(Math.abs(actual - expected) <= tol, `${label}: got ${actual}, expected ${expected} (tolerance ${tol})`);
+}
+
+describe('web lab: the numbers behind the pictures', () => {
+  test('worked example: the classic 3x4 batch gives -1.2247 / 0 / 1.2247 in every column', () => {
+    const r = normalizeBatch(CLASSIC_BATCH, [1, 1, 1, 1], [0, 0, 0, 0]);
+    // Each column is m-4, m, m+4: biased variance 32/3, so x-hat = +-4 / sqrt(32/3 + eps).
+    const edge = 4 / Math.sqrt(32 / 3 + EPS);
+    for (let j = 0; j < 4; j++) {
+      close(r.mean[j], 5 + j, 1e-12, `mean[${j}]`);
+      close(r.variance[j], 32 / 3, 1e-12, `variance[${j}]`);
+      close(r.xHat[0][j], -edge, 1e-12, `xHat[0][${j}]`);
+      close(r.xHat[1][j], 0, 1e-12, `xHat[1][${j}]`);
+      close(r.xHat[2][j], edge, 1e-12, `xHat[2][${j}]`);
+    }
+    assert.equal(edge.toFixed(4), '1.2247');
+  });
+
+  test('worked example: gamma and beta on random data match the formula written out', () => {
+    const rng = new RNG(11);
+    const batch = Array.from({ length: 5 }, () => [100 + 30 * rng.normal(), 1e-3 * rng.normal(), rng.normal(), -7 + rng.normal()]);
+    const gamma = [2, -0.5, 0, 1.25];
+    const beta = [0.5, 3, -1, 0];
+    const r = normalizeBatch(batch, gamma, beta);
+    const h = byHand(batch, gamma, beta);
+    for (let i = 0; i < 5; i++) {
+      for (let j = 0; j < 4; j++) {
+        close(r.xHat[i][j], h.xHat[i][j], 1e-9, `xHat[${i}][${j}]`);
+        close(r.y[i][j], h.y[i][j], 1e-9, `y[${i}][${j}]`);
+      }
+    }
+    assert.throws(() => normalizeBatch([[1, 2]], [1, 1], [0, 0]), /Expected more than 1 value per channel when training/);
+    assert.throws(() => normalizeBatch(CLASSIC_BATCH, [1], [0]), /expected 4 values of gamma and beta \(got 1 and 1\)/);
+  });
+
+  test('ravine: descent follows w <- w - lr * 2/N X^T (Xw - y), written out in float64', () => {
+    const data = makeRavineData();
+    const x = data.x.data;
+    const y = data.y.data;
+    const n = y.length;
+    const lr = 0.008;
+    const path = descend(data, [-0.5, 2.8], lr, 40);
+    let w = [-0.5, 2.8];
+    for (const p of path) {
+      let loss = 0;
+      const g = [0, 0];
+      for (let i = 0; i < n; i++) {
+        const r = w[0] * x[2 * i] + w[1] * x[2 * i + 1] - y[i];
+        loss += (r * r) / n;
+        g[0] += (2 / n) * r * x[2 * i];
+        g[1] += (2 / n) * r * x[2 * i + 1];
+      }
+      close(p.w1, w[0], 1e-10, `w1 at step ${p.step}`);
+      close(p.w2, w[1], 1e-10, `w2 at step ${p.step}`);
+      close(p.loss, loss, 1e-9 * Math.max(1, loss), `loss at step ${p.step}`);
+      w = [w[0] - lr * g[0], w[1] - lr * g[1]];
+    }
+    assert.equal(path.length, 41);
+  });
+
+  test('ravine: raw features are a ravine (stable lr ~ 1/100 of the bowl), normalised ones a bowl', () => {
+    const raw = makeRavineData();
+    const norm = normalizeFeatures(raw);
+    // BatchNorm1d over the whole set: each feature mean 0, biased variance v / (v + eps) ~ 1.
+    const xs = norm.x.data;
+    for (let j = 0; j < 2; j++) {
+      let m = 0;
+      let s = 0;
+      for (let i = 0; i < 64; i++) m += xs[2 * i + j] / 64;
+      for (let i = 0; i < 64; i++) s += (xs[2 * i + j] - m) ** 2 / 64;
+      close(m, 0, 1e-12, `normalised mean ${j}`);
+      close(s, 1, 1e-4, `normalised variance ${j}`);
+    }
+    const cr = curvature(raw);
+    const cn = curvature(norm);
+    assert.ok(cr.condition > 50 && cr.condition < 200, `raw steepness ratio ${cr.condition} (features scaled 1 and 10: ~100)`);
+    assert.ok(cn.condition < 2, `normalised steepness ratio ${cn.condition}`);
+    // Just under 2/lambda_max descends, just over it runs away: the threshold is real.
+    const below = descend(raw, [-0.5, 2.8], 0.95 * cr.maxStableLr, 300);
+    const above = descend(raw, [-0.5, 2.8], 1.05 * cr.maxStableLr, 3000);
+    assert.ok(below.at(-1)!.loss < below[0].loss / 100, 'below the threshold the loss falls');
+    assert.ok(above.at(-1)!.loss > 1e8 && above.length < 3001, 'above the threshold the descent is cut off as diverged');
+    // The same rate that diverges on raw features converges in a few steps on normalised ones.
+    const bowl = descend(norm, [-0.5, 2.8], 0.5, 10);
+    assert.ok(bowl.at(-1)!.loss < 0.2, `normalised loss after 10 steps at lr 0.5: ${bowl.at(-1)!.loss}`);
+  });
+
+  test('ravine: the contour grid is the loss at each grid point, row 0 at the top', () => {
+    const data = makeRavineData();
+    const domain = { w1: [-1, 4] as [number, number], w2: [-2, 3] as [number, number] };
+    const grid = lossGrid(data, domain, 10);
+    const direct = (w1: number, w2: number): number => descend(data, [w1, w2], 1e-9, 0)[0].loss;
+    // Cell (row 0, col 0) is centred at w1 = -0.75, w2 = 2.75; (row 9, col 4) at w1 = 1.25, w2 = -1.75.
+    close(grid[0], direct(-0.75, 2.75), 1e-9 * grid[0], 'grid[0][0]');
+    close(grid[9 * 10 + 4], direct(1.25, -1.75), 1e-9 * grid[94], 'grid[9][4]');
+  });
+
+  test('running statistics: exponential moving average with momentum, plain average with momentum null', () => {
+    const cfg = { ...DEFAULT_RUNNING_STATS, steps: 30 };
+    const ema = trackRunningStats(cfg);
+    let m = 0;
+    let v = 1;
+    for (const p of ema.slice(1)) {
+      m = 0.9 * m + 0.1 * p.batchMean;
+      v = 0.9 * v + 0.1 * p.batchVar;
+      close(p.runningMean, m, 1e-12, `running mean at ${p.step}`);
+      close(p.runningVar, v, 1e-12, `running var at ${p.step}`);
+    }
+    const cum = trackRunningStats({ ...cfg, momentum: null });
+    const points = cum.slice(1);
+    points.forEach((p, k) => {
+      const seen = points.slice(0, k + 1);
+      close(p.runningMean, seen.reduce((s, q) => s + q.batchMean, 0) / (k + 1), 1e-12, `cumulative mean at ${p.step}`);
+      close(p.runningVar, seen.reduce((s, q) => s + q.batchVar, 0) / (k + 1), 1e-12, `cumulative var at ${p.step}`);
+    });
+    // Same seed, same batches: the two runs saw identical data.
+    assert.deepEqual(cum.map((p) => p.batchMean), ema.map((p) => p.batchMean));
+  });
+
+  test('drift: histograms count every value once, outliers in the end bins', () => {
+    // Bins [-6, -3), [-3, 0), [0, 3), [3, 6]; NaN is not counted.
+    assert.deepEqual(histogram([-100, -6, -5.9, -1, 0, 0.1, 5.99, 6, 100, NaN], -6, 6, 4), [3, 1, 2, 3]);
+  });
+
+  test('one image: eval mode uses running statistics; a batch of one makes every BN output beta', () => {
+    const model = buildMlp({ hidden: [20, 20], activation: 'sigmoid', bn: 'before', initStd: 0.3, seed: 4 }, 16, 10);
+    const rng = new RNG(9);
+    const image = (): Tensor => new Tensor(Float32Array.from({ length: 16 }, () => rng.uniform()), [1, 16]);
+    // Give the running statistics and beta something other than their initial values.
+    for (const [name, t] of Object.entries(model.stateDict())) {
+      if (/running_mean|bias/.test(name)) t.data.forEach((_, i, a) => (a[i] = rng.normal() * 0.5));
+      if (name.endsWith('running_var')) t.data.forEach((_, i, a) => (a[i] = 0.5 + rng.uniform()));
+    }
+    const a = image();
+    const b = image();
+    const ra = classifySingle(model, a);
+    const rb = classifySingle(model, b);
+    assert.equal(model.training, false, 'the model is left in eval mode');
+    assert.match(ra.trainError, /^Expected more than 1 value per channel when training, got input size \[1, 20\]$/);
+    // Eval mode is the model's own forward.
+    const expected = softmax(model.forward(a).data);
+    ra.evalProbs.forEach((p, k) => close(p, expected[k], 1e-7, `eval prob ${k}`));
+    assert.notDeepEqual(ra.evalProbs, rb.evalProbs, 'different images, different answers in eval mode');
+    // With the statistics of one sample the image is gone: identical answers for any image.
+    assert.deepEqual(ra.singleProbs, rb.singleProbs);
+    close(ra.singleProbs.reduce((s, p) => s + p, 0), 1, 1e-6, 'probabilities sum');
+    // Independently: after the last BatchNorm only beta is left, so the answer is the rest of the network applied to beta.
+    const layers = model.layers();
+    const lastBn = layers.map((m) => m instanceof BatchNorm).lastIndexOf(true);
+    let h: Tensor = (layers[lastBn] as BatchNorm).bias!.reshape(1, 20);
+    for (const m of layers.slice(lastBn + 1)) h = m.forward(h);
+    softmax(h.data).forEach((p, k) => close(ra.singleProbs[k], p, 1e-7, `single-sample prob ${k}`));
+    // The sigmoid inputs the histograms show: the outputs of the modules just before each sigmoid.
+    const inputs = activationInputs(model, a);
+    assert.deepEqual(inputs.map((t) => t.shape), [[1, 20], [1, 20]]);
+    assert.deepEqual(Array.from(inputs[0].data), Array.from(layers[1].forward(layers[0].forward(a)).data));
+  });
+
+  test('the MNIST subset served to the page is a valid IDX file holding the first items', () => {
+    const labels = parseIdx(readMnistSubset('t10k-labels-idx1-ubyte'), 'labels');
+    assert.deepEqual(labels.dims, [2000]);
+    assert.deepEqual(Array.from(labels.data.subarray(0, 5)), [7, 2, 1, 0, 4]); // the well-known first test labels
+    const images = parseIdx(readMnistSubset('train-images-idx3-ubyte'), 'images');
+    assert.deepEqual(images.dims, [10000, 28, 28]);
+    const tiny = Uint8Array.from([0, 0, 8, 2, 0, 0, 0, 3, 0, 0, 0, 2, 1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(Array.from(sliceIdx(tiny, 2, 'tiny')), [0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 2, 1, 2, 3, 4]);
+    assert.throws(() => sliceIdx(tiny, 4, 'tiny'), /tiny: asked for 4 items, the file has 3/);
+    assert.throws(() => sliceIdx(Uint8Array.from([1, 2, 3, 4]), 1, 'junk'), /junk: not an unsigned-byte IDX file/);
+  });
+});
+
+const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'web');
+const skipBrowser = hasChromium() ? false : `skipped: no Chromium at ${CHROMIUM} (install it with: apt-get install -y chromium)`;
+if (skipBrowser) console.log(`# web lab browser tests ${skipBrowser}`);
+
+describe('web lab in Chromium', { skip: skipBrowser }, () => {
+  let work: string;
+  let server: Awaited<ReturnType<typeof serveStatic>>;
+  let context: BrowserContext;
+  let page: Page;
+  const problems: string[] = [];
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), 'batchnorm-web-'));
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await buildWeb(join(work, 'site'));
+    server = await serveStatic(join(work, 'site'));
+    context = await launchChromium(join(work, 'profile'));
+    page = await context.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+    // Offline means offline: any request off 127.0.0.1 fails the test.
+    await page.route((url) => url.hostname !== '127.0.0.1', (route) => {
+      problems.push(`network request off the page's server: ${route.request().url()}`);
+      return route.abort();
+    });
+    await page.goto(server.url);
+  });
+
+  after(async () => {
+    await context?.close();
+    await server?.close();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  const cell = (id: string): Promise<string> => page.locator(`[data-cell="${id}"]`).innerText();
+
+  test('worked example shows -1.2247 / 0 / 1.2247 for the classic 3x4 batch', async () => {
+    for (let j = 0; j < 4; j++) {
+      assert.equal(await cell(`xhat-0-${j}`), '-1.2247');
+      assert.equal(await cell(`xhat-1-${j}`), '0.0000');
+      assert.equal(await cell(`xhat-2-${j}`), '1.2247');
+      assert.equal(await cell(`mean-${j}`), (5 + j).toFixed(4));
+    }
+    await page.locator('#worked').screenshot({ path: join(ARTIFACTS, 'worked.png') });
+  });
+
+  test('worked example updates as you type and slide', async () => {
+    await page.getByLabel('sample 1, feature 1', { exact: true }).fill('3');
+    const batch = [[3, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]];
+    let h = byHand(batch, [1, 1, 1, 1], [0, 0, 0, 0]);
+    assert.equal(await cell('xhat-0-0'), h.xHat[0][0].toFixed(4));
+    assert.equal(await cell('xhat-2-0'), h.xHat[2][0].toFixed(4));
+    const slide = (label: string, value: number): Promise<void> =>
+      page.getByLabel(label, { exact: true }).evaluate((el, v) => {
+        (el as HTMLInputElement).value = String(v);
+        el.dispatchEvent(new Event('input', { bubbles: true }));
+      }, value);
+    await slide('gamma of feature 1', 2);
+    await slide('beta of feature 1', 0.5);
+    h = byHand(batch, [2, 1, 1, 1], [0.5, 0, 0, 0]);
+    for (let i = 0; i < 3; i++) assert.equal(await cell(`y-${i}-0`), h.y[i][0].toFixed(4));
+    assert.equal(await cell('y-0-1'), '-1.2247', 'the other features keep gamma 1, beta 0');
+    await page.getByRole('button', { name: 'Classic 3×4' }).click();
+    assert.equal(await cell('y-0-0'), '-1.2247');
+  });
+
+  test('ravine vs bowl draws contours and both descent paths', async () => {
+    for (const id of ['#ravine-raw', '#ravine-norm']) {
+      assert.ok((await page.locator(`${id} .mark-shape path`).count()) >= 5, `${id}: contour shapes`);
+      assert.ok((await page.locator(`${id} .mark-symbol path`).count()) >= 10, `${id}: path points`);
+    }
+    await page.getByRole('button', { name: 'Step' }).click();
+    assert.match(await page.locator('#ravine-count').innerText(), /^step 31 \/ 150$/);
+    await page.locator('#ravine').screenshot({ path: join(ARTIFACTS, 'ravine.png') });
+  });
+
+  test('training runs in the worker and the accuracy curve gets points', async () => {
+    await page.locator('#drift-start:not([disabled])').click({ timeout: 30_000 });
+    // Step 0 is evaluated at once; then steps 10, 20, ... A few seconds of training.
+    await page.waitForFunction(() => Number(document.getElementById('drift')!.dataset.points) >= 4, null, { timeout: 60_000 });
+    await page.waitForTimeout(3000);
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.waitForFunction(() => document.getElementById('drift-start')!.textContent === 'Start');
+    const step = Number(await page.locator('#drift').getAttribute('data-step'));
+    assert.ok(step >= 30, `trained ${step} steps`);
+    // Two runs, one dot per evaluation each.
+    const dots = await page.locator('#drift-accuracy .mark-symbol path').count();
+    assert.ok(dots >= 8, `accuracy curve dots: ${dots}`);
+    assert.match(await page.locator('#drift-status').innerText(), /^step \d+ · [\d.]+ steps\/s per network pair$/);
+    await page.locator('#drift').screenshot({ path: join(ARTIFACTS, 'drift.png') });
+  });
+
+  test('one image in eval mode gets a digit; batch statistics of one ignore the image', async () => {
+    const digit = page.locator('#pred-eval [data-testid="digit"]');
+    await digit.waitFor({ timeout: 30_000 });
+    assert.match(await digit.innerText(), /^[0-9]$/);
+    assert.match(await page.locator('#pred-eval').innerText(), /true label 7/); // test image 0 is a 7
+    assert.match(await page.locator('#train-error').innerText(), /Expected more than 1 value per channel when training/);
+    const another = async (index: number): Promise<void> => {
+      await page.getByRole('button', { name: 'Another image' }).click();
+      await page.waitForFunction((i) => document.getElementById('inference')!.dataset.classified === String(i), index);
+    };
+    await another(1);
+    assert.match(await page.locator('#pred-eval').innerText(), /true label 2/); // test image 1 is a 2
+    const single = await page.locator('#pred-single').innerText();
+    await another(2);
+    assert.match(await page.locator('#pred-eval').innerText(), /true label 1/); // test image 2 is a 1
+    assert.equal(await page.locator('#pred-single').innerText(), single, 'training is paused: same network, same answer for any image');
+    await page.locator('#inference').screenshot({ path: join(ARTIFACTS, 'inference.png') });
+  });
+
+  test('running statistics follow the momentum slider and the cumulative option', async () => {
+    await page.locator('#rs-cumulative').check();
+    assert.equal(await page.locator('#rs-momentum-value').innerText(), 'None (1/steps)');
+    assert.ok(await page.locator('#rs-momentum').isDisabled());
+    assert.ok((await page.locator('#rs-mean .mark-line path').count()) >= 1);
+    await page.locator('#rs-cumulative').uncheck();
+  });
+
+  test('a phone-width screen shows every section without sideways scrolling', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(500);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `page is ${overflow}px wider than the screen`);
+    for (const id of ['worked', 'ravine', 'drift', 'inference']) {
+      await page.locator(`#${id}`).screenshot({ path: join(ARTIFACTS, `phone-${id}.png`) });
+    }
+  });
+
+  test('no console errors or warnings, no failed or off-site requests', () => {
+    assert.deepEqual(problems, []);
+  });
+});

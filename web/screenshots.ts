@@ -1,0 +1,44 @@
+/**
+ * Regenerates the README's screenshots of the web lab (docs/screenshots/*.png): builds the lab,
+ * serves it on 127.0.0.1, trains section 3 for a while in headless Chromium, then captures each
+ * section. Usage: npm run screenshots:web [-- seconds-of-training]
+ */
+import { mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildWeb, CHROMIUM, hasChromium, launchChromium, serveStatic } from './e2e.js';
+
+const seconds = Number(process.argv[2] ?? 60);
+const out = fileURLToPath(new URL('../docs/screenshots/', import.meta.url));
+if (!hasChromium()) {
+  console.error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium`);
+  process.exit(1);
+}
+const work = mkdtempSync(join(tmpdir(), 'batchnorm-shots-'));
+try {
+  await buildWeb(join(work, 'site'));
+  const server = await serveStatic(join(work, 'site'));
+  const context = await launchChromium(join(work, 'profile'), { width: 1100, height: 900 });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+  await page.goto(server.url);
+  await page.locator('#drift-start:not([disabled])').click({ timeout: 60_000 });
+  console.log(`training for ${seconds} s...`);
+  await page.waitForTimeout(seconds * 1000);
+  await page.locator('#drift-start').click();
+  await page.waitForFunction(() => document.getElementById('drift-start')!.textContent === 'Start');
+  await page.waitForTimeout(1000);
+  mkdirSync(out, { recursive: true });
+  for (const id of ['worked', 'ravine', 'drift', 'inference']) {
+    // Written next to the target, then renamed: a crash never leaves half a PNG in docs/.
+    const tmp = join(out, `.${id}.png.tmp`);
+    await page.locator(`#${id}`).screenshot({ path: tmp });
+    renameSync(tmp, join(out, `${id}.png`));
+  }
+  console.log(`step ${await page.locator('#drift').getAttribute('data-step')}; wrote ${out}{worked,ravine,drift,inference}.png`);
+  await context.close();
+  await server.close();
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
