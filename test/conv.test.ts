@@ -7,6 +7,8 @@ import {
   BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, RNG, Sequential, SGD, conv2d, crossEntropy, kernels,
   maxPool2d, noGrad, tensor, Tensor, type Conv2dDims, type Pool2dDims, type Size2,
 } from '../src/index.js';
+import { loadMnist } from '../src/data/mnist.js';
+import { buildConvnet, convnetRuns, run as runConvnet } from '../src/experiments/convnet.js';
 import { assertClose, FLOAT32, FLOAT64, gradcheck, loadFixture, randomTensor } from './helpers.js';
 
 interface TJ {
@@ -320,5 +322,39 @@ describe('modules', () => {
     assert.deepEqual(net.forward(randomTensor([1, 28, 28], 1, { dtype: 'float32' })).shape, [8, 14, 14]);
     assert.deepEqual(new MaxPool2d(3).stride, [3, 3], 'stride defaults to the kernel size');
     assert.deepEqual(Object.keys(net.stateDict()), ['0.weight', '0.bias']);
+  });
+});
+
+describe('the conv net experiment (src/experiments/convnet.ts) on a slice of real MNIST', () => {
+  const data = loadMnist({ dataset: 'mnist', limit: 600 });
+  const base = { steps: 40, batchSize: 30, evalEvery: 20, evalLimit: 300, channels: [4, 8] as [number, number], lr: 0.05, momentum: 0.9 };
+  test('both runs learn (well above the 10% of chance), with the same weights and batches; same seed, same curve', () => {
+    const [plain, withBn] = convnetRuns(base).map((c) => runConvnet(c, data));
+    for (const m of [plain, withBn]) {
+      assert.equal(m.diverged, null);
+      assert.deepEqual(m.curve.map((p) => p.step), [0, 20, 40]);
+      // 40 steps of 30 images: both well above chance (0.1) and with a clearly lower loss than at the start (ln 10).
+      assert.ok(m.final!.testAccuracy > 0.25, `${m.name}: final accuracy ${m.final!.testAccuracy}`);
+      assert.ok(m.curve.at(-1)!.loss < 0.9 * m.curve[0].loss, `${m.name}: loss ${m.curve[0].loss} -> ${m.curve.at(-1)!.loss}`);
+      assert.equal(m.final!.testImages, 600);
+    }
+    const again = runConvnet(convnetRuns(base)[1], data);
+    assert.deepEqual(again.curve, withBn.curve, 'bit-for-bit reproducible');
+  });
+  test('with and without BN start from the same convolution and linear weights; BN drops the conv biases', () => {
+    const plain = buildConvnet({ channels: [4, 8], bn: false, seed: 5 }).stateDict();
+    const bn = buildConvnet({ channels: [4, 8], bn: true, seed: 5 }).stateDict();
+    assert.deepEqual(Object.keys(plain), ['0.weight', '0.bias', '3.weight', '3.bias', '7.weight', '7.bias']);
+    assert.deepEqual(Object.keys(bn).filter((k) => k.endsWith('weight') || k.endsWith('bias')),
+      ['0.weight', '1.weight', '1.bias', '4.weight', '5.weight', '5.bias', '9.weight', '9.bias']);
+    assert.deepEqual(bn['0.weight'].data, plain['0.weight'].data);
+    assert.deepEqual(bn['4.weight'].data, plain['3.weight'].data);
+    assert.deepEqual(bn['9.weight'].data, plain['7.weight'].data);
+  });
+  test('a learning rate that blows up is recorded, not thrown', () => {
+    const m = runConvnet({ ...convnetRuns({ ...base, steps: 30, lr: 1e20, momentum: 0 })[0] }, data);
+    assert.ok(m.diverged, 'diverged');
+    assert.equal(m.final, null);
+    assert.ok(m.stepsDone < 30);
   });
 });
