@@ -1,5 +1,6 @@
-import type { Backend, Kernels } from './types.js';
+import type { Backend, FloatArray, Kernels } from './types.js';
 import { refKernels } from './ref/index.js';
+import { wasmBackend } from './wasm/index.js';
 
 export type { Backend, BNDims, Conv2dDims, FloatArray, KernelName, Kernels, Pool2dDims } from './types.js';
 export { refKernels } from './ref/index.js';
@@ -7,6 +8,7 @@ export { refKernels } from './ref/index.js';
 const backends = new Map<string, Backend>([['ref', { name: 'ref', kernels: refKernels }]]);
 let activeName = 'ref';
 let active: Kernels = refKernels;
+let activeBackend: Backend = backends.get('ref')!;
 
 /**
  * Makes a backend available to `setBackend`. Its kernels may be partial: whatever it lacks
@@ -24,6 +26,7 @@ export function setBackend(name: string): void {
   }
   active = { ...refKernels, ...backend.kernels };
   activeName = name;
+  activeBackend = backend;
 }
 
 /** The name of the active backend. */
@@ -39,4 +42,37 @@ export function listBackends(): string[] {
 /** The active kernel table (complete: missing kernels are filled from `ref`). */
 export function kernels(): Kernels {
   return active;
+}
+
+/**
+ * Storage for a new tensor, zero-filled: the active backend's (the `wasm` backend places it in
+ * WebAssembly memory, where its kernels read it without copying) or an ordinary typed array.
+ */
+export function allocateStorage(float32: boolean, size: number): FloatArray {
+  if (activeBackend.allocate) return activeBackend.allocate(float32, size);
+  return float32 ? new Float32Array(size) : new Float64Array(size);
+}
+
+/**
+ * Sets the number of threads the active backend splits kernels over (like
+ * `torch.set_num_threads`). The `wasm` backend uses worker threads sharing its memory; the
+ * default is the number of cores (at most 8), or the environment variable BATCHNORM_THREADS.
+ * Results are bit-identical from run to run for a given thread count.
+ */
+export function setNumThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: expected a positive integer (got ${n})`);
+  for (const b of backends.values()) b.setNumThreads?.(n);
+}
+
+/** The number of threads the active backend splits kernels over (1 for `ref`). */
+export function getNumThreads(): number {
+  return activeBackend.getNumThreads?.() ?? 1;
+}
+
+// The fastest available backend is the default; BATCHNORM_BACKEND=ref|wasm chooses one.
+if (wasmBackend) registerBackend(wasmBackend);
+{
+  const requested = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.BATCHNORM_BACKEND;
+  if (requested) setBackend(requested);
+  else if (wasmBackend) setBackend('wasm');
 }

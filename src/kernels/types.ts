@@ -162,4 +162,13 @@ export type KernelName = keyof Kernels;
 export interface Backend {
   name: string;
   kernels: Partial<Kernels>;
+  /**
+   * Tensor storage for this backend (e.g. inside WebAssembly memory, so kernels need no copy),
+   * zero-filled. Absent: ordinary typed arrays.
+   */
+  allocate?(float32: boolean, size: number): FloatArray;
+  /** Sets the number of threads its kernels split work over. */
+  setNumThreads?(n: number): void;
+  /** The number of threads its kernels split work over. */
+  getNumThreads?(): number;
 }

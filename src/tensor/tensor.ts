@@ -1,5 +1,6 @@
 import { backward as runBackward, type GradFn } from '../autograd/tape.js';
 import type { FloatArray } from '../kernels/types.js';
+import { allocateStorage } from '../kernels/index.js';
 import { getDefaultRng, type RNG } from '../random.js';
 import * as ops from '../ops/index.js';
 import { checkShape, formatShape, sameShape, sizeOf, type Shape } from './shape.js';
@@ -11,8 +12,14 @@ import { checkShape, formatShape, sameShape, sizeOf, type Shape } from './shape.
  */
 export type DType = 'float32' | 'float64' | 'int64';
 
+/**
+ * Zero-filled storage for `size` elements of `dtype`: the single allocation point for tensor
+ * data. The active backend provides it (the `wasm` backend places it in WebAssembly memory so
+ * its kernels run without copying; the block returns to a free list when the array is garbage
+ * collected, so keep the Tensor or its `data` array, not only a `subarray` of it).
+ */
 export function allocate(dtype: DType, size: number): FloatArray {
-  return dtype === 'float32' ? new Float32Array(size) : new Float64Array(size);
+  return allocateStorage(dtype === 'float32', size);
 }
 
 export interface TensorOptions {

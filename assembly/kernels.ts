@@ -1,0 +1,890 @@
+// WebAssembly SIMD128 kernels for batchnorm, compiled by AssemblyScript (`npm run build:wasm`).
+//
+// Design: every export is a pure function on pointers into an imported (shared) memory. No
+// allocation, no data segments, no runtime: several instances (one per thread) share one
+// memory, and the JS side (src/kernels/wasm/) owns every byte of it. Float32 only: calls with
+// float64 data go to the reference kernels. Each kernel takes a range (channels, rows, tiles)
+// so the caller can split one call over threads; results never depend on the split, except
+// where a doc comment says so.
+//
+// Accuracy: per-channel sums are accumulated in float32 over short blocks (16 values per SIMD
+// lane) and the block sums in float64, around a shift K close to the mean (see bnStats*), so
+// `1e4 + 1e-2 * noise` keeps its variance. Normalisation is (x - mean) * scale + bias with the
+// float64 mean split into two floats (hi + lo), so x - mean keeps its digits in float32 too.
+
+// Block sums returned by the helpers (globals are per instance, so per thread).
+let gS1: f64 = 0;
+let gS2: f64 = 0;
+
+const BLOCK: i32 = 64; // values per float32 block: 16 per lane
+
+// ---------------------------------------------------------------------------------------------
+// Shifted sums over a contiguous run: gS1 += sum(x - k), gS2 += sum((x - k)^2).
+@inline function shiftedSums(p: usize, len: i32, k: f32): void {
+  const kv = f32x4.splat(k);
+  let s1 = f64x2.splat(0);
+  let s2 = f64x2.splat(0);
+  let i = 0;
+  while (i + BLOCK <= len) {
+    let a1 = f32x4.splat(0), a2 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0);
+    for (let j = 0; j < BLOCK; j += 8) {
+      const d1 = f32x4.sub(v128.load(p + (<usize>(i + j) << 2)), kv);
+      const d2 = f32x4.sub(v128.load(p + (<usize>(i + j) << 2), 16), kv);
+      a1 = f32x4.add(a1, d1);
+      b1 = f32x4.add(b1, f32x4.mul(d1, d1));
+      a2 = f32x4.add(a2, d2);
+      b2 = f32x4.add(b2, f32x4.mul(d2, d2));
+    }
+    const a = f32x4.add(a1, a2);
+    const b = f32x4.add(b1, b2);
+    s1 = f64x2.add(s1, f64x2.add(f64x2.promote_low_f32x4(a), f64x2.promote_low_f32x4(v128.shuffle<f32>(a, a, 2, 3, 0, 1))));
+    s2 = f64x2.add(s2, f64x2.add(f64x2.promote_low_f32x4(b), f64x2.promote_low_f32x4(v128.shuffle<f32>(b, b, 2, 3, 0, 1))));
+    i += BLOCK;
+  }
+  if (i + 4 <= len) {
+    let a = f32x4.splat(0), b = f32x4.splat(0);
+    for (; i + 4 <= len; i += 4) {
+      const d = f32x4.sub(v128.load(p + (<usize>i << 2)), kv);
+      a = f32x4.add(a, d);
+      b = f32x4.add(b, f32x4.mul(d, d));
+    }
+    s1 = f64x2.add(s1, f64x2.add(f64x2.promote_low_f32x4(a), f64x2.promote_low_f32x4(v128.shuffle<f32>(a, a, 2, 3, 0, 1))));
+    s2 = f64x2.add(s2, f64x2.add(f64x2.promote_low_f32x4(b), f64x2.promote_low_f32x4(v128.shuffle<f32>(b, b, 2, 3, 0, 1))));
+  }
+  let t1: f64 = f64x2.extract_lane(s1, 0) + f64x2.extract_lane(s1, 1);
+  let t2: f64 = f64x2.extract_lane(s2, 0) + f64x2.extract_lane(s2, 1);
+  for (; i < len; i++) {
+    const d = <f64>(load<f32>(p + (<usize>i << 2)) - k);
+    t1 += d;
+    t2 += d * d;
+  }
+  gS1 += t1;
+  gS2 += t2;
+}
+
+// y = ((x - mHi) - mLo) * scale + b over a contiguous run.
+@inline function normalizeRun(px: usize, py: usize, len: i32, mHi: f32, mLo: f32, scale: f32, b: f32): void {
+  const hv = f32x4.splat(mHi), lv = f32x4.splat(mLo), sv = f32x4.splat(scale), bv = f32x4.splat(b);
+  let i = 0;
+  for (; i + 8 <= len; i += 8) {
+    const o = <usize>i << 2;
+    const x1 = v128.load(px + o);
+    const x2 = v128.load(px + o, 16);
+    v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(f32x4.sub(x1, hv), lv), sv), bv));
+    v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(f32x4.sub(x2, hv), lv), sv), bv), 16);
+  }
+  for (; i < len; i++) {
+    const o = <usize>i << 2;
+    store<f32>(py + o, ((load<f32>(px + o) - mHi) - mLo) * scale + b);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// BatchNorm, planar layout (N, C, S): channel ch is N runs of S contiguous floats.
+
+// Exact float64 two-pass sums over a contiguous run: gS1 += sum(x) (m = 0) or
+// gS2 += sum((x - m)^2).
+@inline function sumRunF64(p: usize, len: i32): void {
+  let s1 = f64x2.splat(0), s2 = f64x2.splat(0);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const v = v128.load(p + (<usize>i << 2));
+    s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v));
+    s2 = f64x2.add(s2, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)));
+  }
+  s1 = f64x2.add(s1, s2);
+  let t: f64 = f64x2.extract_lane(s1, 0) + f64x2.extract_lane(s1, 1);
+  for (; i < len; i++) t += <f64>load<f32>(p + (<usize>i << 2));
+  gS1 += t;
+}
+@inline function sqDevRunF64(p: usize, len: i32, m: f64): void {
+  const mv = f64x2.splat(m);
+  let s1 = f64x2.splat(0), s2 = f64x2.splat(0);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const v = v128.load(p + (<usize>i << 2));
+    const a = f64x2.sub(f64x2.promote_low_f32x4(v), mv);
+    const b = f64x2.sub(f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)), mv);
+    s1 = f64x2.add(s1, f64x2.mul(a, a));
+    s2 = f64x2.add(s2, f64x2.mul(b, b));
+  }
+  s1 = f64x2.add(s1, s2);
+  let t: f64 = f64x2.extract_lane(s1, 0) + f64x2.extract_lane(s1, 1);
+  for (; i < len; i++) {
+    const d = <f64>load<f32>(p + (<usize>i << 2)) - m;
+    t += d * d;
+  }
+  gS2 += t;
+}
+
+// Channels with fewer values than this get exact float64 two-pass statistics (they are in
+// cache, so the second pass is cheap). Small counts are where the statistics' last digits
+// matter: with a batch of two, dx ~ (dy - mean dy) * eps / (var + eps) amplifies any error in
+// invStd by (var + eps) / eps. Above it, float32 blocks summed in float64 (relative error
+// ~1e-7 / sqrt(blocks)) keep the pass at memory speed.
+const EXACT_COUNT: f64 = 16384;
+
+/** Mean and biased variance of channel ch (into gS1 = mean, gS2 = var). */
+function channelStatsPlanar(x: usize, n: i32, c: i32, s: i32, ch: i32): void {
+  const count = <f64>n * <f64>s;
+  const rowStride = <usize>c * <usize>s << 2;
+  const base = x + (<usize>ch * <usize>s << 2);
+  if (count < EXACT_COUNT) {
+    gS1 = 0;
+    for (let i = 0; i < n; i++) sumRunF64(base + <usize>i * rowStride, s);
+    const m = gS1 / count;
+    gS2 = 0;
+    for (let i = 0; i < n; i++) sqDevRunF64(base + <usize>i * rowStride, s, m);
+    gS1 = m;
+    gS2 = gS2 / count;
+    return;
+  }
+  // Shift: mean of the first (up to) 64 values, so sums of (x - k) and (x - k)^2 do not cancel.
+  const first = s < BLOCK ? s : BLOCK;
+  let k0: f64 = 0;
+  for (let i = 0; i < first; i++) k0 += <f64>load<f32>(base + (<usize>i << 2));
+  let k = <f32>(k0 / <f64>first);
+  for (let pass = 0; pass < 2; pass++) {
+    gS1 = 0;
+    gS2 = 0;
+    for (let i = 0; i < n; i++) shiftedSums(base + <usize>i * rowStride, s, k);
+    const mu1 = gS1 / count;
+    const m2 = gS2 / count;
+    const v = m2 - mu1 * mu1;
+    // If the shift was far from the mean (non-i.i.d. data), E[d^2] - E[d]^2 cancels: redo once
+    // around the mean just found (then mu1 ~ 0 and nothing cancels).
+    if (pass == 0 && m2 > 4 * v) {
+      k = <f32>(<f64>k + mu1);
+      continue;
+    }
+    gS1 = <f64>k + mu1;
+    gS2 = v > 0 ? v : 0;
+    return;
+  }
+}
+
+/**
+ * Training forward for channels [c0, c1): statistics, then normalisation while the channel is
+ * still in cache. weight/bias 0 mean 1/0. mean/invStd/variance: float64 arrays of size C.
+ */
+export function bnTrainPlanar(
+  x: usize, y: usize, n: i32, c: i32, s: i32, weight: usize, bias: usize, eps: f64,
+  mean: usize, invStd: usize, variance: usize, c0: i32, c1: i32,
+): void {
+  const rowStride = <usize>c * <usize>s << 2;
+  for (let ch = c0; ch < c1; ch++) {
+    channelStatsPlanar(x, n, c, s, ch);
+    const m = gS1;
+    const v = gS2;
+    const is = 1 / Math.sqrt(v + eps);
+    store<f64>(mean + (<usize>ch << 3), m);
+    store<f64>(variance + (<usize>ch << 3), v);
+    store<f64>(invStd + (<usize>ch << 3), is);
+    const w: f64 = weight ? <f64>load<f32>(weight + (<usize>ch << 2)) : 1;
+    const b: f32 = bias ? load<f32>(bias + (<usize>ch << 2)) : 0;
+    const mHi = <f32>m;
+    const mLo = <f32>(m - <f64>mHi);
+    const off = <usize>ch * <usize>s << 2;
+    for (let i = 0; i < n; i++) {
+      const o = <usize>i * rowStride + off;
+      normalizeRun(x + o, y + o, s, mHi, mLo, <f32>(is * w), b);
+    }
+  }
+}
+
+/**
+ * Normalisation with per-channel parameters for channels [c0, c1): params holds four float32
+ * arrays of size C one after the other: mean hi, mean lo, scale, bias.
+ */
+export function bnNormalizePlanar(x: usize, y: usize, n: i32, c: i32, s: i32, params: usize, c0: i32, c1: i32): void {
+  const rowStride = <usize>c * <usize>s << 2;
+  const cb = <usize>c << 2;
+  for (let ch = c0; ch < c1; ch++) {
+    const q = params + (<usize>ch << 2);
+    const mHi = load<f32>(q), mLo = load<f32>(q + cb), scale = load<f32>(q + 2 * cb), b = load<f32>(q + 3 * cb);
+    const off = <usize>ch * <usize>s << 2;
+    for (let i = 0; i < n; i++) {
+      const o = <usize>i * rowStride + off;
+      normalizeRun(x + o, y + o, s, mHi, mLo, scale, b);
+    }
+  }
+}
+
+// gS1 += sum(dy), gS2 += sum(dy * (x - m)) over a contiguous run, in float64 (products and
+// sums): the gradient's sums cancel, and their error lands on every dx.
+@inline function gradSums(pdy: usize, px: usize, len: i32, m: f64): void {
+  const mv = f64x2.splat(m);
+  let s1 = f64x2.splat(0), s2 = f64x2.splat(0), t1 = f64x2.splat(0), t2 = f64x2.splat(0);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const o = <usize>i << 2;
+    const xv = v128.load(px + o), gv = v128.load(pdy + o);
+    const xl = f64x2.promote_low_f32x4(xv), xh = f64x2.promote_low_f32x4(v128.shuffle<f32>(xv, xv, 2, 3, 0, 1));
+    const gl = f64x2.promote_low_f32x4(gv), gh = f64x2.promote_low_f32x4(v128.shuffle<f32>(gv, gv, 2, 3, 0, 1));
+    s1 = f64x2.add(s1, gl);
+    t1 = f64x2.add(t1, gh);
+    s2 = f64x2.add(s2, f64x2.mul(gl, f64x2.sub(xl, mv)));
+    t2 = f64x2.add(t2, f64x2.mul(gh, f64x2.sub(xh, mv)));
+  }
+  s1 = f64x2.add(s1, t1);
+  s2 = f64x2.add(s2, t2);
+  let a: f64 = f64x2.extract_lane(s1, 0) + f64x2.extract_lane(s1, 1);
+  let b: f64 = f64x2.extract_lane(s2, 0) + f64x2.extract_lane(s2, 1);
+  for (; i < len; i++) {
+    const o = <usize>i << 2;
+    const g = <f64>load<f32>(pdy + o);
+    a += g;
+    b += g * (<f64>load<f32>(px + o) - m);
+  }
+  gS1 += a;
+  gS2 += b;
+}
+
+// dx = dy * a - (x - m) * bq - cq over a contiguous run, in float64: dx is a difference of
+// terms of size |dy| that cancel (to ~0 for a batch of two), so float32 arithmetic here would
+// leave errors of 1e-7 of the terms, not of dx.
+@inline function combine(lo: v128, hi: v128): v128 {
+  return v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
+}
+@inline function gradRun(pdy: usize, px: usize, pdx: usize, len: i32, m: f64, a: f64, bq: f64, cq: f64): void {
+  const mv = f64x2.splat(m), av = f64x2.splat(a), bv = f64x2.splat(bq), cv = f64x2.splat(cq);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const o = <usize>i << 2;
+    const xv = v128.load(px + o), gv = v128.load(pdy + o);
+    const xl = f64x2.promote_low_f32x4(xv), xh = f64x2.promote_low_f32x4(v128.shuffle<f32>(xv, xv, 2, 3, 0, 1));
+    const gl = f64x2.promote_low_f32x4(gv), gh = f64x2.promote_low_f32x4(v128.shuffle<f32>(gv, gv, 2, 3, 0, 1));
+    const rl = f64x2.sub(f64x2.sub(f64x2.mul(gl, av), f64x2.mul(f64x2.sub(xl, mv), bv)), cv);
+    const rh = f64x2.sub(f64x2.sub(f64x2.mul(gh, av), f64x2.mul(f64x2.sub(xh, mv), bv)), cv);
+    v128.store(pdx + o, combine(rl, rh));
+  }
+  for (; i < len; i++) {
+    const o = <usize>i << 2;
+    const d = <f64>load<f32>(px + o) - m;
+    store<f32>(pdx + o, <f32>(<f64>load<f32>(pdy + o) * a - d * bq - cq));
+  }
+}
+
+/**
+ * Backward for channels [c0, c1). mean/invStd: float64 (C). sums: float64 (2C) receives
+ * sum(dy) then sum(dy * xHat) per channel. dx 0 = not wanted. training 0/1.
+ */
+export function bnBackwardPlanar(
+  dy: usize, x: usize, dx: usize, n: i32, c: i32, s: i32, mean: usize, invStd: usize, weight: usize,
+  training: i32, sums: usize, c0: i32, c1: i32,
+): void {
+  const rowStride = <usize>c * <usize>s << 2;
+  const count = <f64>n * <f64>s;
+  for (let ch = c0; ch < c1; ch++) {
+    const m = load<f64>(mean + (<usize>ch << 3));
+    const is = load<f64>(invStd + (<usize>ch << 3));
+    const off = <usize>ch * <usize>s << 2;
+    gS1 = 0;
+    gS2 = 0;
+    for (let i = 0; i < n; i++) {
+      const o = <usize>i * rowStride + off;
+      gradSums(dy + o, x + o, s, m);
+    }
+    const sumDy = gS1;
+    const sumDyXhat = gS2 * is;
+    store<f64>(sums + (<usize>ch << 3), sumDy);
+    store<f64>(sums + (<usize>(c + ch) << 3), sumDyXhat);
+    if (!dx) continue;
+    const scale = is * (weight ? <f64>load<f32>(weight + (<usize>ch << 2)) : 1);
+    // dx = scale * (dy - sumDy/M - xHat * sumDyXhat/M), xHat = d * is.
+    const bq = training ? scale * is * sumDyXhat / count : 0;
+    const cq = training ? scale * sumDy / count : 0;
+    for (let i = 0; i < n; i++) {
+      const o = <usize>i * rowStride + off;
+      gradRun(dy + o, x + o, dx + o, s, m, scale, bq, cq);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// BatchNorm, interleaved layout (R, C): channels-last (N, H, W, C) and planar (N, C) with S = 1.
+// Rows outer, channels inner (every cache line read once per pass); per-channel accumulators in
+// a work area: work = [k f32 (C) | a1 f32 (C) | a2 f32 (C) | S1 f64 (C) | S2 f64 (C)].
+// A call handles channels [c0, c1) and rows [r0, r1): channel split for threads (c0, c1 multiples
+// of 4 except the last).
+
+@inline function workK(work: usize, c: i32): usize { return work; }
+@inline function workA1(work: usize, c: i32): usize { return work + (<usize>c << 2); }
+@inline function workA2(work: usize, c: i32): usize { return work + (<usize>c << 3); }
+@inline function workS1(work: usize, c: i32): usize { return work + <usize>c * 12; }
+@inline function workS2(work: usize, c: i32): usize { return work + <usize>c * 20; }
+
+const ROWBLOCK: i32 = 16;
+
+// Adds sums over rows [r0, r1) of (x - k) and (x - k)^2 (or of dy and dy * (x - mHi - mLo) when
+// dy != 0, where k arrays hold mHi and the a2 array mLo... see callers) into S1/S2, per channel.
+function rowSums(x: usize, dy: usize, c: i32, r0: i32, r1: i32, c0: i32, c1: i32, work: usize, lo: usize): void {
+  const kp = workK(work, c), a1p = workA1(work, c), a2p = workA2(work, c);
+  const s1p = workS1(work, c), s2p = workS2(work, c);
+  const rowBytes = <usize>c << 2;
+  const cv1 = c0 + ((c1 - c0) & ~3);
+  for (let rb = r0; rb < r1; rb += ROWBLOCK) {
+    const re = rb + ROWBLOCK < r1 ? rb + ROWBLOCK : r1;
+    for (let ch = c0; ch < c1; ch++) {
+      store<f32>(a1p + (<usize>ch << 2), 0);
+      store<f32>(a2p + (<usize>ch << 2), 0);
+    }
+    for (let r = rb; r < re; r++) {
+      const px = x + <usize>r * rowBytes;
+      const pg = dy + <usize>r * rowBytes;
+      let ch = c0;
+      for (; ch < cv1; ch += 4) {
+        const o = <usize>ch << 2;
+        let d = f32x4.sub(v128.load(px + o), v128.load(kp + o));
+        if (lo) d = f32x4.sub(d, v128.load(lo + o));
+        const g = dy ? v128.load(pg + o) : d;
+        v128.store(a1p + o, f32x4.add(v128.load(a1p + o), g));
+        v128.store(a2p + o, f32x4.add(v128.load(a2p + o), f32x4.mul(g, d)));
+      }
+      for (; ch < c1; ch++) {
+        const o = <usize>ch << 2;
+        let d = load<f32>(px + o) - load<f32>(kp + o);
+        if (lo) d -= load<f32>(lo + o);
+        const g = dy ? load<f32>(pg + o) : d;
+        store<f32>(a1p + o, load<f32>(a1p + o) + g);
+        store<f32>(a2p + o, load<f32>(a2p + o) + g * d);
+      }
+    }
+    for (let ch = c0; ch < c1; ch++) {
+      const o4 = <usize>ch << 2, o8 = <usize>ch << 3;
+      store<f64>(s1p + o8, load<f64>(s1p + o8) + <f64>load<f32>(a1p + o4));
+      store<f64>(s2p + o8, load<f64>(s2p + o8) + <f64>load<f32>(a2p + o4));
+    }
+  }
+}
+
+/**
+ * Training forward, interleaved layout, channels [c0, c1) over all rows. params: 4 float32 arrays
+ * of size C (mean hi, mean lo, scale, bias), filled here and used to normalise.
+ */
+export function bnTrainRows(
+  x: usize, y: usize, rows: i32, c: i32, weight: usize, bias: usize, eps: f64,
+  mean: usize, invStd: usize, variance: usize, work: usize, params: usize, c0: i32, c1: i32,
+): void {
+  const kp = workK(work, c), s1p = workS1(work, c), s2p = workS2(work, c);
+  const rowBytes = <usize>c << 2;
+  const count = <f64>rows;
+  if (count < EXACT_COUNT) {
+    rowStatsExact(x, rows, c, c0, c1, s1p, s2p);
+    // S1 holds the mean, S2 the variance: the shift k = 0 and mu1 = mean below would cancel, so
+    // finish here.
+    finishRows(x, y, rows, c, weight, bias, eps, mean, invStd, variance, params, c0, c1, s1p, s2p);
+    return;
+  }
+  // Shift per channel: the mean of the first (up to) 16 rows.
+  const first = rows < ROWBLOCK ? rows : ROWBLOCK;
+  for (let ch = c0; ch < c1; ch++) {
+    let k0: f64 = 0;
+    for (let r = 0; r < first; r++) k0 += <f64>load<f32>(x + <usize>r * rowBytes + (<usize>ch << 2));
+    store<f32>(kp + (<usize>ch << 2), <f32>(k0 / <f64>first));
+  }
+  for (let pass = 0; pass < 2; pass++) {
+    for (let ch = c0; ch < c1; ch++) {
+      store<f64>(s1p + (<usize>ch << 3), 0);
+      store<f64>(s2p + (<usize>ch << 3), 0);
+    }
+    rowSums(x, 0, c, 0, rows, c0, c1, work, 0);
+    let redo = false;
+    for (let ch = c0; ch < c1; ch++) {
+      const mu1 = load<f64>(s1p + (<usize>ch << 3)) / count;
+      const m2 = load<f64>(s2p + (<usize>ch << 3)) / count;
+      if (pass == 0 && m2 > 4 * (m2 - mu1 * mu1)) redo = true;
+    }
+    if (redo) {
+      // A shift far from the mean: shift again by the mean found and redo (see channelStatsPlanar).
+      for (let ch = c0; ch < c1; ch++) {
+        const o4 = <usize>ch << 2;
+        store<f32>(kp + o4, <f32>(<f64>load<f32>(kp + o4) + load<f64>(s1p + (<usize>ch << 3)) / count));
+      }
+      continue;
+    }
+    break;
+  }
+  for (let ch = c0; ch < c1; ch++) {
+    const o4 = <usize>ch << 2, o8 = <usize>ch << 3;
+    const mu1 = load<f64>(s1p + o8) / count;
+    store<f64>(s2p + o8, load<f64>(s2p + o8) / count - mu1 * mu1);
+    store<f64>(s1p + o8, <f64>load<f32>(kp + o4) + mu1);
+  }
+  finishRows(x, y, rows, c, weight, bias, eps, mean, invStd, variance, params, c0, c1, s1p, s2p);
+}
+
+// Exact float64 two-pass statistics, interleaved layout: S1 = mean, S2 = biased variance.
+function rowStatsExact(x: usize, rows: i32, c: i32, c0: i32, c1: i32, s1p: usize, s2p: usize): void {
+  const rowBytes = <usize>c << 2;
+  for (let ch = c0; ch < c1; ch++) {
+    store<f64>(s1p + (<usize>ch << 3), 0);
+    store<f64>(s2p + (<usize>ch << 3), 0);
+  }
+  for (let r = 0; r < rows; r++) {
+    const px = x + <usize>r * rowBytes;
+    for (let ch = c0; ch < c1; ch++) {
+      const o8 = <usize>ch << 3;
+      store<f64>(s1p + o8, load<f64>(s1p + o8) + <f64>load<f32>(px + (<usize>ch << 2)));
+    }
+  }
+  for (let ch = c0; ch < c1; ch++) {
+    const o8 = <usize>ch << 3;
+    store<f64>(s1p + o8, load<f64>(s1p + o8) / <f64>rows);
+  }
+  for (let r = 0; r < rows; r++) {
+    const px = x + <usize>r * rowBytes;
+    for (let ch = c0; ch < c1; ch++) {
+      const o8 = <usize>ch << 3;
+      const d = <f64>load<f32>(px + (<usize>ch << 2)) - load<f64>(s1p + o8);
+      store<f64>(s2p + o8, load<f64>(s2p + o8) + d * d);
+    }
+  }
+  for (let ch = c0; ch < c1; ch++) {
+    const o8 = <usize>ch << 3;
+    store<f64>(s2p + o8, load<f64>(s2p + o8) / <f64>rows);
+  }
+}
+
+// Writes the statistics and normalisation parameters from mean (S1) and variance (S2), then
+// normalises.
+function finishRows(
+  x: usize, y: usize, rows: i32, c: i32, weight: usize, bias: usize, eps: f64,
+  mean: usize, invStd: usize, variance: usize, params: usize, c0: i32, c1: i32, s1p: usize, s2p: usize,
+): void {
+  const cb = <usize>c << 2;
+  for (let ch = c0; ch < c1; ch++) {
+    const o4 = <usize>ch << 2, o8 = <usize>ch << 3;
+    const m = load<f64>(s1p + o8);
+    let v = load<f64>(s2p + o8);
+    if (v < 0) v = 0;
+    const is = 1 / Math.sqrt(v + eps);
+    store<f64>(mean + o8, m);
+    store<f64>(variance + o8, v);
+    store<f64>(invStd + o8, is);
+    const w: f64 = weight ? <f64>load<f32>(weight + o4) : 1;
+    const mHi = <f32>m;
+    store<f32>(params + o4, mHi);
+    store<f32>(params + cb + o4, <f32>(m - <f64>mHi));
+    store<f32>(params + 2 * cb + o4, <f32>(is * w));
+    store<f32>(params + 3 * cb + o4, bias ? load<f32>(bias + o4) : 0);
+  }
+  bnNormalizeRows(x, y, c, params, 0, rows, c0, c1);
+}
+
+/** Normalisation, interleaved layout, rows [r0, r1), channels [c0, c1); params as in bnTrainRows. */
+export function bnNormalizeRows(x: usize, y: usize, c: i32, params: usize, r0: i32, r1: i32, c0: i32, c1: i32): void {
+  const rowBytes = <usize>c << 2;
+  const cb = <usize>c << 2;
+  const hp = params, lp = params + cb, sp = params + 2 * cb, bp = params + 3 * cb;
+  const cv1 = c0 + ((c1 - c0) & ~3);
+  for (let r = r0; r < r1; r++) {
+    const px = x + <usize>r * rowBytes;
+    const py = y + <usize>r * rowBytes;
+    let ch = c0;
+    for (; ch < cv1; ch += 4) {
+      const o = <usize>ch << 2;
+      const d = f32x4.sub(f32x4.sub(v128.load(px + o), v128.load(hp + o)), v128.load(lp + o));
+      v128.store(py + o, f32x4.add(f32x4.mul(d, v128.load(sp + o)), v128.load(bp + o)));
+    }
+    for (; ch < c1; ch++) {
+      const o = <usize>ch << 2;
+      store<f32>(py + o, ((load<f32>(px + o) - load<f32>(hp + o)) - load<f32>(lp + o)) * load<f32>(sp + o) + load<f32>(bp + o));
+    }
+  }
+}
+
+/**
+ * Backward, interleaved layout, channels [c0, c1). mean/invStd float64 (C); sums float64 (2C):
+ * sum(dy), sum(dy * xHat). params (32 C bytes): four float64 arrays (C) for the dx pass, which
+ * runs in float64 as in the planar kernel. dx 0 = not wanted.
+ */
+export function bnBackwardRows(
+  dy: usize, x: usize, dx: usize, rows: i32, c: i32, mean: usize, invStd: usize, weight: usize,
+  training: i32, sums: usize, work: usize, params: usize, c0: i32, c1: i32,
+): void {
+  const s1p = workS1(work, c), s2p = workS2(work, c);
+  const cb = <usize>c << 3;
+  const mp = params, ap = params + cb, bp = params + 2 * cb, qp = params + 3 * cb;
+  for (let ch = c0; ch < c1; ch++) {
+    const o8 = <usize>ch << 3;
+    store<f64>(mp + o8, load<f64>(mean + o8));
+    store<f64>(s1p + o8, 0);
+    store<f64>(s2p + o8, 0);
+  }
+  // sum(dy) and sum(dy * (x - m)) per channel, float64 products and sums (see gradSums).
+  const rowBytes = <usize>c << 2;
+  const cv1 = c0 + ((c1 - c0) & ~3);
+  for (let r = 0; r < rows; r++) {
+    const px = x + <usize>r * rowBytes, pg = dy + <usize>r * rowBytes;
+    let ch = c0;
+    for (; ch < cv1; ch += 4) {
+      const o = <usize>ch << 2, o8 = <usize>ch << 3;
+      const xv = v128.load(px + o), gv = v128.load(pg + o);
+      const xl = f64x2.promote_low_f32x4(xv), xh = f64x2.promote_low_f32x4(v128.shuffle<f32>(xv, xv, 2, 3, 0, 1));
+      const gl = f64x2.promote_low_f32x4(gv), gh = f64x2.promote_low_f32x4(v128.shuffle<f32>(gv, gv, 2, 3, 0, 1));
+      v128.store(s1p + o8, f64x2.add(v128.load(s1p + o8), gl));
+      v128.store(s1p + o8, f64x2.add(v128.load(s1p + o8, 16), gh), 16);
+      v128.store(s2p + o8, f64x2.add(v128.load(s2p + o8), f64x2.mul(gl, f64x2.sub(xl, v128.load(mp + o8)))));
+      v128.store(s2p + o8, f64x2.add(v128.load(s2p + o8, 16), f64x2.mul(gh, f64x2.sub(xh, v128.load(mp + o8, 16)))), 16);
+    }
+    for (; ch < c1; ch++) {
+      const o = <usize>ch << 2, o8 = <usize>ch << 3;
+      const g = <f64>load<f32>(pg + o);
+      store<f64>(s1p + o8, load<f64>(s1p + o8) + g);
+      store<f64>(s2p + o8, load<f64>(s2p + o8) + g * (<f64>load<f32>(px + o) - load<f64>(mp + o8)));
+    }
+  }
+  const count = <f64>rows;
+  // Coefficients: dx = dy * a - (x - m) * b - q, per channel, float64.
+  for (let ch = c0; ch < c1; ch++) {
+    const o4 = <usize>ch << 2, o8 = <usize>ch << 3;
+    const is = load<f64>(invStd + o8);
+    const sumDy = load<f64>(s1p + o8);
+    const sumDyXhat = load<f64>(s2p + o8) * is;
+    store<f64>(sums + o8, sumDy);
+    store<f64>(sums + (<usize>(c + ch) << 3), sumDyXhat);
+    const scale = is * (weight ? <f64>load<f32>(weight + o4) : 1);
+    store<f64>(ap + o8, scale);
+    store<f64>(bp + o8, training ? scale * is * sumDyXhat / count : 0);
+    store<f64>(qp + o8, training ? scale * sumDy / count : 0);
+  }
+  if (!dx) return;
+  for (let r = 0; r < rows; r++) {
+    const px = x + <usize>r * rowBytes, pg = dy + <usize>r * rowBytes, pd = dx + <usize>r * rowBytes;
+    let ch = c0;
+    for (; ch < cv1; ch += 4) {
+      const o = <usize>ch << 2, o8 = <usize>ch << 3;
+      const xv = v128.load(px + o), gv = v128.load(pg + o);
+      const xl = f64x2.promote_low_f32x4(xv), xh = f64x2.promote_low_f32x4(v128.shuffle<f32>(xv, xv, 2, 3, 0, 1));
+      const gl = f64x2.promote_low_f32x4(gv), gh = f64x2.promote_low_f32x4(v128.shuffle<f32>(gv, gv, 2, 3, 0, 1));
+      const rl = f64x2.sub(f64x2.sub(f64x2.mul(gl, v128.load(ap + o8)), f64x2.mul(f64x2.sub(xl, v128.load(mp + o8)), v128.load(bp + o8))), v128.load(qp + o8));
+      const rh = f64x2.sub(f64x2.sub(f64x2.mul(gh, v128.load(ap + o8, 16)), f64x2.mul(f64x2.sub(xh, v128.load(mp + o8, 16)), v128.load(bp + o8, 16))), v128.load(qp + o8, 16));
+      v128.store(pd + o, combine(rl, rh));
+    }
+    for (; ch < c1; ch++) {
+      const o = <usize>ch << 2, o8 = <usize>ch << 3;
+      const d = <f64>load<f32>(px + o) - load<f64>(mp + o8);
+      store<f32>(pd + o, <f32>(<f64>load<f32>(pg + o) * load<f64>(ap + o8) - d * load<f64>(bp + o8) - load<f64>(qp + o8)));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matrix product out (m x n) = op(a) (m x k) @ op(b) (k x n), float32 accumulation.
+// Both operands are packed first (packA, packB) into zero-padded panels, then gemmTiles computes
+// 4 x 8 tiles of out with 8 SIMD accumulators held in registers.
+
+/**
+ * Packs op(a) into panels of 4 rows: ap[(ib * k + p) * 4 + r] = op(a)[4 ib + r, p], zero for
+ * rows >= m. Row blocks [ib0, ib1).
+ */
+export function packA(a: usize, ap: usize, m: i32, k: i32, transA: i32, ib0: i32, ib1: i32): void {
+  for (let ib = ib0; ib < ib1; ib++) {
+    const dst = ap + (<usize>ib * <usize>k << 4);
+    const i0 = ib << 2;
+    if (transA && i0 + 4 <= m) {
+      // op(a)[i, p] = a[p * m + i]: four consecutive values per p.
+      for (let p = 0; p < k; p++) v128.store(dst + (<usize>p << 4), v128.load(a + ((<usize>p * <usize>m + <usize>i0) << 2)));
+    } else if (!transA && i0 + 4 <= m) {
+      const r0 = a + (<usize>i0 * <usize>k << 2), kb = <usize>k << 2;
+      let p = 0;
+      for (; p + 4 <= k; p += 4) {
+        // 4 x 4 transpose of rows i0..i0+3, columns p..p+3.
+        const o = <usize>p << 2;
+        const x0 = v128.load(r0 + o), x1 = v128.load(r0 + kb + o), x2 = v128.load(r0 + 2 * kb + o), x3 = v128.load(r0 + 3 * kb + o);
+        const t0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5);
+        const t2 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
+        const d = dst + (<usize>p << 4);
+        v128.store(d, v128.shuffle<f64>(t0, t1, 0, 2));
+        v128.store(d, v128.shuffle<f64>(t0, t1, 1, 3), 16);
+        v128.store(d, v128.shuffle<f64>(t2, t3, 0, 2), 32);
+        v128.store(d, v128.shuffle<f64>(t2, t3, 1, 3), 48);
+      }
+      for (; p < k; p++) {
+        for (let r = 0; r < 4; r++) store<f32>(dst + (<usize>p << 4) + (<usize>r << 2), load<f32>(r0 + <usize>r * kb + (<usize>p << 2)));
+      }
+    } else {
+      for (let p = 0; p < k; p++) {
+        for (let r = 0; r < 4; r++) {
+          const i = i0 + r;
+          const v: f32 = i < m ? (transA ? load<f32>(a + ((<usize>p * <usize>m + <usize>i) << 2)) : load<f32>(a + ((<usize>i * <usize>k + <usize>p) << 2))) : 0;
+          store<f32>(dst + (<usize>p << 4) + (<usize>r << 2), v);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Packs op(b) into panels of 8 columns: bp[(jb * k + p) * 8 + j] = op(b)[p, 8 jb + j], zero for
+ * columns >= n. Column blocks [jb0, jb1).
+ */
+export function packB(b: usize, bp: usize, k: i32, n: i32, transB: i32, jb0: i32, jb1: i32): void {
+  for (let jb = jb0; jb < jb1; jb++) {
+    const dst = bp + (<usize>jb * <usize>k << 5);
+    const j0 = jb << 3;
+    if (!transB && j0 + 8 <= n) {
+      for (let p = 0; p < k; p++) {
+        const src = b + ((<usize>p * <usize>n + <usize>j0) << 2);
+        v128.store(dst + (<usize>p << 5), v128.load(src));
+        v128.store(dst + (<usize>p << 5), v128.load(src, 16), 16);
+      }
+    } else if (transB && j0 + 8 <= n) {
+      // op(b)[p, j] = b[j * k + p]: read 8 rows of b contiguously.
+      const kb = <usize>k << 2;
+      const r0 = b + (<usize>j0 * <usize>k << 2);
+      let p = 0;
+      for (; p + 4 <= k; p += 4) {
+        const o = <usize>p << 2;
+        for (let h = 0; h < 2; h++) {
+          const rr = r0 + <usize>(h * 4) * kb;
+          const x0 = v128.load(rr + o), x1 = v128.load(rr + kb + o), x2 = v128.load(rr + 2 * kb + o), x3 = v128.load(rr + 3 * kb + o);
+          const t0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5);
+          const t2 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
+          const d = dst + (<usize>p << 5) + (<usize>h << 4);
+          v128.store(d, v128.shuffle<f64>(t0, t1, 0, 2));
+          v128.store(d, v128.shuffle<f64>(t0, t1, 1, 3), 32);
+          v128.store(d, v128.shuffle<f64>(t2, t3, 0, 2), 64);
+          v128.store(d, v128.shuffle<f64>(t2, t3, 1, 3), 96);
+        }
+      }
+      for (; p < k; p++) {
+        for (let j = 0; j < 8; j++) store<f32>(dst + (<usize>p << 5) + (<usize>j << 2), load<f32>(r0 + <usize>j * kb + (<usize>p << 2)));
+      }
+    } else {
+      for (let p = 0; p < k; p++) {
+        for (let j = 0; j < 8; j++) {
+          const jj = j0 + j;
+          const v: f32 = jj < n ? (transB ? load<f32>(b + ((<usize>jj * <usize>k + <usize>p) << 2)) : load<f32>(b + ((<usize>p * <usize>n + <usize>jj) << 2))) : 0;
+          store<f32>(dst + (<usize>p << 5) + (<usize>j << 2), v);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * 4 x 8 tiles of out for row blocks [ib0, ib1) and column blocks [jb0, jb1). tmp: 128 bytes of
+ * scratch for edge tiles. Each element is a float32 sum over p in order, whatever the split.
+ */
+export function gemmTiles(ap: usize, bp: usize, out: usize, m: i32, n: i32, k: i32, ib0: i32, ib1: i32, jb0: i32, jb1: i32, tmp: usize): void {
+  const nb = <usize>n << 2;
+  for (let jb = jb0; jb < jb1; jb++) {
+    const bpan = bp + (<usize>jb * <usize>k << 5);
+    const j0 = jb << 3;
+    for (let ib = ib0; ib < ib1; ib++) {
+      let apan = ap + (<usize>ib * <usize>k << 4);
+      let bq = bpan;
+      let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+      let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+      const end = apan + (<usize>k << 4);
+      while (apan < end) {
+        const b0 = v128.load(bq), b1 = v128.load(bq, 16);
+        let av = v128.load32_splat(apan);
+        c00 = f32x4.add(c00, f32x4.mul(av, b0));
+        c01 = f32x4.add(c01, f32x4.mul(av, b1));
+        av = v128.load32_splat(apan, 4);
+        c10 = f32x4.add(c10, f32x4.mul(av, b0));
+        c11 = f32x4.add(c11, f32x4.mul(av, b1));
+        av = v128.load32_splat(apan, 8);
+        c20 = f32x4.add(c20, f32x4.mul(av, b0));
+        c21 = f32x4.add(c21, f32x4.mul(av, b1));
+        av = v128.load32_splat(apan, 12);
+        c30 = f32x4.add(c30, f32x4.mul(av, b0));
+        c31 = f32x4.add(c31, f32x4.mul(av, b1));
+        apan += 16;
+        bq += 32;
+      }
+      const i0 = ib << 2;
+      if (i0 + 4 <= m && j0 + 8 <= n) {
+        const o = out + ((<usize>i0 * <usize>n + <usize>j0) << 2);
+        v128.store(o, c00); v128.store(o, c01, 16);
+        v128.store(o + nb, c10); v128.store(o + nb, c11, 16);
+        v128.store(o + 2 * nb, c20); v128.store(o + 2 * nb, c21, 16);
+        v128.store(o + 3 * nb, c30); v128.store(o + 3 * nb, c31, 16);
+      } else {
+        v128.store(tmp, c00); v128.store(tmp, c01, 16);
+        v128.store(tmp, c10, 32); v128.store(tmp, c11, 48);
+        v128.store(tmp, c20, 64); v128.store(tmp, c21, 80);
+        v128.store(tmp, c30, 96); v128.store(tmp, c31, 112);
+        for (let r = 0; r < 4 && i0 + r < m; r++) {
+          for (let j = 0; j < 8 && j0 + j < n; j++) {
+            store<f32>(out + ((<usize>(i0 + r) * <usize>n + <usize>(j0 + j)) << 2), load<f32>(tmp + (<usize>(r * 8 + j) << 2)));
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Elementwise activations on [0, len) of each pointer (the caller offsets pointers to split).
+
+// e^x for x <= 0 (Cephes expf: range reduction by ln 2, degree-6 polynomial, ~1 ulp),
+// clamped at -87 so 2^n stays a normal float; e^-87 ~ 1.6e-38 stands in for anything smaller.
+@inline function expNeg(x: v128): v128 {
+  x = f32x4.max(x, f32x4.splat(-87.0));
+  const fx = f32x4.floor(f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), f32x4.splat(0.5)));
+  let r = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(fx, f32x4.splat(-2.12194440e-4)));
+  const z = f32x4.mul(r, r);
+  let y = f32x4.splat(1.9875691500e-4);
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.3981999507e-3));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(8.3334519073e-3));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(4.1665795894e-2));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.6666665459e-1));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(5.0000001201e-1));
+  y = f32x4.add(f32x4.add(f32x4.mul(y, z), r), f32x4.splat(1.0));
+  const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(fx), i32x4.splat(127)), 23);
+  return f32x4.mul(y, pow2);
+}
+
+@inline function sigmoidV(x: v128): v128 {
+  // e = e^-|x| <= 1; sigmoid = 1 / (1 + e) for x >= 0, e / (1 + e) otherwise (as the reference).
+  const e = expNeg(f32x4.neg(f32x4.abs(x)));
+  const inv = f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.splat(1.0), e));
+  return v128.bitselect(inv, f32x4.mul(e, inv), f32x4.ge(x, f32x4.splat(0)));
+}
+
+@inline function tanhV(x: v128): v128 {
+  const ax = f32x4.abs(x);
+  // |x| >= 0.625: 1 - 2 / (e^2|x| + 1) = (1 - e) / (1 + e) with e = e^-2|x|.
+  const e = expNeg(f32x4.mul(ax, f32x4.splat(-2.0)));
+  const big = f32x4.div(f32x4.sub(f32x4.splat(1.0), e), f32x4.add(f32x4.splat(1.0), e));
+  // |x| < 0.625: odd polynomial (Cephes tanhf), no cancellation near 0.
+  const s = f32x4.mul(x, x);
+  let p = f32x4.splat(-5.70498872745e-3);
+  p = f32x4.add(f32x4.mul(p, s), f32x4.splat(2.06390887954e-2));
+  p = f32x4.add(f32x4.mul(p, s), f32x4.splat(-5.37397155531e-2));
+  p = f32x4.add(f32x4.mul(p, s), f32x4.splat(1.33314422036e-1));
+  p = f32x4.add(f32x4.mul(p, s), f32x4.splat(-3.33332819422e-1));
+  const small = f32x4.add(f32x4.mul(f32x4.mul(p, s), ax), ax);
+  const t = v128.bitselect(small, big, f32x4.lt(ax, f32x4.splat(0.625)));
+  // Copy the sign of x back.
+  return v128.or(t, v128.and(x, i32x4.splat(<i32>0x80000000)));
+}
+
+// Applies f to whole vectors and to the tail through a zero-padded vector in tmp (16 bytes).
+export function sigmoidF32(x: usize, y: usize, len: i32, tmp: usize): void {
+  let i = 0;
+  for (; i + 4 <= len; i += 4) v128.store(y + (<usize>i << 2), sigmoidV(v128.load(x + (<usize>i << 2))));
+  if (i < len) {
+    v128.store(tmp, f32x4.splat(0));
+    for (let j = i; j < len; j++) store<f32>(tmp + (<usize>(j - i) << 2), load<f32>(x + (<usize>j << 2)));
+    v128.store(tmp, sigmoidV(v128.load(tmp)));
+    for (let j = i; j < len; j++) store<f32>(y + (<usize>j << 2), load<f32>(tmp + (<usize>(j - i) << 2)));
+  }
+}
+
+export function tanhF32(x: usize, y: usize, len: i32, tmp: usize): void {
+  let i = 0;
+  for (; i + 4 <= len; i += 4) v128.store(y + (<usize>i << 2), tanhV(v128.load(x + (<usize>i << 2))));
+  if (i < len) {
+    v128.store(tmp, f32x4.splat(0));
+    for (let j = i; j < len; j++) store<f32>(tmp + (<usize>(j - i) << 2), load<f32>(x + (<usize>j << 2)));
+    v128.store(tmp, tanhV(v128.load(tmp)));
+    for (let j = i; j < len; j++) store<f32>(y + (<usize>j << 2), load<f32>(tmp + (<usize>(j - i) << 2)));
+  }
+}
+
+/** dx = dy * y * (1 - y). */
+export function sigmoidBackwardF32(y: usize, dy: usize, dx: usize, len: i32): void {
+  const one = f32x4.splat(1.0);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const o = <usize>i << 2;
+    const yv = v128.load(y + o);
+    v128.store(dx + o, f32x4.mul(f32x4.mul(v128.load(dy + o), yv), f32x4.sub(one, yv)));
+  }
+  for (; i < len; i++) {
+    const o = <usize>i << 2;
+    const yv = load<f32>(y + o);
+    store<f32>(dx + o, load<f32>(dy + o) * yv * (1 - yv));
+  }
+}
+
+/** dx = dy * (1 - y^2). */
+export function tanhBackwardF32(y: usize, dy: usize, dx: usize, len: i32): void {
+  const one = f32x4.splat(1.0);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const o = <usize>i << 2;
+    const yv = v128.load(y + o);
+    v128.store(dx + o, f32x4.mul(v128.load(dy + o), f32x4.sub(one, f32x4.mul(yv, yv))));
+  }
+  for (; i < len; i++) {
+    const o = <usize>i << 2;
+    const yv = load<f32>(y + o);
+    store<f32>(dx + o, load<f32>(dy + o) * (1 - yv * yv));
+  }
+}
+
+/** y = max(x, 0); NaN stays NaN? No: as the reference (x > 0 ? x : 0), NaN gives 0. */
+export function reluF32(x: usize, y: usize, len: i32): void {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(x + o);
+    v128.store(y + o, v128.and(v, f32x4.gt(v, zero)));
+  }
+  for (; i < len; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    store<f32>(y + o, v > 0 ? v : 0);
+  }
+}
+
+/** dx = dy where x > 0, else 0. */
+export function reluBackwardF32(x: usize, dy: usize, dx: usize, len: i32): void {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dx + o, v128.and(v128.load(dy + o), f32x4.gt(v128.load(x + o), zero)));
+  }
+  for (; i < len; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dx + o, load<f32>(x + o) > 0 ? load<f32>(dy + o) : 0);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory-bandwidth probes for the benchmark floor.
+
+/** y = x (1 read + 1 write per element). */
+export function copyF32(x: usize, y: usize, len: i32): void {
+  let i = 0;
+  for (; i + 8 <= len; i += 8) {
+    const o = <usize>i << 2;
+    v128.store(y + o, v128.load(x + o));
+    v128.store(y + o, v128.load(x + o, 16), 16);
+  }
+  for (; i < len; i++) store<f32>(y + (<usize>i << 2), load<f32>(x + (<usize>i << 2)));
+}
+
+/** out = a + b (2 reads + 1 write per element). */
+export function addF32(a: usize, b: usize, out: usize, len: i32): void {
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; i < len; i++) store<f32>(out + (<usize>i << 2), load<f32>(a + (<usize>i << 2)) + load<f32>(b + (<usize>i << 2)));
+}
+
+/** Sum of x (1 read per element); float32 lanes, for timing only. */
+export function sumF32(x: usize, len: i32): f32 {
+  let a = f32x4.splat(0), b = f32x4.splat(0);
+  let i = 0;
+  for (; i + 8 <= len; i += 8) {
+    const o = <usize>i << 2;
+    a = f32x4.add(a, v128.load(x + o));
+    b = f32x4.add(b, v128.load(x + o, 16));
+  }
+  a = f32x4.add(a, b);
+  let t = f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1) + f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3);
+  for (; i < len; i++) t += load<f32>(x + (<usize>i << 2));
+  return t;
+}

@@ -1,0 +1,260 @@
+// The `wasm` backend: WebAssembly SIMD kernels (assembly/kernels.ts), split over threads.
+// Float32 only; calls with float64 data (gradient checks) go to the reference kernels, as do
+// empty inputs. Arrays outside wasm memory are copied in (and outputs back): correct, slower.
+import type { Backend, BNDims, FloatArray, Kernels } from '../types.js';
+import { refKernels } from '../ref/index.js';
+import { browserPlatform, WasmRuntime, type ExportName, type Platform } from './runtime.js';
+import { isNode, nodePlatform } from './node.js';
+
+function createRuntime(platform: Platform | null): WasmRuntime | null {
+  try {
+    if (typeof WebAssembly !== 'object') return null;
+    const rt = new WasmRuntime(platform);
+    const fromEnv = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.BATCHNORM_THREADS;
+    const n = fromEnv !== undefined && fromEnv !== '' ? Number(fromEnv) : rt.defaultThreads();
+    rt.setNumThreads(Number.isInteger(n) && n >= 1 ? n : rt.defaultThreads());
+    return rt;
+  } catch {
+    return null;
+  }
+}
+
+/** The runtime, or null when WebAssembly (SIMD) is unavailable here. */
+export const wasmRuntime: WasmRuntime | null = createRuntime(isNode() ? nodePlatform() : browserPlatform());
+
+class OutOfWasmMemory extends Error {}
+
+/** Pointers for one kernel call: arrays outside wasm memory are copied in, outputs copied back. */
+class Call {
+  private temps: number[] = [];
+  private outs: [number, FloatArray][] = [];
+  constructor(private rt: WasmRuntime) {}
+
+  scratch(bytes: number): number {
+    const p = this.rt.alloc(bytes);
+    if (p === 0) throw new OutOfWasmMemory();
+    this.temps.push(p);
+    return p;
+  }
+
+  in(a: FloatArray | null): number {
+    if (!a) return 0;
+    if (this.rt.owns(a)) return a.byteOffset;
+    const p = this.scratch(a.byteLength);
+    if (a instanceof Float32Array) this.rt.f32(p, a.length).set(a);
+    else this.rt.f64(p, a.length).set(a);
+    return p;
+  }
+
+  out(a: FloatArray | null): number {
+    if (!a) return 0;
+    if (this.rt.owns(a)) return a.byteOffset;
+    const p = this.scratch(a.byteLength);
+    this.outs.push([p, a]);
+    return p;
+  }
+
+  /** A float64 copy of `a` (statistics may arrive as float32 running statistics). */
+  f64(a: ArrayLike<number>): number {
+    const p = this.scratch(a.length * 8);
+    const v = this.rt.f64(p, a.length);
+    for (let i = 0; i < a.length; i++) v[i] = a[i];
+    return p;
+  }
+
+  finish(): void {
+    for (const [p, a] of this.outs) {
+      a.set(a instanceof Float32Array ? this.rt.f32(p, a.length) : this.rt.f64(p, a.length));
+    }
+    for (const p of this.temps) this.rt.free(p);
+  }
+
+  release(): void {
+    for (const p of this.temps) this.rt.free(p);
+  }
+}
+
+const PAR_MIN_ELEMENTS = 1 << 15; // below this, waking a thread costs more than it saves
+const PAR_MIN_FLOPS = 1 << 19;
+
+/** Splits [0, total) into `parts` contiguous ranges, boundaries multiples of `align`. */
+function split(total: number, parts: number, align = 1): [number, number][] {
+  const units = Math.ceil(total / align);
+  const p = Math.max(1, Math.min(parts, units));
+  const out: [number, number][] = [];
+  for (let t = 0; t < p; t++) {
+    const a = Math.floor((units * t) / p) * align;
+    const b = Math.min(total, Math.floor((units * (t + 1)) / p) * align);
+    out.push([a, b]);
+  }
+  return out;
+}
+
+function isF32(...arrays: (FloatArray | null)[]): boolean {
+  return arrays.every((a) => a === null || a instanceof Float32Array);
+}
+
+function makeKernels(rt: WasmRuntime): Partial<Kernels> {
+  const threadsFor = (work: number, min: number) => (work >= min ? rt.numThreads() : 1);
+  const run = (fn: ExportName, parts: number[][]) => rt.run(fn, parts);
+
+  /** Runs body with a Call; on exhausted wasm memory, runs the reference kernel instead. */
+  function withCall(body: (c: Call) => void, fallback: () => void): void {
+    const c = new Call(rt);
+    try {
+      body(c);
+    } catch (e) {
+      c.release();
+      if (e instanceof OutOfWasmMemory) return fallback();
+      throw e;
+    }
+    c.finish();
+  }
+
+  function batchNormTrainForward(
+    x: FloatArray, dims: BNDims, weight: FloatArray | null, bias: FloatArray | null, eps: number,
+    y: FloatArray, mean: Float64Array, invStd: Float64Array, variance: Float64Array,
+  ): void {
+    const { n, c, s } = dims;
+    const fallback = () => refKernels.batchNormTrainForward(x, dims, weight, bias, eps, y, mean, invStd, variance);
+    if (!isF32(x, y, weight, bias) || n * c * s === 0) return fallback();
+    withCall((call) => {
+      const px = call.in(x), py = call.out(y), pw = call.in(weight), pb = call.in(bias);
+      const stats = call.scratch(24 * c);
+      const pm = stats, pi = stats + 8 * c, pv = stats + 16 * c;
+      const T = threadsFor(n * c * s, PAR_MIN_ELEMENTS);
+      if (s === 1) {
+        const work = call.scratch(28 * c), params = call.scratch(16 * c);
+        run('bnTrainRows', split(c, T, 4).map(([c0, c1]) => [px, py, n, c, pw, pb, eps, pm, pi, pv, work, params, c0, c1]));
+      } else {
+        run('bnTrainPlanar', split(c, T).map(([c0, c1]) => [px, py, n, c, s, pw, pb, eps, pm, pi, pv, c0, c1]));
+      }
+      mean.set(rt.f64(pm, c));
+      invStd.set(rt.f64(pi, c));
+      variance.set(rt.f64(pv, c));
+    }, fallback);
+  }
+
+  function batchNormInferForward(
+    x: FloatArray, dims: BNDims, mean: FloatArray, variance: FloatArray,
+    weight: FloatArray | null, bias: FloatArray | null, eps: number, y: FloatArray,
+  ): void {
+    const { n, c, s } = dims;
+    const fallback = () => refKernels.batchNormInferForward(x, dims, mean, variance, weight, bias, eps, y);
+    if (!isF32(x, y, weight, bias) || n * c * s === 0) return fallback();
+    withCall((call) => {
+      const px = call.in(x), py = call.out(y);
+      const params = call.scratch(16 * c);
+      const pv = rt.f32(params, 4 * c);
+      for (let ch = 0; ch < c; ch++) {
+        // (x - mean) * scale + bias with the mean split into float32 hi + lo (see the kernels).
+        const m = mean[ch];
+        const hi = Math.fround(m);
+        pv[ch] = hi;
+        pv[c + ch] = Math.fround(m - hi);
+        pv[2 * c + ch] = (1 / Math.sqrt(variance[ch] + eps)) * (weight ? weight[ch] : 1);
+        pv[3 * c + ch] = bias ? bias[ch] : 0;
+      }
+      const T = threadsFor(n * c * s, PAR_MIN_ELEMENTS);
+      if (s === 1) run('bnNormalizeRows', split(n, T).map(([r0, r1]) => [px, py, c, params, r0, r1, 0, c]));
+      else run('bnNormalizePlanar', split(c, T).map(([c0, c1]) => [px, py, n, c, s, params, c0, c1]));
+    }, fallback);
+  }
+
+  function batchNormBackward(
+    dy: FloatArray, x: FloatArray, dims: BNDims, mean: FloatArray, invStd: Float64Array,
+    weight: FloatArray | null, training: boolean,
+    dx: FloatArray | null, dWeight: FloatArray | null, dBias: FloatArray | null,
+  ): void {
+    const { n, c, s } = dims;
+    const fallback = () => refKernels.batchNormBackward(dy, x, dims, mean, invStd, weight, training, dx, dWeight, dBias);
+    if (!isF32(dy, x, weight, dx) || n * c * s === 0) return fallback();
+    withCall((call) => {
+      const pdy = call.in(dy), px = call.in(x), pdx = call.out(dx), pw = call.in(weight);
+      const pm = call.f64(mean), pi = call.f64(invStd);
+      const sums = call.scratch(16 * c);
+      const T = threadsFor(n * c * s, PAR_MIN_ELEMENTS);
+      const tr = training ? 1 : 0;
+      if (s === 1) {
+        const work = call.scratch(28 * c), params = call.scratch(32 * c);
+        run('bnBackwardRows', split(c, T, 4).map(([c0, c1]) => [pdy, px, pdx, n, c, pm, pi, pw, tr, sums, work, params, c0, c1]));
+      } else {
+        run('bnBackwardPlanar', split(c, T).map(([c0, c1]) => [pdy, px, pdx, n, c, s, pm, pi, pw, tr, sums, c0, c1]));
+      }
+      const sv = rt.f64(sums, 2 * c);
+      if (dBias) for (let ch = 0; ch < c; ch++) dBias[ch] = sv[ch];
+      if (dWeight) for (let ch = 0; ch < c; ch++) dWeight[ch] = sv[c + ch];
+    }, fallback);
+  }
+
+  function matmul(
+    a: FloatArray, b: FloatArray, out: FloatArray, m: number, k: number, n: number, transA: boolean, transB: boolean,
+  ): void {
+    const fallback = () => refKernels.matmul(a, b, out, m, k, n, transA, transB);
+    if (!isF32(a, b, out) || m * n * k === 0) return fallback();
+    withCall((call) => {
+      const pa = call.in(a), pb = call.in(b), po = call.out(out);
+      const mb = Math.ceil(m / 4), nb = Math.ceil(n / 8);
+      const ap = call.scratch(mb * k * 16), bp = call.scratch(nb * k * 32);
+      const T = threadsFor(2 * m * n * k, PAR_MIN_FLOPS);
+      const ta = transA ? 1 : 0, tb = transB ? 1 : 0;
+      run('packA', split(mb, T).map(([i0, i1]) => [pa, ap, m, k, ta, i0, i1]));
+      run('packB', split(nb, T).map(([j0, j1]) => [pb, bp, k, n, tb, j0, j1]));
+      // Split the longer side; every element is summed by one thread in the same order.
+      const parts = nb >= mb
+        ? split(nb, T).map(([j0, j1], t) => [ap, bp, po, m, n, k, 0, mb, j0, j1, rt.tmp[t]])
+        : split(mb, T).map(([i0, i1], t) => [ap, bp, po, m, n, k, i0, i1, 0, nb, rt.tmp[t]]);
+      run('gemmTiles', parts);
+    }, fallback);
+  }
+
+  function unary(fn: ExportName, withTmp: boolean, ref: (x: FloatArray, y: FloatArray) => void) {
+    return (x: FloatArray, y: FloatArray): void => {
+      if (!isF32(x, y) || x.length === 0) return ref(x, y);
+      withCall((call) => {
+        const px = call.in(x), py = call.out(y);
+        const T = threadsFor(x.length, PAR_MIN_ELEMENTS);
+        run(fn, split(x.length, T, 4).map(([i0, i1], t) => {
+          const args = [px + 4 * i0, py + 4 * i0, i1 - i0];
+          if (withTmp) args.push(rt.tmp[t]);
+          return args;
+        }));
+      }, () => ref(x, y));
+    };
+  }
+
+  function binary(fn: ExportName, ref: (u: FloatArray, v: FloatArray, d: FloatArray) => void) {
+    return (u: FloatArray, v: FloatArray, d: FloatArray): void => {
+      if (!isF32(u, v, d) || u.length === 0) return ref(u, v, d);
+      withCall((call) => {
+        const pu = call.in(u), pv = call.in(v), pd = call.out(d);
+        const T = threadsFor(u.length, PAR_MIN_ELEMENTS);
+        run(fn, split(u.length, T, 4).map(([i0, i1]) => [pu + 4 * i0, pv + 4 * i0, pd + 4 * i0, i1 - i0]));
+      }, () => ref(u, v, d));
+    };
+  }
+
+  return {
+    batchNormTrainForward,
+    batchNormInferForward,
+    batchNormBackward,
+    matmul,
+    sigmoid: unary('sigmoidF32', true, refKernels.sigmoid),
+    tanh: unary('tanhF32', true, refKernels.tanh),
+    relu: unary('reluF32', false, refKernels.relu),
+    sigmoidBackward: binary('sigmoidBackwardF32', refKernels.sigmoidBackward),
+    tanhBackward: binary('tanhBackwardF32', refKernels.tanhBackward),
+    reluBackward: binary('reluBackwardF32', refKernels.reluBackward),
+  };
+}
+
+/** The `wasm` backend, or null when WebAssembly is unavailable (the library then uses `ref`). */
+export const wasmBackend: Backend | null = wasmRuntime
+  ? {
+    name: 'wasm',
+    kernels: makeKernels(wasmRuntime),
+    allocate: (float32, size) => wasmRuntime.allocate(float32, size),
+    setNumThreads: (n) => wasmRuntime.setNumThreads(n),
+    getNumThreads: () => wasmRuntime.numThreads(),
+  }
+  : null;

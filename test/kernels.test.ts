@@ -1,0 +1,425 @@
+// The conformance suite: every kernel test runs against every backend (ref; wasm on 1 thread;
+// wasm on 2 threads) with the same tolerances. The truth is the reference kernel run on float64
+// copies of the same float32 inputs (the definition, in wider arithmetic), plus PyTorch's own
+// BatchNorm numbers (test/fixtures/batchnorm.json) replayed through the modules on each backend.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import {
+  getBackend, getNumThreads, kernels, listBackends, refKernels, setBackend, setNumThreads, type FloatArray,
+} from '../src/kernels/index.js';
+import { wasmRuntime } from '../src/kernels/wasm/index.js';
+import { allocate } from '../src/tensor/tensor.js';
+import { BatchNorm1d, BatchNorm2d, BatchNorm3d, RNG, tensor, type BatchNorm } from '../src/index.js';
+import { assertClose, FLOAT32, FLOAT64, loadFixture, type Tolerance } from './helpers.js';
+
+const BACKENDS = [
+  { name: 'ref', threads: 1 },
+  { name: 'wasm', threads: 1 },
+  { name: 'wasm', threads: 2 },
+];
+
+test('the wasm backend is available under Node and is the default', () => {
+  assert.ok(listBackends().includes('wasm'), `backends: ${listBackends().join(', ')}`);
+  if (!process.env.BATCHNORM_BACKEND) assert.equal(getBackend(), 'wasm');
+  assert.ok(wasmRuntime?.shared, 'shared memory');
+});
+
+// ------------------------------------------------------------------------------------------
+// Inputs: float32 data, in wasm memory (allocate) or in an ordinary array (the copy path).
+
+type Where = 'wasm' | 'plain';
+function f32(values: ArrayLike<number>, where: Where): Float32Array {
+  const a = where === 'wasm' ? (allocate('float32', values.length) as Float32Array) : new Float32Array(values.length);
+  a.set(values);
+  return a;
+}
+const f64 = (a: ArrayLike<number>) => Float64Array.from(a);
+
+function normals(n: number, seed: number, mean = 0, std = 1): number[] {
+  const rng = new RNG(seed);
+  return Array.from({ length: n }, () => mean + std * rng.normal());
+}
+
+interface BNCase {
+  name: string;
+  n: number;
+  c: number;
+  s: number;
+  x: (i: number, ch: number) => number | undefined;
+}
+// Each case sets x[n, c, s] through a generator of (flat index, channel), undefined = normal.
+const BN_CASES: BNCase[] = [
+  { name: 'planar 4x6x25', n: 4, c: 6, s: 25, x: () => undefined },
+  { name: 'planar 3x5x784 (28x28)', n: 3, c: 5, s: 784, x: () => undefined },
+  { name: 'odd spatial 5x3x3', n: 5, c: 3, s: 3, x: () => undefined },
+  { name: '(N, C) 64x256', n: 64, c: 256, s: 1, x: () => undefined },
+  { name: '(N, C) 7x13, C not a multiple of 4', n: 7, c: 13, s: 1, x: () => undefined },
+  { name: 'batch of two 2x8x1', n: 2, c: 8, s: 1, x: () => undefined },
+  { name: 'large offset 1e4 + 1e-2 noise', n: 8, c: 4, s: 100, x: (i) => 1e4 + 1e-2 * Math.sin(i * 12.9898) },
+  { name: 'large offset (N, C)', n: 200, c: 8, s: 1, x: (i) => -3e4 + 3e-2 * Math.sin(i * 78.233) },
+  { name: 'constant channel', n: 6, c: 3, s: 20, x: (_, ch) => (ch === 1 ? 2.5 : undefined) },
+  { name: 'variance near eps', n: 10, c: 4, s: 30, x: (i) => 1 + 3e-3 * Math.sin(i * 4.1) },
+  // Sorted values: the first block is far from the mean, so the kernels' shift must be redone.
+  { name: 'sorted ramp (bad shift)', n: 16, c: 2, s: 300, x: (i) => (i % 600) * (i % 600) * 1e-2 },
+  { name: 'sorted ramp (N, C)', n: 1000, c: 4, s: 1, x: (i) => Math.floor(i / 4) ** 2 * 1e-3 },
+  // 16384 values or more per channel: the kernels' blocked (not exact two-pass) statistics.
+  { name: 'blocked: large offset 4x2x5000', n: 4, c: 2, s: 5000, x: (i) => 1e4 + 1e-2 * Math.sin(i * 12.9898) },
+  { name: 'blocked: sorted ramp 4x2x5000', n: 4, c: 2, s: 5000, x: (i) => (i % 10000) ** 2 * 1e-6 },
+  { name: 'blocked: (N, C) 20000x6 large offset', n: 20000, c: 6, s: 1, x: (i) => -3e4 + 3e-2 * Math.sin(i * 78.233) },
+  { name: 'blocked: (N, C) 20000x5 sorted', n: 20000, c: 5, s: 1, x: (i) => Math.floor(i / 5) ** 2 * 1e-6 },
+];
+
+function bnInput(k: BNCase, seed: number): number[] {
+  const { n, c, s } = k;
+  const base = normals(n * c * s, seed, 0.5, 2);
+  return base.map((v, i) => Math.fround(k.x(i, Math.floor(i / s) % c) ?? v));
+}
+
+/** BatchNorm train forward on `kernels()` (float32) against ref in float64. */
+function checkTrainForward(k: BNCase, affine: boolean, where: Where): void {
+  const { n, c, s } = k;
+  const dims = { n, c, s };
+  const xs = bnInput(k, 11);
+  const w = affine ? normals(c, 12, 1, 0.5).map(Math.fround) : null;
+  const b = affine ? normals(c, 13).map(Math.fround) : null;
+  const y = f32(new Float32Array(xs.length), where);
+  const [mean, invStd, variance] = [new Float64Array(c), new Float64Array(c), new Float64Array(c)];
+  kernels().batchNormTrainForward(f32(xs, where), dims, w && f32(w, where), b && f32(b, where), 1e-5, y, mean, invStd, variance);
+  const ey = new Float64Array(xs.length);
+  const [em, ei, ev] = [new Float64Array(c), new Float64Array(c), new Float64Array(c)];
+  refKernels.batchNormTrainForward(f64(xs), dims, w && f64(w), b && f64(b), 1e-5, ey, em, ei, ev);
+  assertClose(y, ey, FLOAT32, 'y');
+  // The mean to 1e-5 of the channel's standard deviation (what the normalised output sees).
+  for (let ch = 0; ch < c; ch++) {
+    assert.ok(Math.abs(mean[ch] - em[ch]) <= 1e-5 * Math.sqrt(ev[ch]) + 1e-12 * Math.abs(em[ch]), `mean[${ch}]: ${mean[ch]} vs ${em[ch]}`);
+  }
+  assertClose(variance, ev, FLOAT32, 'variance');
+  assertClose(invStd, ei, FLOAT32, 'invStd');
+}
+
+function checkInferForward(k: BNCase, f32Stats: boolean, where: Where): void {
+  const { n, c, s } = k;
+  const dims = { n, c, s };
+  const xs = bnInput(k, 21);
+  const m = normals(c, 22, xs[0], 0.5).map(Math.fround);
+  const v = normals(c, 23).map((z) => Math.fround(0.5 + z * z));
+  const w = normals(c, 24, 1, 0.5).map(Math.fround);
+  const b = normals(c, 25).map(Math.fround);
+  const y = f32(new Float32Array(xs.length), where);
+  const ms = f32Stats ? Float32Array.from(m) : f64(m);
+  const vs = f32Stats ? Float32Array.from(v) : f64(v);
+  kernels().batchNormInferForward(f32(xs, where), dims, ms, vs, f32(w, where), f32(b, where), 1e-3, y);
+  const ey = new Float64Array(xs.length);
+  refKernels.batchNormInferForward(f64(xs), dims, f64(m), f64(v), f64(w), f64(b), 1e-3, ey);
+  assertClose(y, ey, FLOAT32, 'y');
+}
+
+function checkBackward(k: BNCase, training: boolean, affine: boolean, where: Where, want = { dx: true, dw: true, db: true }): void {
+  const { n, c, s } = k;
+  const dims = { n, c, s };
+  const xs = bnInput(k, 31);
+  const dys = normals(xs.length, 32).map(Math.fround);
+  const w = affine ? normals(c, 33, 1, 0.5).map(Math.fround) : null;
+  // Statistics as the training forward saves them (float64), from the float32 inputs.
+  const mean = new Float64Array(c), invStd = new Float64Array(c), variance = new Float64Array(c);
+  refKernels.batchNormTrainForward(f64(xs), dims, null, null, 1e-5, new Float64Array(xs.length), mean, invStd, variance);
+  const dx = want.dx ? f32(new Float32Array(xs.length), where) : null;
+  const dw = want.dw ? f32(new Float32Array(c), where) : null;
+  const db = want.db ? f32(new Float32Array(c), where) : null;
+  kernels().batchNormBackward(f32(dys, where), f32(xs, where), dims, mean, invStd, w && f32(w, where), training, dx, dw, db);
+  const edx = new Float64Array(xs.length), edw = new Float64Array(c), edb = new Float64Array(c);
+  refKernels.batchNormBackward(f64(dys), f64(xs), dims, mean, invStd, w && f64(w), training, edx, edw, edb);
+  // dx in training mode is a difference of terms: scale * (dy - mean(dy) - xHat * mean(dy xHat)).
+  // Its error scales with those terms, not with dx (which cancels to ~0 for a batch of two), so
+  // the bound is 1e-5 of the largest term magnitude in the channel.
+  if (dx) {
+    const count = n * s;
+    for (let ch = 0; ch < c; ch++) {
+      let sumDy = 0, sumDyXhat = 0, maxDy = 0, maxXhat = 0;
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < s; j++) {
+          const at = (i * c + ch) * s + j;
+          const xHat = (xs[at] - mean[ch]) * invStd[ch];
+          sumDy += dys[at];
+          sumDyXhat += dys[at] * xHat;
+          maxDy = Math.max(maxDy, Math.abs(dys[at]));
+          maxXhat = Math.max(maxXhat, Math.abs(xHat));
+        }
+      }
+      const scale = Math.abs(invStd[ch] * (w ? w[ch] : 1));
+      const mag = scale * (maxDy + (training ? Math.abs(sumDy / count) + maxXhat * Math.abs(sumDyXhat / count) : 0));
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < s; j++) {
+          const at = (i * c + ch) * s + j;
+          assert.ok(Math.abs(dx[at] - edx[at]) <= 1e-5 * mag, `dx[${at}]: ${dx[at]} vs ${edx[at]} (term scale ${mag})`);
+        }
+      }
+    }
+  }
+  // Sums of N*S float32 products: 1e-5 of the sum of magnitudes.
+  const absDw = new Float64Array(c), absDb = new Float64Array(c);
+  for (let i = 0; i < xs.length; i++) {
+    const ch = Math.floor(i / s) % c;
+    absDb[ch] += Math.abs(dys[i]);
+    absDw[ch] += Math.abs(dys[i] * (xs[i] - mean[ch]) * invStd[ch]);
+  }
+  for (let ch = 0; ch < c; ch++) {
+    if (dw) assert.ok(Math.abs(dw[ch] - edw[ch]) <= 1e-5 * absDw[ch] + 1e-30, `dWeight[${ch}]: ${dw[ch]} vs ${edw[ch]}`);
+    if (db) assert.ok(Math.abs(db[ch] - edb[ch]) <= 1e-5 * absDb[ch] + 1e-30, `dBias[${ch}]: ${db[ch]} vs ${edb[ch]}`);
+  }
+}
+
+const MATMUL_SHAPES: [number, number, number][] = [
+  [1, 1, 1], [5, 7, 3], [4, 8, 8], [13, 17, 9], [60, 784, 100], [60, 100, 10], [100, 60, 784], [33, 1, 70],
+];
+
+function checkMatmul(m: number, k: number, n: number, transA: boolean, transB: boolean, where: Where): void {
+  const a = normals(m * k, m * 1000 + k).map(Math.fround);
+  const b = normals(k * n, k * 1000 + n + 1).map(Math.fround);
+  const out = f32(new Float32Array(m * n).fill(NaN), where); // must be overwritten
+  kernels().matmul(f32(a, where), f32(b, where), out, m, k, n, transA, transB);
+  const expected = new Float64Array(m * n);
+  refKernels.matmul(f64(a), f64(b), expected, m, k, n, transA, transB);
+  // Float32 accumulation over k terms: |error| <= 1e-5 * sum_p |a_ip b_pj| (~ 100 ulp of the
+  // magnitudes involved, whatever the cancellation).
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let mag = 0;
+      for (let p = 0; p < k; p++) {
+        const av = transA ? a[p * m + i] : a[i * k + p];
+        const bv = transB ? b[j * k + p] : b[p * n + j];
+        mag += Math.abs(av * bv);
+      }
+      const got = out[i * n + j];
+      const want = expected[i * n + j];
+      assert.ok(Math.abs(got - want) <= 1e-5 * mag + 1e-30, `out[${i}, ${j}] = ${got}, expected ${want} (scale ${mag})`);
+    }
+  }
+}
+
+const ACT_INPUTS = [
+  ...normals(997, 41, 0, 6),
+  0, -0, 1e-8, -1e-8, 1e-3, -1e-3, 0.6249, 0.625, -0.625, 5, -5, 20, -20, 87, -87, 88, -88, 100, -100, 1e4, -1e4,
+].map(Math.fround);
+
+function checkActivations(where: Where): void {
+  const x = f32(ACT_INPUTS, where);
+  const dy = f32(normals(ACT_INPUTS.length, 42).map(Math.fround), where);
+  const len = x.length;
+  const ex = f64(x);
+  const edy = f64(dy);
+  // Elementwise results: 1e-6 relative, plus 1e-6 of the array's scale (~1) for outputs that
+  // underflow (sigmoid(-100) ~ 4e-44 in float64).
+  const tol: Tolerance = { rtol: 1e-6, atolScale: 1e-6 };
+  for (const [fwd, bwd, usesY] of [
+    ['sigmoid', 'sigmoidBackward', true], ['tanh', 'tanhBackward', true], ['relu', 'reluBackward', false],
+  ] as const) {
+    const y = f32(new Float32Array(len), where);
+    kernels()[fwd](x, y);
+    const ey = new Float64Array(len);
+    refKernels[fwd](ex, ey);
+    assertClose(y, ey, tol, fwd);
+    // The gradient from the float32 y (what autograd keeps) against float64 of the same y.
+    const dx = f32(new Float32Array(len), where);
+    const arg = usesY ? y : x;
+    kernels()[bwd](arg, dy, dx);
+    const edx = new Float64Array(len);
+    refKernels[bwd](f64(arg), edy, edx);
+    assertClose(dx, edx, tol, bwd);
+  }
+  // relu at 0 and -0 is 0 and its gradient there is 0, as PyTorch.
+  const z = f32([0, -0, 0, 0], where);
+  const r = f32(new Float32Array(4), where);
+  kernels().relu(z, r);
+  assert.deepEqual(Array.from(r), [0, 0, 0, 0]);
+  kernels().reluBackward(z, f32([1, 1, 1, 1], where), r);
+  assert.deepEqual(Array.from(r), [0, 0, 0, 0]);
+}
+
+// ------------------------------------------------------------------------------------------
+// PyTorch fixtures, replayed through the modules (as test/batchnorm.test.ts does).
+
+interface Step {
+  mode: 'train' | 'eval';
+  input: { shape: number[]; data: number[] };
+  gradOutput: { shape: number[]; data: number[] };
+  output: number[];
+  gradInput: number[];
+  gradWeight: number[] | null;
+  gradBias: number[] | null;
+  runningMean: number[] | null;
+  runningVar: number[] | null;
+}
+interface Case {
+  name: string;
+  module: 'BatchNorm1d' | 'BatchNorm2d' | 'BatchNorm3d';
+  numFeatures: number;
+  options: { eps: number; momentum: number | null; affine: boolean; trackRunningStats: boolean };
+  dtype: 'float32' | 'float64';
+  inputsExactInFloat32: boolean;
+  weight: number[] | null;
+  bias: number[] | null;
+  steps: Step[];
+}
+const MODULES = { BatchNorm1d, BatchNorm2d, BatchNorm3d };
+const fixture = loadFixture<{ torch: string; cases: Case[] }>('batchnorm.json');
+
+function replay(c: Case, dtype: 'float32' | 'float64', tol: Tolerance): void {
+  const bn: BatchNorm = new MODULES[c.module](c.numFeatures, { ...c.options, dtype });
+  if (c.weight) bn.weight!.data.set(c.weight);
+  if (c.bias) bn.bias!.data.set(c.bias);
+  c.steps.forEach((s, i) => {
+    const at = `${c.name} step ${i} (${s.mode}, ${dtype})`;
+    bn.train(s.mode === 'train');
+    const x = tensor(s.input.data, s.input.shape, { dtype, requiresGrad: true });
+    const y = bn.forward(x);
+    y.backward(tensor(s.gradOutput.data, s.gradOutput.shape, { dtype }));
+    assertClose(y.data, s.output, tol, `${at} output`);
+    assertClose(x.grad!.data, s.gradInput, tol, `${at} gradInput`);
+    if (s.gradWeight) assertClose(bn.weight!.grad!.data, s.gradWeight, tol, `${at} gradWeight`);
+    if (s.gradBias) assertClose(bn.bias!.grad!.data, s.gradBias, tol, `${at} gradBias`);
+    if (s.runningMean) assertClose(bn.runningMean!.data, s.runningMean, tol, `${at} runningMean`);
+    if (s.runningVar) assertClose(bn.runningVar!.data, s.runningVar, tol, `${at} runningVar`);
+    bn.zeroGrad();
+  });
+}
+
+// ------------------------------------------------------------------------------------------
+
+for (const backend of BACKENDS) {
+  describe(`backend ${backend.name}, ${backend.threads} thread(s)`, () => {
+    let saved: { name: string; threads: number };
+    before(() => {
+      saved = { name: getBackend(), threads: getNumThreads() };
+      setBackend(backend.name);
+      setNumThreads(backend.threads);
+      assert.equal(getNumThreads(), backend.name === 'ref' ? 1 : backend.threads);
+    });
+    after(() => {
+      setBackend(saved.name);
+      setNumThreads(saved.threads);
+    });
+
+    const places: Where[] = ['wasm', 'plain'];
+    for (const k of BN_CASES) {
+      test(`batchNormTrainForward: ${k.name}`, () => {
+        for (const where of places) for (const affine of [true, false]) checkTrainForward(k, affine, where);
+      });
+      test(`batchNormInferForward: ${k.name}`, () => {
+        for (const where of places) for (const f32Stats of [true, false]) checkInferForward(k, f32Stats, where);
+      });
+      test(`batchNormBackward: ${k.name}`, () => {
+        for (const where of places) {
+          for (const training of [true, false]) for (const affine of [true, false]) checkBackward(k, training, affine, where);
+        }
+        checkBackward(k, true, true, 'wasm', { dx: false, dw: true, db: false });
+        checkBackward(k, true, true, 'wasm', { dx: true, dw: false, db: false });
+      });
+    }
+
+    test('batchNorm: a large channel split over threads (32x64x56, 64x300 rows)', () => {
+      checkTrainForward({ name: 'big', n: 32, c: 64, s: 56, x: () => undefined }, true, 'wasm');
+      checkBackward({ name: 'big', n: 32, c: 64, s: 56, x: () => undefined }, true, true, 'wasm');
+      checkInferForward({ name: 'big', n: 32, c: 64, s: 56, x: () => undefined }, true, 'wasm');
+      checkTrainForward({ name: 'rows', n: 300, c: 212, s: 1, x: () => undefined }, true, 'wasm');
+      checkBackward({ name: 'rows', n: 300, c: 212, s: 1, x: () => undefined }, true, true, 'wasm');
+      checkInferForward({ name: 'rows', n: 300, c: 212, s: 1, x: () => undefined }, true, 'wasm');
+    });
+
+    for (const [m, k, n] of MATMUL_SHAPES) {
+      test(`matmul ${m}x${k} @ ${k}x${n}, all four transpose cases`, () => {
+        for (const where of places) {
+          for (const ta of [false, true]) for (const tb of [false, true]) checkMatmul(m, k, n, ta, tb, where);
+        }
+      });
+    }
+
+    test('activations and their gradients, including extremes, 0 and -0', () => {
+      checkActivations('wasm');
+      checkActivations('plain');
+    });
+
+    test('float64 data gives exactly the reference results', () => {
+      const xs = f64(normals(2 * 3 * 5, 51));
+      const y = new Float64Array(30), ey = new Float64Array(30);
+      const st = () => [new Float64Array(3), new Float64Array(3), new Float64Array(3)] as const;
+      const s1 = st(), s2 = st();
+      kernels().batchNormTrainForward(xs, { n: 2, c: 3, s: 5 }, null, null, 1e-5, y, ...s1);
+      refKernels.batchNormTrainForward(xs, { n: 2, c: 3, s: 5 }, null, null, 1e-5, ey, ...s2);
+      assert.deepEqual(y, ey);
+      const o = new Float64Array(25), eo = new Float64Array(25);
+      kernels().matmul(xs, xs, o, 5, 6, 5, true, false);
+      refKernels.matmul(xs, xs, eo, 5, 6, 5, true, false);
+      assert.deepEqual(o, eo);
+    });
+
+    test('bit-identical from run to run', () => {
+      const k = { n: 16, c: 32, s: 196 };
+      const xs = f32(normals(k.n * k.c * k.s, 61), 'wasm');
+      const runOnce = () => {
+        const y = f32(new Float32Array(xs.length), 'wasm');
+        const stats = [new Float64Array(k.c), new Float64Array(k.c), new Float64Array(k.c)] as const;
+        kernels().batchNormTrainForward(xs, k, null, null, 1e-5, y, ...stats);
+        const dx = f32(new Float32Array(xs.length), 'wasm');
+        kernels().batchNormBackward(y, xs, k, stats[0], stats[1], null, true, dx, null, null);
+        const o = f32(new Float32Array(64 * 128), 'wasm');
+        kernels().matmul(xs.subarray(0, 64 * 300), xs.subarray(1000, 1000 + 300 * 128), o, 64, 300, 128, false, false);
+        return [Array.from(y), Array.from(dx), Array.from(o), Array.from(stats[2])];
+      };
+      assert.deepEqual(runOnce(), runOnce());
+    });
+
+    for (const c of fixture.cases) {
+      test(`PyTorch fixture ${c.name} (${c.dtype})`, () => replay(c, c.dtype, c.dtype === 'float32' ? FLOAT32 : FLOAT64));
+      if (c.dtype === 'float64' && c.inputsExactInFloat32) {
+        test(`PyTorch fixture ${c.name} through float32`, () => replay(c, 'float32', FLOAT32));
+      }
+    }
+  });
+}
+
+describe('wasm runtime', () => {
+  test('results do not depend on the thread count', () => {
+    const saved = { name: getBackend(), threads: getNumThreads() };
+    setBackend('wasm');
+    const outs: number[][] = [];
+    for (const t of [1, 2, 3]) {
+      setNumThreads(t);
+      const x = f32(normals(8 * 40 * 300, 71), 'wasm');
+      const y = f32(new Float32Array(x.length), 'wasm');
+      kernels().batchNormTrainForward(x, { n: 8, c: 40, s: 300 }, null, null, 1e-5, y, new Float64Array(40), new Float64Array(40), new Float64Array(40));
+      const o = f32(new Float32Array(100 * 90), 'wasm');
+      kernels().matmul(x.subarray(0, 100 * 250), x.subarray(5, 5 + 250 * 90), o, 100, 250, 90, false, true);
+      outs.push([...y, ...o]);
+    }
+    setBackend(saved.name);
+    setNumThreads(saved.threads);
+    assert.deepEqual(outs[1], outs[0]);
+    assert.deepEqual(outs[2], outs[0]);
+  });
+
+  test('tensor storage lives in wasm memory; reused blocks come back zeroed', () => {
+    const rt = wasmRuntime!;
+    const saved = getBackend();
+    setBackend('wasm');
+    const t = allocate('float32', 1000);
+    assert.ok(rt.owns(t), 'storage in wasm memory');
+    const p = rt.alloc(4000);
+    rt.f32(p, 1000).fill(7);
+    rt.free(p);
+    const again = allocate('float32', 1000);
+    assert.equal(again.byteOffset, p, 'the freed block is reused');
+    assert.ok(again.every((v) => v === 0), 'zeroed');
+    setBackend('ref');
+    assert.ok(!rt.owns(allocate('float32', 1000)), 'ref: ordinary arrays');
+    setBackend(saved);
+  });
+
+  test('setNumThreads rejects nonsense', () => {
+    assert.throws(() => setNumThreads(0), /expected a positive integer \(got 0\)/);
+    assert.throws(() => setNumThreads(1.5), /expected a positive integer/);
+  });
+});
+
+// Arrays as FloatArray for the kernel signatures (Float32Array | Float64Array).
+export type { FloatArray };
