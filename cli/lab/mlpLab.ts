@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { writeFileAtomic } from '../../src/io/atomic.js';
+import { getBackend } from '../../src/kernels/index.js';
 import { loadMnist, type DatasetName } from '../../src/data/mnist.js';
 import { createMlpTrainer, run, type MlpConfig, type MlpData, type MlpMetrics, type MlpTrainer } from '../../src/experiments/mnistMlp.js';
 import { resumeRun, runSlug, saveRun } from './checkpoints.js';
@@ -138,6 +139,7 @@ export function resultsJson(experiment: string, command: string, runs: MlpMetric
       experiment,
       command,
       date: new Date().toISOString(),
+      backend: getBackend(),
       ...extra,
       runs: runs.map((m) => ({
         name: m.name,
