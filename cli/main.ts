@@ -6,6 +6,7 @@ import { registerPlacement } from './commands/placement.js';
 import { registerLrSweep } from './commands/lrSweep.js';
 import { registerPredict } from './commands/predict.js';
 import { registerInterop } from './commands/interop.js';
+import { registerConvnet } from './commands/convnet.js';
 
 const program = new Command();
 program.name('batchnorm').description('Batch Normalization for TypeScript: examples and experiments');
@@ -15,6 +16,7 @@ registerPlacement(program);
 registerLrSweep(program);
 registerPredict(program);
 registerInterop(program);
+registerConvnet(program);
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`batchnorm: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);

@@ -1,0 +1,147 @@
+import { mkdirSync } from 'node:fs';
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { loadMnist, type DatasetName } from '../../src/data/mnist.js';
+import { convnetRuns, defaultConvnetConfig, run, type ConvnetConfig, type ConvnetMetrics } from '../../src/experiments/convnet.js';
+import { accuracySpec } from '../lab/charts.js';
+import { commandLine, textTable, writeResults } from '../lab/mlpLab.js';
+import { writeReport } from '../lab/report.js';
+
+interface ConvnetOptions {
+  dataset: DatasetName;
+  data?: string;
+  steps: number;
+  evalEvery: number;
+  evalLimit: number;
+  seed: number;
+  lr: number[];
+  momentum: number;
+  channels: [number, number];
+  batchSize: number;
+  limit?: number;
+  out: string;
+  progress: boolean;
+}
+
+const int = (name: string, min = 1) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} expects an integer >= ${min} (got '${v}')`);
+  return n;
+};
+
+/** Accuracy on the curve at about 1/4, 1/2 and all of the run, then on the whole test set. */
+export function convnetTable(runs: ConvnetMetrics[]): string[][] {
+  const steps = runs[0].curve.map((p) => p.step).filter((s) => s > 0);
+  const picks = [...new Set([steps[Math.floor(steps.length / 4) - 1], steps[Math.floor(steps.length / 2) - 1], steps.at(-1)])]
+    .filter((s): s is number => s !== undefined);
+  const limit = runs[0].config.evalLimit;
+  const header = ['run', ...picks.map((s) => `step ${s}`), `final (${runs[0].final?.testImages ?? 'all'} images)`, 'steps/s'];
+  const rows = runs.map((m) => [
+    m.name,
+    ...picks.map((s) => {
+      if (m.diverged && m.diverged.step <= s) return 'diverged';
+      const p = m.curve.find((q) => q.step === s);
+      return p ? p.testAccuracy.toFixed(4) : '-';
+    }),
+    m.final ? m.final.testAccuracy.toFixed(4) : m.diverged ? `diverged at ${m.diverged.step}` : '-',
+    m.stepsPerSecond.toFixed(1),
+  ]);
+  if (limit !== undefined && picks.length > 0) header[1] = `${header[1]} (first ${limit} test images)`;
+  return [header, ...rows];
+}
+
+export function convnetSettings(c: ConvnetConfig, lrs: number[] = [c.lr]): string {
+  return `Conv2d(1, ${c.channels[0]}, 3, pad 1) -> [BatchNorm2d] -> ReLU -> MaxPool2d(2) -> Conv2d(${c.channels[0]}, ${c.channels[1]}, 3, pad 1) -> ` +
+    `[BatchNorm2d] -> ReLU -> MaxPool2d(2) -> Linear(${c.channels[1] * 49}, 10); PyTorch's default initialisation, seed ${c.seed}; ` +
+    `batch ${c.batchSize}, SGD lr ${lrs.join(' and ')}${c.momentum ? ` momentum ${c.momentum}` : ''}, ${c.steps} steps; ` +
+    `curve on the first ${c.evalLimit ?? 'all'} test images every ${c.evalEvery} steps, final accuracy on the whole test set; dataset ${c.dataset}.`;
+}
+
+export function registerConvnet(program: Command): void {
+  program
+    .command('convnet')
+    .description('a small conv net (Conv2d -> BatchNorm2d -> ReLU -> MaxPool2d, twice, then Linear) trained without and with BatchNorm2d')
+    .option('--dataset <name>', "'mnist' or 'fashion-mnist'", 'mnist')
+    .option('--data <dir>', 'a directory with your own copy of the four IDX files (plain or .gz)')
+    .option('--steps <n>', 'training steps per run', int('--steps'), defaultConvnetConfig.steps)
+    .option('--eval-every <k>', 'evaluate every k steps', int('--eval-every'), defaultConvnetConfig.evalEvery)
+    .option('--eval-limit <n>', 'test images per evaluation along the curve (the final one uses all)', int('--eval-limit'), defaultConvnetConfig.evalLimit)
+    .option('--seed <s>', 'seed of the initial weights and the batch order (the same for both runs)', int('--seed', 0), 0)
+    .option('--lr <rates>', 'SGD learning rate; a comma-separated list runs the pair at each (e.g. 0.05,0.2)', (v: string) => {
+      const rates = v.split(',').map(Number);
+      if (!rates.every((r) => r > 0 && Number.isFinite(r))) throw new Error(`--lr expects positive numbers like 0.05 or 0.05,0.2 (got '${v}')`);
+      return rates;
+    }, [defaultConvnetConfig.lr])
+    .option('--momentum <m>', 'SGD momentum', (v: string) => Number(v), defaultConvnetConfig.momentum)
+    .option('--channels <c1,c2>', 'output channels of the two convolutions', (v: string) => {
+      const c = v.split(',').map(Number);
+      if (c.length !== 2 || !c.every((x) => Number.isInteger(x) && x > 0)) throw new Error(`--channels expects two positive integers like 8,16 (got '${v}')`);
+      return c as [number, number];
+    }, defaultConvnetConfig.channels)
+    .option('--batch-size <n>', 'samples per mini-batch', int('--batch-size', 2), defaultConvnetConfig.batchSize)
+    .option('--limit <n>', 'use only the first n training and test images (quick trials)', int('--limit'))
+    .option('--out <dir>', 'where results.json, report.html and the figure go', 'runs/convnet')
+    .option('--no-progress', 'no progress bars (a line per evaluation instead)')
+    .action(async (o: ConvnetOptions) => {
+      if (o.dataset !== 'mnist' && o.dataset !== 'fashion-mnist') throw new Error(`--dataset must be 'mnist' or 'fashion-mnist' (got '${o.dataset}')`);
+      const t0 = performance.now();
+      const data = loadMnist({ dataset: o.dataset, dataDir: o.data, limit: o.limit });
+      console.error(`${o.dataset}: ${data.train.n} training and ${data.test.n} test images from ${data.dataDir} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+      const configs = o.lr.flatMap((lr) =>
+        convnetRuns({
+          steps: o.steps, evalEvery: o.evalEvery, evalLimit: o.evalLimit, seed: o.seed, lr, momentum: o.momentum,
+          channels: o.channels, batchSize: o.batchSize, dataset: o.dataset,
+        }).map((c) => (o.lr.length > 1 ? { ...c, name: `${c.name}, lr ${lr}` } : c)),
+      );
+      mkdirSync(o.out, { recursive: true });
+      const command = commandLine();
+      const results = (runs: ConvnetMetrics[]): string =>
+        JSON.stringify({
+          experiment: 'convnet', command, date: new Date().toISOString(),
+          runs: runs.map((m) => ({
+            name: m.name, settings: m.config, stepsDone: m.stepsDone, diverged: m.diverged,
+            stepsPerSecond: Number(m.stepsPerSecond.toFixed(2)), final: m.final, curve: m.curve,
+          })),
+        }, null, 1);
+      const tty = o.progress && process.stderr.isTTY;
+      const runs: ConvnetMetrics[] = [];
+      for (const [i, config] of configs.entries()) {
+        const label = `[${i + 1}/${configs.length}] ${config.name}`;
+        const bar = tty
+          ? new cliProgress.SingleBar({
+              format: `${label.padEnd(28)} {bar} {value}/{total} | test acc {acc} | ETA {eta_formatted}`,
+              barsize: 24, hideCursor: true, etaBuffer: 50, stream: process.stderr,
+            }, cliProgress.Presets.shades_classic)
+          : null;
+        let acc = '  -   ';
+        bar?.start(config.steps, 0, { acc });
+        const m = run(config, data, {
+          onStep: (step) => bar?.update(step, { acc }),
+          onEval: (p) => {
+            acc = p.testAccuracy.toFixed(4);
+            if (bar) bar.update(p.step, { acc });
+            else console.error(`${label}: step ${p.step}/${config.steps}  test accuracy ${acc}  test loss ${p.loss.toFixed(4)}`);
+          },
+        });
+        bar?.stop();
+        if (m.diverged) console.error(`${label}: diverged at step ${m.diverged.step} (${m.diverged.reason}); recorded, not fatal`);
+        runs.push(m);
+        writeResults(o.out, results(runs));
+      }
+      const table = convnetTable(runs);
+      console.log(`\nTest accuracy of the conv net on ${o.dataset}:\n`);
+      console.log(textTable(table));
+      const report = await writeReport(o.out, `A small conv net with and without BatchNorm2d (${o.dataset})`, command, [
+        {
+          heading: 'Test accuracy',
+          text: [
+            convnetSettings(configs[0], o.lr),
+            'Both runs start from the same convolution and linear weights and see the same batches; "with BN" adds BatchNorm2d after each convolution (whose bias it then drops).',
+          ],
+          table,
+          figures: [{ file: 'accuracy.svg', spec: accuracySpec(runs, `Conv net on ${o.dataset}: test accuracy`), alt: `Test accuracy against training steps, on the first ${configs[0].evalLimit} test images.` }],
+        },
+      ]);
+      console.log(`\nresults: ${writeResults(o.out, results(runs))}\nreport:  ${report}\nfigure:  ${o.out}/accuracy.svg`);
+    });
+}
