@@ -1,0 +1,125 @@
+// The lab around the experiments: checkpoints and --resume, the variant configs, and the CLI's outputs.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { checkpointPaths, resumeRun, saveRun } from '../cli/lab/checkpoints.js';
+import { loadMnist } from '../src/data/mnist.js';
+import { classifyRun, figure1Runs, lrSweepRuns, placementRuns } from '../src/experiments/mlpVariants.js';
+import { createMlpTrainer, defaultMlpConfig, run, type MlpConfig } from '../src/experiments/mnistMlp.js';
+import { loadCheckpoint } from '../src/io/checkpoint.js';
+
+const data = loadMnist({ limit: 1000 });
+const dir = mkdtempSync(join(tmpdir(), 'lab-test-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const small = (over: Partial<MlpConfig>): MlpConfig => ({ ...defaultMlpConfig, steps: 24, evalEvery: 8, percentileBatch: 100, evalLimit: 300, ...over });
+
+describe('checkpoints and --resume', () => {
+  for (const [label, over] of [
+    ['SGD with momentum (momentum buffers saved)', { optimizer: 'sgd', momentum: 0.9, lr: 0.1 }],
+    ['Adam (moments and step saved)', { optimizer: 'adam', lr: 1e-3 }],
+  ] as const) {
+    test(`stopping and resuming gives the same run as never stopping: ${label}`, () => {
+      const config = small({ ...over, bn: 'before', name: `resume ${label.split(' ')[0]}` });
+      const straight = run(config, data);
+      // Stop after 12 steps (an evaluation at 8, none at 12), save, resume in a "new process".
+      const first = createMlpTrainer(config, data);
+      first.evaluate();
+      for (let i = 0; i < 12; i++) {
+        first.step();
+        if (first.stepsDone % config.evalEvery === 0) first.evaluate();
+      }
+      saveRun(dir, first);
+      const resumed = resumeRun(dir, config, data);
+      assert.ok(resumed);
+      assert.equal(resumed.stepsDone, 12);
+      const metrics = run(config, data, {}, resumed);
+      assert.deepEqual(metrics.curve.map((p) => [p.step, p.testAccuracy, p.loss]), straight.curve.map((p) => [p.step, p.testAccuracy, p.loss]));
+      assert.deepEqual(metrics.percentiles, straight.percentiles);
+      assert.deepEqual(resumed.model.stateDict()['0.weight'].data, createdWeights(config, data));
+    });
+  }
+
+  test('a checkpoint loads as a model with PyTorch keys; other settings refuse to resume', () => {
+    const config = small({ name: 'keys', bn: 'before' });
+    const t = createMlpTrainer(config, data);
+    t.step();
+    t.step();
+    const path = saveRun(dir, t);
+    const { model, metadata } = loadCheckpoint(path);
+    assert.equal(metadata.step, '2');
+    assert.deepEqual(Object.keys(model.stateDict()), Object.keys(t.model.stateDict()));
+    assert.equal(model.stateDict()['1.num_batches_tracked'].item(), 2);
+    assert.throws(() => resumeRun(dir, { ...config, lr: 0.1 }, data), /cannot resume: the checkpoint was made with lr = 0.5, this run asks for 0.1/);
+    // More steps and another evaluation schedule are fine.
+    assert.equal(resumeRun(dir, { ...config, steps: 100, evalEvery: 50 }, data)?.stepsDone, 2);
+    // The optimizer file must belong to the model's step: put back the one from step 2.
+    const opt = checkpointPaths(dir, 'keys').optimizer;
+    const optAtStep2 = readFileSync(opt);
+    t.step();
+    saveRun(dir, t);
+    writeFileSync(opt, optAtStep2);
+    assert.throws(() => resumeRun(dir, config, data), new RegExp(`${opt.replace(/[.]/g, '\\.')}: optimizer state is from step 2, the model from step 3`));
+  });
+});
+
+/** The first layer's weights after training the config straight to its end (for the resume test). */
+function createdWeights(config: MlpConfig, d: typeof data): Float32Array | Float64Array {
+  const t = createMlpTrainer(config, d);
+  while (t.stepsDone < config.steps) t.step();
+  return t.model.stateDict()['0.weight'].data;
+}
+
+describe('experiment variants', () => {
+  test('Figure 1 and placement runs differ only in bn; the sweep crosses rates with placements', () => {
+    const [plain, bn] = figure1Runs({ lr: 0.3 });
+    assert.deepEqual({ ...plain, name: '', bn: '' }, { ...bn, name: '', bn: '' });
+    assert.deepEqual([plain.bn, bn.bn], ['none', 'before']);
+    assert.deepEqual(placementRuns().map((c) => c.bn), ['none', 'before', 'after']);
+    const sweep = lrSweepRuns({ base: defaultMlpConfig, lrs: [0.1, 10], placements: ['none', 'before'], stallBelow: 0.5 });
+    assert.deepEqual(sweep.map((c) => [c.lr, c.bn]), [[0.1, 'none'], [0.1, 'before'], [10, 'none'], [10, 'before']]);
+    assert.throws(() => lrSweepRuns({ base: defaultMlpConfig, lrs: [0], placements: ['none'], stallBelow: 0.5 }), /positive numbers \(got 0\)/);
+  });
+
+  test('outcomes: diverges, stalls, trains', () => {
+    const base = run(small({ steps: 8 }), data);
+    assert.equal(classifyRun({ ...base, diverged: { step: 3, reason: 'x' } }, 0.5).outcome, 'diverges');
+    const at = (a: number) => ({ ...base, curve: [{ ...base.curve[0], testAccuracy: a }] });
+    assert.deepEqual(classifyRun(at(0.3), 0.5), { outcome: 'stalls', finalAccuracy: 0.3 });
+    assert.deepEqual(classifyRun(at(0.9), 0.5), { outcome: 'trains', finalAccuracy: 0.9 });
+  });
+});
+
+describe('the CLI', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const cli = (...args: string[]): string =>
+    execFileSync(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+  test('mnist writes results.json, report.html and its SVGs, and checkpoints predict can use', () => {
+    const out = join(dir, 'cli');
+    const stdout = cli('mnist', '--steps', '20', '--eval-every', '10', '--limit', '300', '--out', out, '--no-progress');
+    assert.match(stdout, /step\s+without BN\s+paper\s+with BN\s+paper/);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    assert.equal(results.experiment, 'figure1');
+    assert.deepEqual(results.runs.map((r: { name: string }) => r.name), ['without BN', 'with BN']);
+    for (const r of results.runs) {
+      assert.deepEqual(r.curve.map((p: { step: number }) => p.step), [0, 10, 20]);
+      assert.equal(r.settings.batchSize, 60);
+      assert.equal(r.percentiles.length, 3);
+      assert.ok(['testAccuracy', 'loss'].every((k) => typeof r.curve[2][k] === 'number'));
+    }
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    for (const svg of ['accuracy.svg', 'percentiles-1.svg', 'percentiles-2.svg']) {
+      assert.ok(html.includes(`src="${svg}"`), svg);
+      assert.match(readFileSync(join(out, svg), 'utf8'), /^<svg[\s\S]*<\/svg>$/);
+    }
+    const ckpt = join(out, 'checkpoints', 'with-bn.safetensors');
+    assert.ok(existsSync(ckpt));
+    assert.match(cli('predict', '--checkpoint', ckpt, '--index', '0', '--no-picture'), /mnist test image 0: predicted \d with probability [01]\.\d{4}; true label 7/);
+    assert.throws(() => cli('predict', '--checkpoint', ckpt, '--index', '0', '--train-mode'), (e: { stderr: string }) =>
+      /Expected more than 1 value per channel when training/.test(e.stderr));
+  });
+});
