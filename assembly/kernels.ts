@@ -81,23 +81,17 @@ const BLOCK: i32 = 64; // values per float32 block: 16 per lane
 
 // ---------------------------------------------------------------------------------------------
 // BatchNorm, planar layout (N, C, S): channel ch is N runs of S contiguous floats.
+// A call handles channels [c0, c1) and walks memory in order (for each sample, its runs of
+// channels c0..c1-1 are one contiguous span): channel-by-channel order would jump between
+// short runs far apart, which costs the hardware prefetcher more than a second pass.
+// Per-channel accumulators live in `work` (24 C bytes: S1 f64 | S2 f64 | K f32 | spare f32).
 
-// Exact float64 two-pass sums over a contiguous run: gS1 += sum(x) (m = 0) or
-// gS2 += sum((x - m)^2).
-@inline function sumRunF64(p: usize, len: i32): void {
-  let s1 = f64x2.splat(0), s2 = f64x2.splat(0);
-  let i = 0;
-  for (; i + 4 <= len; i += 4) {
-    const v = v128.load(p + (<usize>i << 2));
-    s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v));
-    s2 = f64x2.add(s2, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)));
-  }
-  s1 = f64x2.add(s1, s2);
-  let t: f64 = f64x2.extract_lane(s1, 0) + f64x2.extract_lane(s1, 1);
-  for (; i < len; i++) t += <f64>load<f32>(p + (<usize>i << 2));
-  gS1 += t;
-}
-@inline function sqDevRunF64(p: usize, len: i32, m: f64): void {
+@inline function wS1(work: usize, ch: i32): usize { return work + (<usize>ch << 3); }
+@inline function wS2(work: usize, c: i32, ch: i32): usize { return work + (<usize>(c + ch) << 3); }
+@inline function wK(work: usize, c: i32, ch: i32): usize { return work + (<usize>c << 4) + (<usize>ch << 2); }
+
+// Exact float64 sums over a contiguous run: returns sum(x - m) or sum((x - m)^2).
+@inline function sumRunF64(p: usize, len: i32, m: f64, square: bool): f64 {
   const mv = f64x2.splat(m);
   let s1 = f64x2.splat(0), s2 = f64x2.splat(0);
   let i = 0;
@@ -105,114 +99,143 @@ const BLOCK: i32 = 64; // values per float32 block: 16 per lane
     const v = v128.load(p + (<usize>i << 2));
     const a = f64x2.sub(f64x2.promote_low_f32x4(v), mv);
     const b = f64x2.sub(f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)), mv);
-    s1 = f64x2.add(s1, f64x2.mul(a, a));
-    s2 = f64x2.add(s2, f64x2.mul(b, b));
+    if (square) {
+      s1 = f64x2.add(s1, f64x2.mul(a, a));
+      s2 = f64x2.add(s2, f64x2.mul(b, b));
+    } else {
+      s1 = f64x2.add(s1, a);
+      s2 = f64x2.add(s2, b);
+    }
   }
   s1 = f64x2.add(s1, s2);
   let t: f64 = f64x2.extract_lane(s1, 0) + f64x2.extract_lane(s1, 1);
   for (; i < len; i++) {
     const d = <f64>load<f32>(p + (<usize>i << 2)) - m;
-    t += d * d;
+    t += square ? d * d : d;
   }
-  gS2 += t;
+  return t;
 }
 
-// Channels with fewer values than this get exact float64 two-pass statistics (they are in
-// cache, so the second pass is cheap). Small counts are where the statistics' last digits
-// matter: with a batch of two, dx ~ (dy - mean dy) * eps / (var + eps) amplifies any error in
-// invStd by (var + eps) / eps. Above it, float32 blocks summed in float64 (relative error
-// ~1e-7 / sqrt(blocks)) keep the pass at memory speed.
+// Channels with fewer values than this get exact float64 two-pass statistics and float64
+// backward arithmetic (the data is small). Small counts are where the last digits matter:
+// with a batch of two, dx ~ (dy - mean dy) * eps / (var + eps) amplifies any error in invStd
+// by (var + eps) / eps. Above it, float32 blocks summed in float64 (relative error ~1e-7 /
+// sqrt(blocks)) keep the passes at memory speed.
 const EXACT_COUNT: f64 = 16384;
 
-/** Mean and biased variance of channel ch (into gS1 = mean, gS2 = var). */
-function channelStatsPlanar(x: usize, n: i32, c: i32, s: i32, ch: i32): void {
+/**
+ * Mean and biased variance of channels [c0, c1) into the work area (S1 = mean, S2 = var).
+ */
+function statsPlanar(x: usize, n: i32, c: i32, s: i32, c0: i32, c1: i32, work: usize): void {
   const count = <f64>n * <f64>s;
   const rowStride = <usize>c * <usize>s << 2;
-  const base = x + (<usize>ch * <usize>s << 2);
+  const runBytes = <usize>s << 2;
+  for (let ch = c0; ch < c1; ch++) {
+    store<f64>(wS1(work, ch), 0);
+    store<f64>(wS2(work, c, ch), 0);
+  }
   if (count < EXACT_COUNT) {
-    gS1 = 0;
-    for (let i = 0; i < n; i++) sumRunF64(base + <usize>i * rowStride, s);
-    const m = gS1 / count;
-    gS2 = 0;
-    for (let i = 0; i < n; i++) sqDevRunF64(base + <usize>i * rowStride, s, m);
-    gS1 = m;
-    gS2 = gS2 / count;
+    for (let i = 0; i < n; i++) {
+      let p = x + <usize>i * rowStride + <usize>c0 * runBytes;
+      for (let ch = c0; ch < c1; ch++, p += runBytes) store<f64>(wS1(work, ch), load<f64>(wS1(work, ch)) + sumRunF64(p, s, 0, false));
+    }
+    for (let ch = c0; ch < c1; ch++) store<f64>(wS1(work, ch), load<f64>(wS1(work, ch)) / count);
+    for (let i = 0; i < n; i++) {
+      let p = x + <usize>i * rowStride + <usize>c0 * runBytes;
+      for (let ch = c0; ch < c1; ch++, p += runBytes) {
+        store<f64>(wS2(work, c, ch), load<f64>(wS2(work, c, ch)) + sumRunF64(p, s, load<f64>(wS1(work, ch)), true));
+      }
+    }
+    for (let ch = c0; ch < c1; ch++) store<f64>(wS2(work, c, ch), load<f64>(wS2(work, c, ch)) / count);
     return;
   }
-  // Shift: mean of the first (up to) 64 values, so sums of (x - k) and (x - k)^2 do not cancel.
+  // Shift per channel: the mean of its first (up to) 64 values, so sums of (x - k) and
+  // (x - k)^2 do not cancel.
   const first = s < BLOCK ? s : BLOCK;
-  let k0: f64 = 0;
-  for (let i = 0; i < first; i++) k0 += <f64>load<f32>(base + (<usize>i << 2));
-  let k = <f32>(k0 / <f64>first);
-  for (let pass = 0; pass < 2; pass++) {
-    gS1 = 0;
-    gS2 = 0;
-    for (let i = 0; i < n; i++) shiftedSums(base + <usize>i * rowStride, s, k);
-    const mu1 = gS1 / count;
-    const m2 = gS2 / count;
-    const v = m2 - mu1 * mu1;
-    // If the shift was far from the mean (non-i.i.d. data), E[d^2] - E[d]^2 cancels: redo once
-    // around the mean just found (then mu1 ~ 0 and nothing cancels).
-    if (pass == 0 && m2 > 4 * v) {
-      k = <f32>(<f64>k + mu1);
-      continue;
+  for (let ch = c0; ch < c1; ch++) {
+    const p = x + <usize>ch * runBytes;
+    let k0: f64 = 0;
+    for (let j = 0; j < first; j++) k0 += <f64>load<f32>(p + (<usize>j << 2));
+    store<f32>(wK(work, c, ch), <f32>(k0 / <f64>first));
+  }
+  for (let i = 0; i < n; i++) {
+    let p = x + <usize>i * rowStride + <usize>c0 * runBytes;
+    for (let ch = c0; ch < c1; ch++, p += runBytes) {
+      gS1 = 0;
+      gS2 = 0;
+      shiftedSums(p, s, load<f32>(wK(work, c, ch)));
+      store<f64>(wS1(work, ch), load<f64>(wS1(work, ch)) + gS1);
+      store<f64>(wS2(work, c, ch), load<f64>(wS2(work, c, ch)) + gS2);
     }
-    gS1 = <f64>k + mu1;
-    gS2 = v > 0 ? v : 0;
-    return;
+  }
+  for (let ch = c0; ch < c1; ch++) {
+    let k = load<f32>(wK(work, c, ch));
+    let mu1 = load<f64>(wS1(work, ch)) / count;
+    let m2 = load<f64>(wS2(work, c, ch)) / count;
+    if (m2 > 4 * (m2 - mu1 * mu1)) {
+      // The shift was far from the mean (data not i.i.d., e.g. sorted): E[d^2] - E[d]^2
+      // cancels. Redo this channel around the mean just found (then mu1 ~ 0).
+      k = <f32>(<f64>k + mu1);
+      gS1 = 0;
+      gS2 = 0;
+      for (let i = 0; i < n; i++) shiftedSums(x + <usize>i * rowStride + <usize>ch * runBytes, s, k);
+      mu1 = gS1 / count;
+      m2 = gS2 / count;
+    }
+    const v = m2 - mu1 * mu1;
+    store<f64>(wS1(work, ch), <f64>k + mu1);
+    store<f64>(wS2(work, c, ch), v > 0 ? v : 0);
   }
 }
 
 /**
- * Training forward for channels [c0, c1): statistics, then normalisation while the channel is
- * still in cache. weight/bias 0 mean 1/0. mean/invStd/variance: float64 arrays of size C.
+ * Training forward for channels [c0, c1): statistics, then normalisation. weight/bias 0 mean
+ * 1/0. mean/invStd/variance: float64 arrays of size C. work: 24 C bytes; params: 16 C bytes.
  */
 export function bnTrainPlanar(
   x: usize, y: usize, n: i32, c: i32, s: i32, weight: usize, bias: usize, eps: f64,
-  mean: usize, invStd: usize, variance: usize, c0: i32, c1: i32,
+  mean: usize, invStd: usize, variance: usize, work: usize, params: usize, c0: i32, c1: i32,
 ): void {
-  const rowStride = <usize>c * <usize>s << 2;
+  statsPlanar(x, n, c, s, c0, c1, work);
+  const cb = <usize>c << 2;
   for (let ch = c0; ch < c1; ch++) {
-    channelStatsPlanar(x, n, c, s, ch);
-    const m = gS1;
-    const v = gS2;
+    const o4 = <usize>ch << 2, o8 = <usize>ch << 3;
+    const m = load<f64>(wS1(work, ch));
+    const v = load<f64>(wS2(work, c, ch));
     const is = 1 / Math.sqrt(v + eps);
-    store<f64>(mean + (<usize>ch << 3), m);
-    store<f64>(variance + (<usize>ch << 3), v);
-    store<f64>(invStd + (<usize>ch << 3), is);
-    const w: f64 = weight ? <f64>load<f32>(weight + (<usize>ch << 2)) : 1;
-    const b: f32 = bias ? load<f32>(bias + (<usize>ch << 2)) : 0;
+    store<f64>(mean + o8, m);
+    store<f64>(variance + o8, v);
+    store<f64>(invStd + o8, is);
+    const w: f64 = weight ? <f64>load<f32>(weight + o4) : 1;
     const mHi = <f32>m;
-    const mLo = <f32>(m - <f64>mHi);
-    const off = <usize>ch * <usize>s << 2;
-    for (let i = 0; i < n; i++) {
-      const o = <usize>i * rowStride + off;
-      normalizeRun(x + o, y + o, s, mHi, mLo, <f32>(is * w), b);
-    }
+    store<f32>(params + o4, mHi);
+    store<f32>(params + cb + o4, <f32>(m - <f64>mHi));
+    store<f32>(params + 2 * cb + o4, <f32>(is * w));
+    store<f32>(params + 3 * cb + o4, bias ? load<f32>(bias + o4) : 0);
   }
+  bnNormalizePlanar(x, y, n, c, s, params, c0, c1);
 }
 
 /**
- * Normalisation with per-channel parameters for channels [c0, c1): params holds four float32
- * arrays of size C one after the other: mean hi, mean lo, scale, bias.
+ * Normalisation with per-channel parameters for channels [c0, c1), in memory order: params
+ * holds four float32 arrays of size C one after the other: mean hi, mean lo, scale, bias.
  */
 export function bnNormalizePlanar(x: usize, y: usize, n: i32, c: i32, s: i32, params: usize, c0: i32, c1: i32): void {
   const rowStride = <usize>c * <usize>s << 2;
+  const runBytes = <usize>s << 2;
   const cb = <usize>c << 2;
-  for (let ch = c0; ch < c1; ch++) {
-    const q = params + (<usize>ch << 2);
-    const mHi = load<f32>(q), mLo = load<f32>(q + cb), scale = load<f32>(q + 2 * cb), b = load<f32>(q + 3 * cb);
-    const off = <usize>ch * <usize>s << 2;
-    for (let i = 0; i < n; i++) {
-      const o = <usize>i * rowStride + off;
-      normalizeRun(x + o, y + o, s, mHi, mLo, scale, b);
+  for (let i = 0; i < n; i++) {
+    let o = <usize>i * rowStride + <usize>c0 * runBytes;
+    for (let ch = c0; ch < c1; ch++, o += runBytes) {
+      const q = params + (<usize>ch << 2);
+      normalizeRun(x + o, y + o, s, load<f32>(q), load<f32>(q + cb), load<f32>(q + 2 * cb), load<f32>(q + 3 * cb));
     }
   }
 }
 
-// gS1 += sum(dy), gS2 += sum(dy * (x - m)) over a contiguous run, in float64 (products and
-// sums): the gradient's sums cancel, and their error lands on every dx.
-@inline function gradSums(pdy: usize, px: usize, len: i32, m: f64): void {
+// sum(dy) and sum(dy * (x - m)) over a contiguous run into gS1, gS2; float64 products and sums
+// (exact path).
+@inline function gradSumsF64(pdy: usize, px: usize, len: i32, m: f64): void {
   const mv = f64x2.splat(m);
   let s1 = f64x2.splat(0), s2 = f64x2.splat(0), t1 = f64x2.splat(0), t2 = f64x2.splat(0);
   let i = 0;
@@ -236,17 +259,45 @@ export function bnNormalizePlanar(x: usize, y: usize, n: i32, c: i32, s: i32, pa
     a += g;
     b += g * (<f64>load<f32>(px + o) - m);
   }
-  gS1 += a;
-  gS2 += b;
+  gS1 = a;
+  gS2 = b;
 }
 
-// dx = dy * a - (x - m) * bq - cq over a contiguous run, in float64: dx is a difference of
-// terms of size |dy| that cancel (to ~0 for a batch of two), so float32 arithmetic here would
-// leave errors of 1e-7 of the terms, not of dx.
+// The same in float32 blocks of 64 summed in float64, with x - m as (x - mHi) - mLo.
+@inline function gradSumsF32(pdy: usize, px: usize, len: i32, mHi: f32, mLo: f32): void {
+  const hv = f32x4.splat(mHi), lv = f32x4.splat(mLo);
+  let s1 = f64x2.splat(0), s2 = f64x2.splat(0);
+  let i = 0;
+  while (i + 4 <= len) {
+    const end = i + BLOCK <= len ? i + BLOCK : len & ~3;
+    let a = f32x4.splat(0), b = f32x4.splat(0);
+    for (; i < end; i += 4) {
+      const o = <usize>i << 2;
+      const g = v128.load(pdy + o);
+      a = f32x4.add(a, g);
+      b = f32x4.add(b, f32x4.mul(g, f32x4.sub(f32x4.sub(v128.load(px + o), hv), lv)));
+    }
+    s1 = f64x2.add(s1, f64x2.add(f64x2.promote_low_f32x4(a), f64x2.promote_low_f32x4(v128.shuffle<f32>(a, a, 2, 3, 0, 1))));
+    s2 = f64x2.add(s2, f64x2.add(f64x2.promote_low_f32x4(b), f64x2.promote_low_f32x4(v128.shuffle<f32>(b, b, 2, 3, 0, 1))));
+  }
+  let t1: f64 = f64x2.extract_lane(s1, 0) + f64x2.extract_lane(s1, 1);
+  let t2: f64 = f64x2.extract_lane(s2, 0) + f64x2.extract_lane(s2, 1);
+  for (; i < len; i++) {
+    const o = <usize>i << 2;
+    const g = <f64>load<f32>(pdy + o);
+    t1 += g;
+    t2 += g * <f64>((load<f32>(px + o) - mHi) - mLo);
+  }
+  gS1 = t1;
+  gS2 = t2;
+}
+
+// dx = dy * a - (x - m) * bq - cq over a contiguous run, in float64 (exact path): dx is a
+// difference of terms of size |dy| that cancel (to ~0 for a batch of two).
 @inline function combine(lo: v128, hi: v128): v128 {
   return v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
 }
-@inline function gradRun(pdy: usize, px: usize, pdx: usize, len: i32, m: f64, a: f64, bq: f64, cq: f64): void {
+@inline function gradRunF64(pdy: usize, px: usize, pdx: usize, len: i32, m: f64, a: f64, bq: f64, cq: f64): void {
   const mv = f64x2.splat(m), av = f64x2.splat(a), bv = f64x2.splat(bq), cv = f64x2.splat(cq);
   let i = 0;
   for (; i + 4 <= len; i += 4) {
@@ -265,38 +316,78 @@ export function bnNormalizePlanar(x: usize, y: usize, n: i32, c: i32, s: i32, pa
   }
 }
 
+// The same in float32 (large channels): ((x - mHi) - mLo) keeps x - m's digits.
+@inline function gradRunF32(pdy: usize, px: usize, pdx: usize, len: i32, mHi: f32, mLo: f32, a: f32, bq: f32, cq: f32): void {
+  const hv = f32x4.splat(mHi), lv = f32x4.splat(mLo), av = f32x4.splat(a), bv = f32x4.splat(bq), cv = f32x4.splat(cq);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const o = <usize>i << 2;
+    const d = f32x4.sub(f32x4.sub(v128.load(px + o), hv), lv);
+    v128.store(pdx + o, f32x4.sub(f32x4.sub(f32x4.mul(v128.load(pdy + o), av), f32x4.mul(d, bv)), cv));
+  }
+  for (; i < len; i++) {
+    const o = <usize>i << 2;
+    const d = (load<f32>(px + o) - mHi) - mLo;
+    store<f32>(pdx + o, load<f32>(pdy + o) * a - d * bq - cq);
+  }
+}
+
 /**
- * Backward for channels [c0, c1). mean/invStd: float64 (C). sums: float64 (2C) receives
- * sum(dy) then sum(dy * xHat) per channel. dx 0 = not wanted. training 0/1.
+ * Backward for channels [c0, c1), in memory order. mean/invStd: float64 (C). sums: float64
+ * (2C) receives sum(dy) then sum(dy * xHat) per channel. dx 0 = not wanted. training 0/1.
+ * work: 24 C bytes (accumulators); coef: 32 C bytes (float64 m, a, b, q per channel).
  */
 export function bnBackwardPlanar(
   dy: usize, x: usize, dx: usize, n: i32, c: i32, s: i32, mean: usize, invStd: usize, weight: usize,
-  training: i32, sums: usize, c0: i32, c1: i32,
+  training: i32, sums: usize, work: usize, coef: usize, c0: i32, c1: i32,
 ): void {
   const rowStride = <usize>c * <usize>s << 2;
+  const runBytes = <usize>s << 2;
   const count = <f64>n * <f64>s;
+  const exact = count < EXACT_COUNT;
   for (let ch = c0; ch < c1; ch++) {
-    const m = load<f64>(mean + (<usize>ch << 3));
-    const is = load<f64>(invStd + (<usize>ch << 3));
-    const off = <usize>ch * <usize>s << 2;
-    gS1 = 0;
-    gS2 = 0;
-    for (let i = 0; i < n; i++) {
-      const o = <usize>i * rowStride + off;
-      gradSums(dy + o, x + o, s, m);
+    store<f64>(wS1(work, ch), 0);
+    store<f64>(wS2(work, c, ch), 0);
+  }
+  for (let i = 0; i < n; i++) {
+    let o = <usize>i * rowStride + <usize>c0 * runBytes;
+    for (let ch = c0; ch < c1; ch++, o += runBytes) {
+      const m = load<f64>(mean + (<usize>ch << 3));
+      if (exact) gradSumsF64(dy + o, x + o, s, m);
+      else {
+        const mHi = <f32>m;
+        gradSumsF32(dy + o, x + o, s, mHi, <f32>(m - <f64>mHi));
+      }
+      store<f64>(wS1(work, ch), load<f64>(wS1(work, ch)) + gS1);
+      store<f64>(wS2(work, c, ch), load<f64>(wS2(work, c, ch)) + gS2);
     }
-    const sumDy = gS1;
-    const sumDyXhat = gS2 * is;
-    store<f64>(sums + (<usize>ch << 3), sumDy);
+  }
+  const cb = <usize>c << 3;
+  for (let ch = c0; ch < c1; ch++) {
+    const o8 = <usize>ch << 3;
+    const is = load<f64>(invStd + o8);
+    const sumDy = load<f64>(wS1(work, ch));
+    const sumDyXhat = load<f64>(wS2(work, c, ch)) * is;
+    store<f64>(sums + o8, sumDy);
     store<f64>(sums + (<usize>(c + ch) << 3), sumDyXhat);
-    if (!dx) continue;
+    // dx = scale * (dy - sumDy/M - xHat * sumDyXhat/M), xHat = (x - m) * is.
     const scale = is * (weight ? <f64>load<f32>(weight + (<usize>ch << 2)) : 1);
-    // dx = scale * (dy - sumDy/M - xHat * sumDyXhat/M), xHat = d * is.
-    const bq = training ? scale * is * sumDyXhat / count : 0;
-    const cq = training ? scale * sumDy / count : 0;
-    for (let i = 0; i < n; i++) {
-      const o = <usize>i * rowStride + off;
-      gradRun(dy + o, x + o, dx + o, s, m, scale, bq, cq);
+    store<f64>(coef + o8, load<f64>(mean + o8));
+    store<f64>(coef + cb + o8, scale);
+    store<f64>(coef + 2 * cb + o8, training ? scale * is * sumDyXhat / count : 0);
+    store<f64>(coef + 3 * cb + o8, training ? scale * sumDy / count : 0);
+  }
+  if (!dx) return;
+  for (let i = 0; i < n; i++) {
+    let o = <usize>i * rowStride + <usize>c0 * runBytes;
+    for (let ch = c0; ch < c1; ch++, o += runBytes) {
+      const o8 = <usize>ch << 3;
+      const m = load<f64>(coef + o8), a = load<f64>(coef + cb + o8), bq = load<f64>(coef + 2 * cb + o8), cq = load<f64>(coef + 3 * cb + o8);
+      if (exact) gradRunF64(dy + o, x + o, dx + o, s, m, a, bq, cq);
+      else {
+        const mHi = <f32>m;
+        gradRunF32(dy + o, x + o, dx + o, s, mHi, <f32>(m - <f64>mHi), <f32>a, <f32>bq, <f32>cq);
+      }
     }
   }
 }

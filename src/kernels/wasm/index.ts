@@ -127,7 +127,8 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
         const work = call.scratch(28 * c), params = call.scratch(16 * c);
         run('bnTrainRows', split(c, T, 4).map(([c0, c1]) => [px, py, n, c, pw, pb, eps, pm, pi, pv, work, params, c0, c1]));
       } else {
-        run('bnTrainPlanar', split(c, T).map(([c0, c1]) => [px, py, n, c, s, pw, pb, eps, pm, pi, pv, c0, c1]));
+        const work = call.scratch(24 * c), params = call.scratch(16 * c);
+        run('bnTrainPlanar', split(c, T).map(([c0, c1]) => [px, py, n, c, s, pw, pb, eps, pm, pi, pv, work, params, c0, c1]));
       }
       mean.set(rt.f64(pm, c));
       invStd.set(rt.f64(pi, c));
@@ -179,7 +180,8 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
         const work = call.scratch(28 * c), params = call.scratch(32 * c);
         run('bnBackwardRows', split(c, T, 4).map(([c0, c1]) => [pdy, px, pdx, n, c, pm, pi, pw, tr, sums, work, params, c0, c1]));
       } else {
-        run('bnBackwardPlanar', split(c, T).map(([c0, c1]) => [pdy, px, pdx, n, c, s, pm, pi, pw, tr, sums, c0, c1]));
+        const work = call.scratch(24 * c), coef = call.scratch(32 * c);
+        run('bnBackwardPlanar', split(c, T).map(([c0, c1]) => [pdy, px, pdx, n, c, s, pm, pi, pw, tr, sums, work, coef, c0, c1]));
       }
       const sv = rt.f64(sums, 2 * c);
       if (dBias) for (let ch = 0; ch < c; ch++) dBias[ch] = sv[ch];
