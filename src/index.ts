@@ -34,3 +34,8 @@ export { freezeBatchNorm, unfreezeBatchNorm } from './nn/freeze.js';
 export { exportOnnx, decodeOnnx, ONNX_OPSET, type ExportOnnxOptions } from './io/onnx.js';
 export { kerasBatchNorm, loadKerasBatchNorm, toKerasBatchNorm, type KerasBatchNormConfig, type KerasWeight } from './io/keras.js';
 export { inspectWeights, type WeightsReport, type BatchNormSummary, type TensorSummary } from './io/inspect.js';
+export { parseIdx, toImageSet, type IdxArray, type ImageSet, type ImageSetOptions } from './data/idx.js';
+export { loadMnist, mnistDataDir, FASHION_MNIST_DIR, type DatasetName, type LoadMnistOptions, type MnistData } from './data/mnist.js';
+export { BatchSampler, gatherBatch } from './data/batches.js';
+export { createMlpTrainer, run as runMlp, buildMlp, defaultMlpConfig, percentile, type MlpConfig, type MlpData, type MlpTrainer, type MlpMetrics, type MlpHooks, type MlpProgress, type CurvePoint, type PercentilePoint, type Divergence, type BnPlacement } from './experiments/mnistMlp.js';
+export { figure1Runs, placementRuns, lrSweepRuns, runLrSweep, classifyRun, type LrSweepConfig, type SweepEntry, type SweepOutcome } from './experiments/mlpVariants.js';
