@@ -9,7 +9,7 @@ import {
 } from '../src/kernels/index.js';
 import { wasmRuntime } from '../src/kernels/wasm/index.js';
 import { allocate } from '../src/tensor/tensor.js';
-import { BatchNorm1d, BatchNorm2d, BatchNorm3d, RNG, tensor, type BatchNorm } from '../src/index.js';
+import { batchNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d, RNG, tensor, type BatchNorm } from '../src/index.js';
 import { assertClose, FLOAT32, FLOAT64, loadFixture, type Tolerance } from './helpers.js';
 
 const BACKENDS = [
@@ -69,22 +69,47 @@ const BN_CASES: BNCase[] = [
   { name: 'blocked: (N, C) 20000x5 sorted', n: 20000, c: 5, s: 1, x: (i) => Math.floor(i / 5) ** 2 * 1e-6 },
 ];
 
+const inputCache = new Map<string, number[]>();
 function bnInput(k: BNCase, seed: number): number[] {
+  const key = `${k.name} ${k.n} ${k.c} ${k.s} ${seed}`;
+  const hit = inputCache.get(key);
+  if (hit) return hit;
   const { n, c, s } = k;
   const base = normals(n * c * s, seed, 0.5, 2);
-  return base.map((v, i) => Math.fround(k.x(i, Math.floor(i / s) % c) ?? v));
+  const out = base.map((v, i) => Math.fround(k.x(i, Math.floor(i / s) % c) ?? v));
+  inputCache.set(key, out);
+  return out;
+}
+
+// Channels-last: the same values laid out (N, S, C). The NHWC kernels run on the transposed
+// data and their results, transposed back, must match the NCHW reference.
+type Layout = 'NCHW' | 'NHWC';
+function toNHWC(a: ArrayLike<number>, n: number, c: number, s: number): number[] {
+  const out = new Array<number>(a.length);
+  for (let i = 0; i < n; i++) for (let ch = 0; ch < c; ch++) for (let j = 0; j < s; j++) out[(i * s + j) * c + ch] = a[(i * c + ch) * s + j];
+  return out;
+}
+function fromNHWC(a: ArrayLike<number>, n: number, c: number, s: number): number[] {
+  const out = new Array<number>(a.length);
+  for (let i = 0; i < n; i++) for (let ch = 0; ch < c; ch++) for (let j = 0; j < s; j++) out[(i * c + ch) * s + j] = a[(i * s + j) * c + ch];
+  return out;
 }
 
 /** BatchNorm train forward on `kernels()` (float32) against ref in float64. */
-function checkTrainForward(k: BNCase, affine: boolean, where: Where): void {
+function checkTrainForward(k: BNCase, affine: boolean, where: Where, layout: Layout = 'NCHW'): void {
   const { n, c, s } = k;
   const dims = { n, c, s };
   const xs = bnInput(k, 11);
   const w = affine ? normals(c, 12, 1, 0.5).map(Math.fround) : null;
   const b = affine ? normals(c, 13).map(Math.fround) : null;
-  const y = f32(new Float32Array(xs.length), where);
+  const yOut = f32(new Float32Array(xs.length), where);
   const [mean, invStd, variance] = [new Float64Array(c), new Float64Array(c), new Float64Array(c)];
-  kernels().batchNormTrainForward(f32(xs, where), dims, w && f32(w, where), b && f32(b, where), 1e-5, y, mean, invStd, variance);
+  if (layout === 'NCHW') {
+    kernels().batchNormTrainForward(f32(xs, where), dims, w && f32(w, where), b && f32(b, where), 1e-5, yOut, mean, invStd, variance);
+  } else {
+    kernels().batchNormTrainForwardNHWC(f32(toNHWC(xs, n, c, s), where), dims, w && f32(w, where), b && f32(b, where), 1e-5, yOut, mean, invStd, variance);
+  }
+  const y = layout === 'NCHW' ? yOut : fromNHWC(yOut, n, c, s);
   const ey = new Float64Array(xs.length);
   const [em, ei, ev] = [new Float64Array(c), new Float64Array(c), new Float64Array(c)];
   refKernels.batchNormTrainForward(f64(xs), dims, w && f64(w), b && f64(b), 1e-5, ey, em, ei, ev);
@@ -97,7 +122,7 @@ function checkTrainForward(k: BNCase, affine: boolean, where: Where): void {
   assertClose(invStd, ei, FLOAT32, 'invStd');
 }
 
-function checkInferForward(k: BNCase, f32Stats: boolean, where: Where): void {
+function checkInferForward(k: BNCase, f32Stats: boolean, where: Where, layout: Layout = 'NCHW'): void {
   const { n, c, s } = k;
   const dims = { n, c, s };
   const xs = bnInput(k, 21);
@@ -105,16 +130,18 @@ function checkInferForward(k: BNCase, f32Stats: boolean, where: Where): void {
   const v = normals(c, 23).map((z) => Math.fround(0.5 + z * z));
   const w = normals(c, 24, 1, 0.5).map(Math.fround);
   const b = normals(c, 25).map(Math.fround);
-  const y = f32(new Float32Array(xs.length), where);
+  const yOut = f32(new Float32Array(xs.length), where);
   const ms = f32Stats ? Float32Array.from(m) : f64(m);
   const vs = f32Stats ? Float32Array.from(v) : f64(v);
-  kernels().batchNormInferForward(f32(xs, where), dims, ms, vs, f32(w, where), f32(b, where), 1e-3, y);
+  if (layout === 'NCHW') kernels().batchNormInferForward(f32(xs, where), dims, ms, vs, f32(w, where), f32(b, where), 1e-3, yOut);
+  else kernels().batchNormInferForwardNHWC(f32(toNHWC(xs, n, c, s), where), dims, ms, vs, f32(w, where), f32(b, where), 1e-3, yOut);
+  const y = layout === 'NCHW' ? yOut : fromNHWC(yOut, n, c, s);
   const ey = new Float64Array(xs.length);
   refKernels.batchNormInferForward(f64(xs), dims, f64(m), f64(v), f64(w), f64(b), 1e-3, ey);
   assertClose(y, ey, FLOAT32, 'y');
 }
 
-function checkBackward(k: BNCase, training: boolean, affine: boolean, where: Where, want = { dx: true, dw: true, db: true }): void {
+function checkBackward(k: BNCase, training: boolean, affine: boolean, where: Where, want = { dx: true, dw: true, db: true }, layout: Layout = 'NCHW'): void {
   const { n, c, s } = k;
   const dims = { n, c, s };
   const xs = bnInput(k, 31);
@@ -123,10 +150,15 @@ function checkBackward(k: BNCase, training: boolean, affine: boolean, where: Whe
   // Statistics as the training forward saves them (float64), from the float32 inputs.
   const mean = new Float64Array(c), invStd = new Float64Array(c), variance = new Float64Array(c);
   refKernels.batchNormTrainForward(f64(xs), dims, null, null, 1e-5, new Float64Array(xs.length), mean, invStd, variance);
-  const dx = want.dx ? f32(new Float32Array(xs.length), where) : null;
+  const dxOut = want.dx ? f32(new Float32Array(xs.length), where) : null;
   const dw = want.dw ? f32(new Float32Array(c), where) : null;
   const db = want.db ? f32(new Float32Array(c), where) : null;
-  kernels().batchNormBackward(f32(dys, where), f32(xs, where), dims, mean, invStd, w && f32(w, where), training, dx, dw, db);
+  if (layout === 'NCHW') {
+    kernels().batchNormBackward(f32(dys, where), f32(xs, where), dims, mean, invStd, w && f32(w, where), training, dxOut, dw, db);
+  } else {
+    kernels().batchNormBackwardNHWC(f32(toNHWC(dys, n, c, s), where), f32(toNHWC(xs, n, c, s), where), dims, mean, invStd, w && f32(w, where), training, dxOut, dw, db);
+  }
+  const dx = dxOut && (layout === 'NCHW' ? dxOut : fromNHWC(dxOut, n, c, s));
   const edx = new Float64Array(xs.length), edw = new Float64Array(c), edb = new Float64Array(c);
   refKernels.batchNormBackward(f64(dys), f64(xs), dims, mean, invStd, w && f64(w), training, edx, edw, edb);
   // dx in training mode is a difference of terms: scale * (dy - mean(dy) - xHat * mean(dy xHat)).
@@ -151,7 +183,7 @@ function checkBackward(k: BNCase, training: boolean, affine: boolean, where: Whe
       for (let i = 0; i < n; i++) {
         for (let j = 0; j < s; j++) {
           const at = (i * c + ch) * s + j;
-          assert.ok(Math.abs(dx[at] - edx[at]) <= 1e-5 * mag, `dx[${at}]: ${dx[at]} vs ${edx[at]} (term scale ${mag})`);
+          if (!(Math.abs(dx[at] - edx[at]) <= 1e-5 * mag)) assert.fail(`dx[${at}]: ${dx[at]} vs ${edx[at]} (term scale ${mag})`);
         }
       }
     }
@@ -173,26 +205,32 @@ const MATMUL_SHAPES: [number, number, number][] = [
   [1, 1, 1], [5, 7, 3], [4, 8, 8], [13, 17, 9], [60, 784, 100], [60, 100, 10], [100, 60, 784], [33, 1, 70],
 ];
 
-function checkMatmul(m: number, k: number, n: number, transA: boolean, transB: boolean, where: Where): void {
+const matmulCache = new Map<string, { a: number[]; b: number[]; expected: Float64Array; mag: Float64Array }>();
+function matmulCase(m: number, k: number, n: number, transA: boolean, transB: boolean) {
+  const key = `${m} ${k} ${n} ${transA} ${transB}`;
+  let hit = matmulCache.get(key);
+  if (hit) return hit;
   const a = normals(m * k, m * 1000 + k).map(Math.fround);
   const b = normals(k * n, k * 1000 + n + 1).map(Math.fround);
-  const out = f32(new Float32Array(m * n).fill(NaN), where); // must be overwritten
-  kernels().matmul(f32(a, where), f32(b, where), out, m, k, n, transA, transB);
   const expected = new Float64Array(m * n);
   refKernels.matmul(f64(a), f64(b), expected, m, k, n, transA, transB);
+  // sum_p |a_ip b_pj|: the same product on absolute values.
+  const mag = new Float64Array(m * n);
+  refKernels.matmul(f64(a.map(Math.abs)), f64(b.map(Math.abs)), mag, m, k, n, transA, transB);
+  hit = { a, b, expected, mag };
+  matmulCache.set(key, hit);
+  return hit;
+}
+
+function checkMatmul(m: number, k: number, n: number, transA: boolean, transB: boolean, where: Where): void {
+  const { a, b, expected, mag } = matmulCase(m, k, n, transA, transB);
+  const out = f32(new Float32Array(m * n).fill(NaN), where); // must be overwritten
+  kernels().matmul(f32(a, where), f32(b, where), out, m, k, n, transA, transB);
   // Float32 accumulation over k terms: |error| <= 1e-5 * sum_p |a_ip b_pj| (~ 100 ulp of the
   // magnitudes involved, whatever the cancellation).
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      let mag = 0;
-      for (let p = 0; p < k; p++) {
-        const av = transA ? a[p * m + i] : a[i * k + p];
-        const bv = transB ? b[j * k + p] : b[p * n + j];
-        mag += Math.abs(av * bv);
-      }
-      const got = out[i * n + j];
-      const want = expected[i * n + j];
-      assert.ok(Math.abs(got - want) <= 1e-5 * mag + 1e-30, `out[${i}, ${j}] = ${got}, expected ${want} (scale ${mag})`);
+  for (let i = 0; i < m * n; i++) {
+    if (!(Math.abs(out[i] - expected[i]) <= 1e-5 * mag[i] + 1e-30)) {
+      assert.fail(`out[${Math.floor(i / n)}, ${i % n}] = ${out[i]}, expected ${expected[i]} (scale ${mag[i]})`);
     }
   }
 }
@@ -317,6 +355,17 @@ for (const backend of BACKENDS) {
       });
     }
 
+    for (const k of BN_CASES.filter((q) => q.s > 1)) {
+      test(`channels-last kernels: ${k.name}`, () => {
+        for (const affine of [true, false]) checkTrainForward(k, affine, 'wasm', 'NHWC');
+        checkTrainForward(k, true, 'plain', 'NHWC');
+        checkInferForward(k, true, 'wasm', 'NHWC');
+        checkInferForward(k, false, 'plain', 'NHWC');
+        for (const training of [true, false]) checkBackward(k, training, true, 'wasm', undefined, 'NHWC');
+        checkBackward(k, true, false, 'plain', undefined, 'NHWC');
+      });
+    }
+
     test('batchNorm: a large channel split over threads (32x64x56, 64x300 rows)', () => {
       checkTrainForward({ name: 'big', n: 32, c: 64, s: 56, x: () => undefined }, true, 'wasm');
       checkBackward({ name: 'big', n: 32, c: 64, s: 56, x: () => undefined }, true, true, 'wasm');
@@ -377,6 +426,34 @@ for (const backend of BACKENDS) {
     }
   });
 }
+
+describe('batchNorm op with channelsLast', () => {
+  for (const dtype of ['float32', 'float64'] as const) {
+    test(`(N, H, W, C) gives the (N, C, H, W) results transposed, gradients included (${dtype})`, () => {
+      const [n, c, s] = [3, 5, 12];
+      const xs = normals(n * c * s, 81, 1, 2);
+      const dys = normals(n * c * s, 82);
+      const run = (layout: Layout, training: boolean) => {
+        const shape = layout === 'NCHW' ? [n, c, 3, 4] : [n, 3, 4, c];
+        const conv = (a: number[]) => (layout === 'NCHW' ? a : toNHWC(a, n, c, s));
+        const x = tensor(conv(xs), shape, { dtype, requiresGrad: true });
+        const weight = tensor(normals(c, 83, 1, 0.3), [c], { dtype, requiresGrad: true });
+        const bias = tensor(normals(c, 84), [c], { dtype, requiresGrad: true });
+        const runningMean = tensor(normals(c, 85), [c], { dtype });
+        const runningVar = tensor(normals(c, 86).map((v) => 1 + v * v), [c], { dtype });
+        const y = batchNorm(x, { weight, bias, runningMean, runningVar, training, channelsLast: layout === 'NHWC' });
+        y.backward(tensor(conv(dys), shape, { dtype }));
+        const back = (a: ArrayLike<number>) => (layout === 'NCHW' ? Array.from(a) : fromNHWC(a, n, c, s));
+        return { y: back(y.data), dx: back(x.grad!.data), dw: Array.from(weight.grad!.data), db: Array.from(bias.grad!.data), rm: Array.from(runningMean.data), rv: Array.from(runningVar.data) };
+      };
+      const tol = dtype === 'float32' ? FLOAT32 : FLOAT64;
+      for (const training of [true, false]) {
+        const a = run('NCHW', training), b = run('NHWC', training);
+        for (const key of ['y', 'dx', 'dw', 'db', 'rm', 'rv'] as const) assertClose(b[key], a[key], tol, `${key} (training ${training})`);
+      }
+    });
+  }
+});
 
 describe('wasm runtime', () => {
   test('results do not depend on the thread count', () => {

@@ -104,6 +104,28 @@ export interface Kernels {
   ): void;
 
   /**
+   * `batchNormTrainForward` for channels-last input: x is (N, S, C) row-major (NHWC for images),
+   * so channel c is every C-th element. Same outputs and statistics.
+   */
+  batchNormTrainForwardNHWC(
+    x: FloatArray, dims: BNDims, weight: FloatArray | null, bias: FloatArray | null, eps: number,
+    y: FloatArray, mean: Float64Array, invStd: Float64Array, variance: Float64Array,
+  ): void;
+
+  /** `batchNormInferForward` for channels-last (N, S, C) input. */
+  batchNormInferForwardNHWC(
+    x: FloatArray, dims: BNDims, mean: FloatArray, variance: FloatArray,
+    weight: FloatArray | null, bias: FloatArray | null, eps: number, y: FloatArray,
+  ): void;
+
+  /** `batchNormBackward` for channels-last (N, S, C) input. */
+  batchNormBackwardNHWC(
+    dy: FloatArray, x: FloatArray, dims: BNDims, mean: FloatArray, invStd: Float64Array,
+    weight: FloatArray | null, training: boolean,
+    dx: FloatArray | null, dWeight: FloatArray | null, dBias: FloatArray | null,
+  ): void;
+
+  /**
    * out (m x n) = op(a) @ op(b), where op(a) is (m x k) and op(b) is (k x n).
    * transA: a is stored (k x m); transB: b is stored (n x k).
    */

@@ -19,6 +19,11 @@ export interface BatchNormArgs {
   momentum?: number;
   /** Added to the variance before the square root. */
   eps?: number;
+  /**
+   * The channel axis is the last one: input (N, *, C), e.g. NHWC images (TensorFlow's layout,
+   * `axis=-1` in Keras). Default false: (N, C, *) as PyTorch.
+   */
+  channelsLast?: boolean;
 }
 
 /**
@@ -38,7 +43,9 @@ export function batchNorm(input: Tensor, args: BatchNormArgs = {}): Tensor {
   if (input.ndim < 2) {
     throw new RangeError(`batch_norm: expected an input of shape (N, C, *) with at least 2 dims (got ${input.ndim}D input)`);
   }
-  const [n, c] = input.shape;
+  const channelsLast = args.channelsLast ?? false;
+  const n = input.shape[0];
+  const c = channelsLast ? input.shape[input.ndim - 1] : input.shape[1];
   const dims: BNDims = { n, c, s: n * c === 0 ? 0 : input.size / (n * c) };
   const named: [string, Tensor | null][] = [['running_mean', runningMean], ['running_var', runningVar], ['weight', weight], ['bias', bias]];
   for (const [name, t] of named) {
@@ -57,7 +64,7 @@ export function batchNorm(input: Tensor, args: BatchNormArgs = {}): Tensor {
     mean = new Float64Array(c);
     invStd = new Float64Array(c);
     const variance = new Float64Array(c);
-    k.batchNormTrainForward(input.data, dims, weight?.data ?? null, bias?.data ?? null, eps, y, mean, invStd, variance);
+    (channelsLast ? k.batchNormTrainForwardNHWC : k.batchNormTrainForward)(input.data, dims, weight?.data ?? null, bias?.data ?? null, eps, y, mean, invStd, variance);
     const unbias = count / (count - 1);
     if (runningMean) {
       const rm = runningMean.data;
@@ -72,7 +79,7 @@ export function batchNorm(input: Tensor, args: BatchNormArgs = {}): Tensor {
     mean = Float64Array.from(runningMean.data);
     invStd = new Float64Array(c);
     for (let ch = 0; ch < c; ch++) invStd[ch] = 1 / Math.sqrt(runningVar.data[ch] + eps);
-    k.batchNormInferForward(input.data, dims, runningMean.data, runningVar.data, weight?.data ?? null, bias?.data ?? null, eps, y);
+    (channelsLast ? k.batchNormInferForwardNHWC : k.batchNormInferForward)(input.data, dims, runningMean.data, runningVar.data, weight?.data ?? null, bias?.data ?? null, eps, y);
   }
 
   const inputs = [input, weight, bias].filter((t): t is Tensor => t !== null);
@@ -80,7 +87,8 @@ export function batchNorm(input: Tensor, args: BatchNormArgs = {}): Tensor {
     const dx = input.requiresGrad ? allocate(dtype, input.size) : null;
     const dWeight = weight?.requiresGrad ? allocate(dtype, c) : null;
     const dBias = bias?.requiresGrad ? allocate(dtype, c) : null;
-    kernels().batchNormBackward(g, input.data, dims, mean, invStd, weight?.data ?? null, training, dx, dWeight, dBias);
+    const kb = kernels();
+    (channelsLast ? kb.batchNormBackwardNHWC : kb.batchNormBackward)(g, input.data, dims, mean, invStd, weight?.data ?? null, training, dx, dWeight, dBias);
     const grads = [dx];
     if (weight) grads.push(dWeight);
     if (bias) grads.push(dBias);

@@ -1,6 +1,7 @@
 import type { Kernels } from '../types.js';
 import { batchNormBackward, batchNormInferForward, batchNormTrainForward } from './batchnorm.js';
 import { matmul } from './matmul.js';
+import { batchNormBackwardNHWC, batchNormInferForwardNHWC, batchNormTrainForwardNHWC } from './batchnormNHWC.js';
 import { relu, reluBackward, sigmoid, sigmoidBackward, tanh, tanhBackward } from './activations.js';
 import { conv2dBackward, conv2dForward, maxPool2dBackward, maxPool2dForward } from './conv.js';
 
@@ -9,6 +10,9 @@ export const refKernels: Kernels = {
   batchNormTrainForward,
   batchNormInferForward,
   batchNormBackward,
+  batchNormTrainForwardNHWC,
+  batchNormInferForwardNHWC,
+  batchNormBackwardNHWC,
   matmul,
   conv2dForward,
   conv2dBackward,

@@ -111,21 +111,24 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
     c.finish();
   }
 
-  function batchNormTrainForward(
+  // Each BatchNorm kernel comes in two layouts: NCHW (planar, (N, C, S)) and channels-last
+  // ((N, S, C), the interleaved "rows" kernels); planar input with S = 1 is interleaved too.
+  const trainForward = (nhwc: boolean) => function batchNormTrainForward(
     x: FloatArray, dims: BNDims, weight: FloatArray | null, bias: FloatArray | null, eps: number,
     y: FloatArray, mean: Float64Array, invStd: Float64Array, variance: Float64Array,
   ): void {
     const { n, c, s } = dims;
-    const fallback = () => refKernels.batchNormTrainForward(x, dims, weight, bias, eps, y, mean, invStd, variance);
+    const ref = nhwc ? refKernels.batchNormTrainForwardNHWC : refKernels.batchNormTrainForward;
+    const fallback = () => ref(x, dims, weight, bias, eps, y, mean, invStd, variance);
     if (!isF32(x, y, weight, bias) || n * c * s === 0) return fallback();
     withCall((call) => {
       const px = call.in(x), py = call.out(y), pw = call.in(weight), pb = call.in(bias);
       const stats = call.scratch(24 * c);
       const pm = stats, pi = stats + 8 * c, pv = stats + 16 * c;
       const T = threadsFor(n * c * s, PAR_MIN_ELEMENTS);
-      if (s === 1) {
+      if (nhwc || s === 1) {
         const work = call.scratch(28 * c), params = call.scratch(16 * c);
-        run('bnTrainRows', split(c, T, 4).map(([c0, c1]) => [px, py, n, c, pw, pb, eps, pm, pi, pv, work, params, c0, c1]));
+        run('bnTrainRows', split(c, T, 4).map(([c0, c1]) => [px, py, n * s, c, pw, pb, eps, pm, pi, pv, work, params, c0, c1]));
       } else {
         const work = call.scratch(24 * c), params = call.scratch(16 * c);
         run('bnTrainPlanar', split(c, T).map(([c0, c1]) => [px, py, n, c, s, pw, pb, eps, pm, pi, pv, work, params, c0, c1]));
@@ -134,14 +137,15 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
       invStd.set(rt.f64(pi, c));
       variance.set(rt.f64(pv, c));
     }, fallback);
-  }
+  };
 
-  function batchNormInferForward(
+  const inferForward = (nhwc: boolean) => function batchNormInferForward(
     x: FloatArray, dims: BNDims, mean: FloatArray, variance: FloatArray,
     weight: FloatArray | null, bias: FloatArray | null, eps: number, y: FloatArray,
   ): void {
     const { n, c, s } = dims;
-    const fallback = () => refKernels.batchNormInferForward(x, dims, mean, variance, weight, bias, eps, y);
+    const ref = nhwc ? refKernels.batchNormInferForwardNHWC : refKernels.batchNormInferForward;
+    const fallback = () => ref(x, dims, mean, variance, weight, bias, eps, y);
     if (!isF32(x, y, weight, bias) || n * c * s === 0) return fallback();
     withCall((call) => {
       const px = call.in(x), py = call.out(y);
@@ -157,18 +161,19 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
         pv[3 * c + ch] = bias ? bias[ch] : 0;
       }
       const T = threadsFor(n * c * s, PAR_MIN_ELEMENTS);
-      if (s === 1) run('bnNormalizeRows', split(n, T).map(([r0, r1]) => [px, py, c, params, r0, r1, 0, c]));
+      if (nhwc || s === 1) run('bnNormalizeRows', split(n * s, T).map(([r0, r1]) => [px, py, c, params, r0, r1, 0, c]));
       else run('bnNormalizePlanar', split(c, T).map(([c0, c1]) => [px, py, n, c, s, params, c0, c1]));
     }, fallback);
-  }
+  };
 
-  function batchNormBackward(
+  const backward = (nhwc: boolean) => function batchNormBackward(
     dy: FloatArray, x: FloatArray, dims: BNDims, mean: FloatArray, invStd: Float64Array,
     weight: FloatArray | null, training: boolean,
     dx: FloatArray | null, dWeight: FloatArray | null, dBias: FloatArray | null,
   ): void {
     const { n, c, s } = dims;
-    const fallback = () => refKernels.batchNormBackward(dy, x, dims, mean, invStd, weight, training, dx, dWeight, dBias);
+    const ref = nhwc ? refKernels.batchNormBackwardNHWC : refKernels.batchNormBackward;
+    const fallback = () => ref(dy, x, dims, mean, invStd, weight, training, dx, dWeight, dBias);
     if (!isF32(dy, x, weight, dx) || n * c * s === 0) return fallback();
     withCall((call) => {
       const pdy = call.in(dy), px = call.in(x), pdx = call.out(dx), pw = call.in(weight);
@@ -176,9 +181,9 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
       const sums = call.scratch(16 * c);
       const T = threadsFor(n * c * s, PAR_MIN_ELEMENTS);
       const tr = training ? 1 : 0;
-      if (s === 1) {
+      if (nhwc || s === 1) {
         const work = call.scratch(28 * c), params = call.scratch(32 * c);
-        run('bnBackwardRows', split(c, T, 4).map(([c0, c1]) => [pdy, px, pdx, n, c, pm, pi, pw, tr, sums, work, params, c0, c1]));
+        run('bnBackwardRows', split(c, T, 4).map(([c0, c1]) => [pdy, px, pdx, n * s, c, pm, pi, pw, tr, sums, work, params, c0, c1]));
       } else {
         const work = call.scratch(24 * c), coef = call.scratch(32 * c);
         run('bnBackwardPlanar', split(c, T).map(([c0, c1]) => [pdy, px, pdx, n, c, s, pm, pi, pw, tr, sums, work, coef, c0, c1]));
@@ -187,7 +192,7 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
       if (dBias) for (let ch = 0; ch < c; ch++) dBias[ch] = sv[ch];
       if (dWeight) for (let ch = 0; ch < c; ch++) dWeight[ch] = sv[c + ch];
     }, fallback);
-  }
+  };
 
   function matmul(
     a: FloatArray, b: FloatArray, out: FloatArray, m: number, k: number, n: number, transA: boolean, transB: boolean,
@@ -237,9 +242,12 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
   }
 
   return {
-    batchNormTrainForward,
-    batchNormInferForward,
-    batchNormBackward,
+    batchNormTrainForward: trainForward(false),
+    batchNormInferForward: inferForward(false),
+    batchNormBackward: backward(false),
+    batchNormTrainForwardNHWC: trainForward(true),
+    batchNormInferForwardNHWC: inferForward(true),
+    batchNormBackwardNHWC: backward(true),
     matmul,
     sigmoid: unary('sigmoidF32', true, refKernels.sigmoid),
     tanh: unary('tanhF32', true, refKernels.tanh),
