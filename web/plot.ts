@@ -20,9 +20,12 @@ const config = {
 export class Plot {
   private constructor(readonly view: View) {}
 
-  /** A vega-lite chart. Width 'container' follows the element's width. */
+  /**
+   * A vega-lite chart, as wide as its element (give it `width: 'container'`). The layout is
+   * recomputed on every update (`resize`): axis labels appear only once data arrives.
+   */
   static lite(el: HTMLElement, spec: TopLevelSpec, renderer: 'svg' | 'canvas' = 'svg'): Plot {
-    const full = { config, ...spec } as TopLevelSpec;
+    const full = { config, autosize: { type: 'fit-x', contains: 'padding', resize: true }, ...spec } as TopLevelSpec;
     return Plot.mount(el, compile(full).spec, renderer);
   }
 

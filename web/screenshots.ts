@@ -29,11 +29,19 @@ try {
   await page.locator('#drift-start').click();
   await page.waitForFunction(() => document.getElementById('drift-start')!.textContent === 'Start');
   await page.waitForTimeout(1000);
+  // Show gamma and beta at work in the worked example: feature 2 stretched, feature 3 shifted.
+  for (const [label, value] of [['gamma of feature 2', 2], ['beta of feature 3', 1.5]] as const) {
+    await page.getByLabel(label, { exact: true }).evaluate((el, v) => {
+      (el as HTMLInputElement).value = String(v);
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    }, value);
+  }
+  await page.waitForTimeout(500);
   mkdirSync(out, { recursive: true });
   for (const id of ['worked', 'ravine', 'drift', 'inference']) {
     // Written next to the target, then renamed: a crash never leaves half a PNG in docs/.
     const tmp = join(out, `.${id}.png.tmp`);
-    await page.locator(`#${id}`).screenshot({ path: tmp });
+    await page.locator(`#${id}`).screenshot({ path: tmp, type: 'png' });
     renameSync(tmp, join(out, `${id}.png`));
   }
   console.log(`step ${await page.locator('#drift').getAttribute('data-step')}; wrote ${out}{worked,ravine,drift,inference}.png`);

@@ -30,7 +30,6 @@ export function mountDrift(root: HTMLElement, send: (msg: ToWorker) => void): Dr
     title: 'test accuracy',
     width: 'container',
     height: 200,
-    autosize: { type: 'fit-x', contains: 'padding' },
     data: { name: 'curve' },
     mark: { type: 'line', point: { size: 16 }, interpolate: 'monotone' },
     encoding: {
@@ -48,7 +47,6 @@ export function mountDrift(root: HTMLElement, send: (msg: ToWorker) => void): Dr
       title: `${RUN_LABEL[run]}: input to a last-layer sigmoid`,
       width: 'container',
       height: 170,
-      autosize: { type: 'fit-x', contains: 'padding' },
       data: { name: 'pct' },
       encoding: { x: { field: 'step', type: 'quantitative', title: 'training step' } },
       layer: [
@@ -71,9 +69,8 @@ export function mountDrift(root: HTMLElement, send: (msg: ToWorker) => void): Dr
         title: { text: `layer ${layer + 1}, ${RUN_LABEL[run]}`, fontSize: 12 },
         width: 'container',
         height: 120,
-        autosize: { type: 'fit-x', contains: 'padding' },
         data: { name: 'cells' },
-        mark: { type: 'rect' },
+        mark: { type: 'rect', clip: true },
         encoding: {
           x: { field: 'x0', type: 'quantitative', title: layer === LAYERS - 1 ? 'training step' : null, scale: { nice: false, zero: true } },
           x2: { field: 'x1' },
@@ -109,7 +106,9 @@ export function mountDrift(root: HTMLElement, send: (msg: ToWorker) => void): Dr
           const next = series[k + 1]?.step ?? s.step + Math.max(10, s.step - (series[k - 1]?.step ?? 0));
           const counts = s.histograms[layer];
           const total = counts.reduce((a, b) => a + b, 0) || 1;
-          return counts.map((c, b) => ({ x0: s.step, x1: next, lo: HIST_MIN + b * width, hi: HIST_MIN + (b + 1) * width, share: c / total }));
+          // Each cell reaches a little into its neighbours (drawn later, on top): no hairline gaps between cells.
+          const x1 = k < series.length - 1 ? next + 0.2 * (next - s.step) : next;
+          return counts.map((c, b) => ({ x0: s.step, x1, lo: HIST_MIN + b * width, hi: HIST_MIN + (b + 1.2) * width, share: c / total }));
         });
         void hist.get(`${run}-${layer}`)!.set({ cells });
       }

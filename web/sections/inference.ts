@@ -12,7 +12,6 @@ function statsChart(el: HTMLElement, title: string, field: 'Mean' | 'Var', truth
     title,
     width: 'container',
     height: 190,
-    autosize: { type: 'fit-x', contains: 'padding' },
     layer: [
       {
         data: { name: 'points' },
@@ -34,7 +33,6 @@ function probsChart(el: HTMLElement, color: string): Plot {
     $schema: schema,
     width: 'container',
     height: 110,
-    autosize: { type: 'fit-x', contains: 'padding' },
     data: { name: 'probs' },
     mark: { type: 'bar', color },
     encoding: {

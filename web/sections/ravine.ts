@@ -120,7 +120,6 @@ export function mountRavine(root: HTMLElement): void {
     title: 'loss per step',
     width: 'container',
     height: 160,
-    autosize: { type: 'fit-x', contains: 'padding' },
     data: { name: 'loss' },
     mark: { type: 'line', point: { size: 12 } },
     encoding: {

@@ -22,7 +22,7 @@ export function mountWorked(root: HTMLElement): void {
       encoding: {
         x: { field, type: 'quantitative', title: null, scale: after ? { domain: { signal: 'range' } } : { zero: false, nice: true } },
         y: { field: 'feature', type: 'nominal', title: null },
-        color: { field: 'sample', type: 'nominal', title: 'sample', legend: after ? null : { orient: 'top' }, scale: { scheme: 'dark2' } },
+        color: { field: 'sample', type: 'nominal', title: 'sample', legend: { orient: 'top' }, scale: { scheme: 'dark2' } },
         tooltip: [{ field: 'feature' }, { field: 'sample' }, { field: 'x', format: '.4~f' }, { field: 'xHat', format: '.4f' }, { field: 'y', format: '.4f' }],
       },
     });
@@ -31,7 +31,6 @@ export function mountWorked(root: HTMLElement): void {
       title,
       width: 'container',
       height: 30 * features,
-      autosize: { type: 'fit-x', contains: 'padding' },
       data: { name: 'points' },
       params: after ? [{ name: 'range', value: [-2, 2] }] : [],
       layer: [
@@ -86,7 +85,11 @@ export function mountWorked(root: HTMLElement): void {
     table.replaceChildren();
     const head = document.createElement('thead');
     const hr = rowHead('');
-    for (let j = 0; j < c; j++) hr.append(Object.assign(document.createElement('th'), { textContent: `feature ${j + 1}` }));
+    for (let j = 0; j < c; j++) {
+      const th = document.createElement('th');
+      th.innerHTML = `<span class="long">feature </span>${j + 1}`;
+      hr.append(th);
+    }
     head.append(hr);
     const body = document.createElement('tbody');
     batch.forEach((row, i) => {
