@@ -294,7 +294,7 @@ describe('web lab in Chromium', { skip: skipBrowser }, () => {
     // Two runs, one dot per evaluation each.
     const dots = await page.locator('#drift-accuracy .mark-symbol path').count();
     assert.ok(dots >= 8, `accuracy curve dots: ${dots}`);
-    assert.match(await page.locator('#drift-status').innerText(), /^step \d+ · [\d.]+ steps\/s per network pair$/);
+    assert.match(await page.locator('#drift-status').innerText(), /^step \d+ · [\d.]+ steps\/s · (wasm|ref) kernels, \d+ threads?$/);
     await page.locator('#drift').screenshot({ path: join(ARTIFACTS, 'drift.png') });
   });
 

@@ -49,7 +49,7 @@ export interface Classification {
 }
 
 export type FromWorker =
-  | { type: 'ready'; nTrain: number; nTest: number }
+  | { type: 'ready'; nTrain: number; nTest: number; backend: string; threads: number }
   | { type: 'status'; running: boolean; step: number; stepsPerSecond: number }
   | { type: 'snapshot'; snapshots: RunSnapshot[] }
   | { type: 'classified'; result: Classification }

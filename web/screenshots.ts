@@ -1,7 +1,7 @@
 /**
  * Regenerates the README's screenshots of the web lab (docs/screenshots/*.png): builds the lab,
  * serves it on 127.0.0.1, trains section 3 for a while in headless Chromium, then captures each
- * section. Usage: npm run screenshots:web [-- seconds-of-training]
+ * section. Usage: npm run screenshots:web [-- seconds-of-training [learning-rate]]
  */
 import { mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { buildWeb, CHROMIUM, hasChromium, launchChromium, serveStatic } from './e2e.js';
 
 const seconds = Number(process.argv[2] ?? 60);
+const lr = process.argv[3];
 const out = fileURLToPath(new URL('../docs/screenshots/', import.meta.url));
 if (!hasChromium()) {
   console.error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium`);
@@ -23,7 +24,12 @@ try {
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
   await page.goto(server.url);
-  await page.locator('#drift-start:not([disabled])').click({ timeout: 60_000 });
+  await page.locator('#drift-start:not([disabled])').waitFor({ timeout: 60_000 });
+  if (lr) {
+    await page.selectOption('#drift-lr', lr);
+    await page.waitForFunction(() => document.getElementById('drift')!.dataset.step === '0');
+  }
+  await page.locator('#drift-start').click();
   console.log(`training for ${seconds} s...`);
   await page.waitForTimeout(seconds * 1000);
   await page.locator('#drift-start').click();

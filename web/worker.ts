@@ -6,6 +6,7 @@
  */
 import { parseIdx, toImageSet, type ImageSet } from '../src/data/idx.js';
 import { createMlpTrainer, defaultMlpConfig, type MlpData, type MlpTrainer } from '../src/experiments/mnistMlp.js';
+import { getBackend, getNumThreads } from '../src/kernels/index.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { activationInputs, classifySingle, histogram, shouldEvaluate } from './lab/drift.js';
 import { HIST_BINS, HIST_MAX, HIST_MIN, type DriftSettings, type FromWorker, type RunSnapshot, type ToWorker } from './protocol.js';
@@ -123,7 +124,7 @@ onmessage = async (e: MessageEvent<ToWorker>) => {
       case 'init':
         data = await loadData(msg.dataUrl);
         heldOut = new Tensor(data.test.images.subarray(0, HELD_OUT * 784), [HELD_OUT, 784]);
-        post({ type: 'ready', nTrain: data.train.n, nTest: data.test.n });
+        post({ type: 'ready', nTrain: data.train.n, nTest: data.test.n, backend: getBackend(), threads: getNumThreads() });
         reset(msg.settings);
         break;
       case 'reset':

@@ -24,6 +24,7 @@ export function mountDrift(root: HTMLElement, send: (msg: ToWorker) => void): Dr
   let running = false;
   let snapshots: RunSnapshot[] = [];
   let divergence = '';
+  let kernels = '';
 
   const accuracy = Plot.lite(root.querySelector('#drift-accuracy')!, {
     $schema: schema,
@@ -131,12 +132,13 @@ export function mountDrift(root: HTMLElement, send: (msg: ToWorker) => void): Dr
       if (msg.type === 'ready') {
         startBtn.disabled = false;
         resetBtn.disabled = false;
+        kernels = ` · ${msg.backend} kernels, ${msg.threads} thread${msg.threads === 1 ? '' : 's'}`;
       } else if (msg.type === 'status') {
         running = msg.running;
         startBtn.textContent = running ? 'Pause' : 'Start';
         startBtn.classList.toggle('primary', !running);
-        const speed = msg.stepsPerSecond > 0 ? ` · ${msg.stepsPerSecond.toFixed(1)} steps/s per network pair` : '';
-        statusEl.textContent = `step ${msg.step}${speed}${divergence ? ` · ${divergence}` : ''}`;
+        const speed = msg.stepsPerSecond > 0 ? ` · ${msg.stepsPerSecond.toFixed(1)} steps/s` : '';
+        statusEl.textContent = `step ${msg.step}${speed}${kernels}${divergence ? ` · ${divergence}` : ''}`;
         root.dataset.step = String(msg.step);
       } else if (msg.type === 'snapshot') {
         const step = msg.snapshots[0]?.step ?? 0;
