@@ -67,7 +67,7 @@ export function registerMnist(program: Command): void {
   const cmd = program
     .command('mnist')
     .description("Ioffe & Szegedy's Figure 1: the same sigmoid MLP trained without and with BatchNorm on MNIST");
-  labOptions(cmd, { steps: 3000, evalEvery: 250, out: 'runs/mnist', lr: 0.5 }).action(async (o: LabOptions) => {
+  labOptions(cmd, { steps: 10000, evalEvery: 500, out: 'runs/mnist', lr: 0.5 }).action(async (o: LabOptions) => {
     const configs = figure1Runs(baseConfig(o));
     const data = loadLabData(o);
     const command = commandLine();

@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
 import { writeFileAtomic } from '../../src/io/atomic.js';
 import { getBackend } from '../../src/kernels/index.js';
 import { loadMnist, type DatasetName } from '../../src/data/mnist.js';
@@ -31,7 +32,7 @@ export interface LabOptions {
 }
 
 /** Registers the options every lab command shares (defaults from `defaults`). */
-export function labOptions<T extends { option: (...a: any[]) => T }>(cmd: T, defaults: { steps: number; evalEvery: number; out: string; lr: number }): T {
+export function labOptions(cmd: Command, defaults: { steps: number; evalEvery: number; out: string; lr: number }): Command {
   const int = (name: string) => (v: string): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 0) throw new Error(`${name} expects a non-negative integer (got '${v}')`);
