@@ -13,7 +13,7 @@ import { BatchNorm } from '../src/nn/batchnorm.js';
 import { RNG } from '../src/random.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { buildWeb, CHROMIUM, hasChromium, launchChromium, serveStatic } from '../web/e2e.js';
-import { activationInputs, classifySingle, histogram, softmax } from '../web/lab/drift.js';
+import { activationInputs, classifySingle, histogram, lastBatchNormChannels, softmax } from '../web/lab/drift.js';
 import { CLASSIC_BATCH, normalizeBatch } from '../web/lab/normalize.js';
 import { curvature, descend, lossGrid, makeRavineData, normalizeFeatures } from '../web/lab/ravine.js';
 import { DEFAULT_RUNNING_STATS, trackRunningStats } from '../web/lab/runningStats.js';
@@ -188,6 +188,19 @@ describe('web lab: the numbers behind the pictures', () => {
     const inputs = activationInputs(model, a);
     assert.deepEqual(inputs.map((t) => t.shape), [[1, 20], [1, 20]]);
     assert.deepEqual(Array.from(inputs[0].data), Array.from(layers[1].forward(layers[0].forward(a)).data));
+    // The four numbers per channel come from the last BatchNorm's state dict entries.
+    const sd = model.stateDict();
+    const key = `${lastBn}.`;
+    const channels = lastBatchNormChannels(model, 5);
+    assert.deepEqual(channels.map((c) => c.channel), [0, 1, 2, 3, 4]);
+    channels.forEach((c, k) => {
+      assert.equal(c.gamma, sd[`${key}weight`].data[k]);
+      assert.equal(c.beta, sd[`${key}bias`].data[k]);
+      assert.equal(c.runningMean, sd[`${key}running_mean`].data[k]);
+      assert.equal(c.runningVar, sd[`${key}running_var`].data[k]);
+    });
+    assert.equal(lastBatchNormChannels(model, 500).length, 20);
+    assert.deepEqual(lastBatchNormChannels(buildMlp({ hidden: [4], activation: 'sigmoid', bn: 'none', initStd: 0.1, seed: 0 }, 3, 2), 5), []);
   });
 
   test('the MNIST subset served to the page is a valid IDX file holding the first items', () => {
@@ -317,6 +330,7 @@ describe('web lab in Chromium', () => {
     await another(1);
     assert.match(await page.locator('#pred-eval').innerText(), /true label 2/); // test image 1 is a 2
     const single = await page.locator('#pred-single').innerText();
+    assert.equal(await page.locator('#channels .mark-rect path').count(), 4 * 20, 'gamma, beta, running mean, running var of 20 channels');
     await another(2);
     assert.match(await page.locator('#pred-eval').innerText(), /true label 1/); // test image 2 is a 1
     assert.equal(await page.locator('#pred-single').innerText(), single, 'training is paused: same network, same answer for any image');

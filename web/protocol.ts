@@ -1,5 +1,6 @@
 /** Messages between the page and the training worker (worker.ts). */
 import type { CurvePoint, PercentilePoint } from '../src/experiments/mnistMlp.js';
+import type { ChannelNumbers } from './lab/drift.js';
 
 export type Placement = 'before' | 'after';
 
@@ -46,6 +47,8 @@ export interface Classification {
   singleProbs: number[];
   /** The library's error for a batch of one in training mode. */
   trainError: string;
+  /** The first channels of the last hidden layer's BatchNorm: gamma, beta, running statistics. */
+  channels: ChannelNumbers[];
 }
 
 export type FromWorker =

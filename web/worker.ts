@@ -8,7 +8,7 @@ import { parseIdx, toImageSet, type ImageSet } from '../src/data/idx.js';
 import { createMlpTrainer, defaultMlpConfig, type MlpData, type MlpTrainer } from '../src/experiments/mnistMlp.js';
 import { getBackend, getNumThreads } from '../src/kernels/index.js';
 import { Tensor } from '../src/tensor/tensor.js';
-import { activationInputs, classifySingle, histogram, shouldEvaluate } from './lab/drift.js';
+import { activationInputs, classifySingle, histogram, lastBatchNormChannels, shouldEvaluate } from './lab/drift.js';
 import { HIST_BINS, HIST_MAX, HIST_MIN, type DriftSettings, type FromWorker, type RunSnapshot, type ToWorker } from './protocol.js';
 
 /** Held-out images (the first test images) for the percentiles and histograms. */
@@ -17,6 +17,8 @@ const HELD_OUT = 500;
 const EVAL_IMAGES = 1000;
 /** Stop on our own after this many steps; the user may press start again. */
 const MAX_STEPS = 20000;
+/** Channels of the last BatchNorm shown in section 4. */
+const CHANNELS_SHOWN = 20;
 /** Work per slice before yielding to messages, in milliseconds. */
 const SLICE_MS = 150;
 
@@ -113,7 +115,10 @@ function classify(index: number): void {
   bn.model.train();
   post({
     type: 'classified',
-    result: { index: i, label: test.labels[i], pixels, step: bn.stepsDone, placement: settings.placement, ...r },
+    result: {
+      index: i, label: test.labels[i], pixels, step: bn.stepsDone, placement: settings.placement, ...r,
+      channels: lastBatchNormChannels(bn.model, CHANNELS_SHOWN),
+    },
   });
 }
 

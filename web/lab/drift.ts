@@ -55,6 +55,32 @@ export function softmax(logits: ArrayLike<number>): number[] {
   return e.map((v) => v / s);
 }
 
+/** One channel of a BatchNorm layer: the four numbers eval mode normalises with. */
+export interface ChannelNumbers {
+  channel: number;
+  gamma: number;
+  beta: number;
+  runningMean: number;
+  runningVar: number;
+}
+
+/**
+ * gamma, beta, running mean and running variance of the first `count` channels of the model's
+ * last BatchNorm layer (empty when it has none). In eval mode that channel computes
+ * y = gamma * (x - runningMean) / sqrt(runningVar + eps) + beta.
+ */
+export function lastBatchNormChannels(model: Sequential, count: number): ChannelNumbers[] {
+  const bn = model.layers().filter((m): m is BatchNorm => m instanceof BatchNorm).at(-1);
+  if (!bn) return [];
+  return Array.from({ length: Math.min(count, bn.numFeatures) }, (_, c) => ({
+    channel: c,
+    gamma: bn.weight?.data[c] ?? 1,
+    beta: bn.bias?.data[c] ?? 0,
+    runningMean: bn.runningMean?.data[c] ?? NaN,
+    runningVar: bn.runningVar?.data[c] ?? NaN,
+  }));
+}
+
 export interface SingleSampleResult {
   /** Class probabilities in eval mode: every BatchNorm uses its running statistics. */
   evalProbs: number[];

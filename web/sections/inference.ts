@@ -43,6 +43,29 @@ function probsChart(el: HTMLElement, color: string): Plot {
   });
 }
 
+const CHANNEL_FIELDS = [
+  ['gamma', 'γ (weight)', COLORS.bn],
+  ['beta', 'β (bias)', COLORS.bn],
+  ['runningMean', 'running_mean', COLORS.accent],
+  ['runningVar', 'running_var', COLORS.accent],
+] as const;
+
+function channelChart(el: HTMLElement, field: string, title: string, color: string): Plot {
+  return Plot.lite(el, {
+    $schema: schema,
+    title: { text: title, fontSize: 12 },
+    width: 'container',
+    height: 90,
+    data: { name: 'channels' },
+    mark: { type: 'bar', color },
+    encoding: {
+      x: { field: 'channel', type: 'ordinal', title: null, axis: { labelAngle: 0, values: [0, 5, 10, 15] } },
+      y: { field, type: 'quantitative', title: null, axis: { tickCount: 3 } },
+      tooltip: [{ field: 'channel' }, { field, format: '.4f' }],
+    },
+  });
+}
+
 const argmax = (p: number[]): number => p.reduce((best, v, i) => (v > p[best] ? i : best), 0);
 
 export interface InferenceSection {
@@ -80,6 +103,12 @@ export function mountInference(root: HTMLElement, send: (msg: ToWorker) => void)
   const singlePlot = probsChart(root.querySelector('#probs-single')!, COLORS.plain);
   const trainError = root.querySelector<HTMLElement>('#train-error')!;
   let index = 0;
+  const channelHost = root.querySelector<HTMLElement>('#channels')!;
+  const channelPlots = CHANNEL_FIELDS.map(([field, title, color]) => {
+    const el = document.createElement('div');
+    channelHost.append(el);
+    return channelChart(el, field, title, color);
+  });
 
   const show = (r: Classification): void => {
     const ctx = canvas.getContext('2d')!;
@@ -100,6 +129,7 @@ export function mountInference(root: HTMLElement, send: (msg: ToWorker) => void)
     void evalPlot.set({ probs: r.evalProbs.map((p, digit) => ({ digit, p })) });
     void singlePlot.set({ probs: r.singleProbs.map((p, digit) => ({ digit, p })) });
     trainError.textContent = r.trainError ? `In training mode the library refuses a batch of one: “${r.trainError}”.` : '';
+    for (const p of channelPlots) void p.set({ channels: r.channels });
     root.dataset.classified = String(r.index);
   };
 
