@@ -293,8 +293,8 @@ describe('web lab in Chromium', () => {
 
   browserTest('ravine vs bowl draws contours and both descent paths', async () => {
     for (const id of ['#ravine-raw', '#ravine-norm']) {
-      assert.ok((await page.locator(`${id} .mark-shape path`).count()) >= 5, `${id}: contour shapes`);
-      assert.ok((await page.locator(`${id} .mark-symbol path`).count()) >= 10, `${id}: path points`);
+      assert.ok((await page.locator(`${id} .mark-shape.role-mark path`).count()) >= 5, `${id}: contour shapes`);
+      assert.ok((await page.locator(`${id} .mark-symbol.role-mark path`).count()) >= 10, `${id}: path points`);
     }
     await page.getByRole('button', { name: 'Step' }).click();
     assert.match(await page.locator('#ravine-count').innerText(), /^step 31 \/ 150$/);
@@ -311,7 +311,7 @@ describe('web lab in Chromium', () => {
     const step = Number(await page.locator('#drift').getAttribute('data-step'));
     assert.ok(step >= 30, `trained ${step} steps`);
     // Two runs, one dot per evaluation each.
-    const dots = await page.locator('#drift-accuracy .mark-symbol path').count();
+    const dots = await page.locator('#drift-accuracy .mark-symbol.role-mark path').count();
     assert.ok(dots >= 8, `accuracy curve dots: ${dots}`);
     assert.match(await page.locator('#drift-status').innerText(), /^step \d+ · [\d.]+ steps\/s · (wasm|ref) kernels, \d+ threads?$/);
     await page.locator('#drift').screenshot({ path: join(ARTIFACTS, 'drift.png') });
@@ -330,18 +330,32 @@ describe('web lab in Chromium', () => {
     await another(1);
     assert.match(await page.locator('#pred-eval').innerText(), /true label 2/); // test image 1 is a 2
     const single = await page.locator('#pred-single').innerText();
-    assert.equal(await page.locator('#channels .mark-rect path').count(), 4 * 20, 'gamma, beta, running mean, running var of 20 channels');
+    assert.equal(await page.locator('#channels .mark-rect.role-mark path').count(), 4 * 20, 'gamma, beta, running mean, running var of 20 channels');
     await another(2);
     assert.match(await page.locator('#pred-eval').innerText(), /true label 1/); // test image 2 is a 1
     assert.equal(await page.locator('#pred-single').innerText(), single, 'training is paused: same network, same answer for any image');
     await page.locator('#inference').screenshot({ path: join(ARTIFACTS, 'inference.png') });
   });
 
+  browserTest('reset starts both networks over; BN placement after the sigmoid trains too', async () => {
+    await page.selectOption('#drift-placement', 'after');
+    await page.waitForFunction(() => document.getElementById('drift')!.dataset.step === '0' && document.getElementById('drift')!.dataset.points === '1');
+    await page.locator('#drift-start').click();
+    await page.waitForFunction(() => Number(document.getElementById('drift')!.dataset.points) >= 3, null, { timeout: 60_000 });
+    await page.locator('#drift-reset').click();
+    await page.waitForFunction(() => document.getElementById('drift-start')!.textContent === 'Start');
+    assert.equal(await page.locator('#drift').getAttribute('data-step'), '0');
+    assert.equal(await page.locator('#drift').getAttribute('data-points'), '1');
+    // One step-0 point per run once the chart has re-rendered (vega renders asynchronously).
+    await page.waitForFunction(() => document.querySelectorAll('#drift-accuracy .mark-symbol.role-mark path').length === 2, null, { timeout: 5000 });
+    await page.selectOption('#drift-placement', 'before');
+  });
+
   browserTest('running statistics follow the momentum slider and the cumulative option', async () => {
     await page.locator('#rs-cumulative').check();
     assert.equal(await page.locator('#rs-momentum-value').innerText(), 'None (1/steps)');
     assert.ok(await page.locator('#rs-momentum').isDisabled());
-    assert.ok((await page.locator('#rs-mean .mark-line path').count()) >= 1);
+    assert.ok((await page.locator('#rs-mean .mark-line.role-mark path').count()) >= 1);
     await page.locator('#rs-cumulative').uncheck();
   });
 

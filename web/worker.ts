@@ -29,7 +29,8 @@ let heldOut: Tensor | null = null;
 let runs: { run: 'plain' | 'bn'; trainer: MlpTrainer }[] = [];
 let settings: DriftSettings = { lr: 0.5, placement: 'before' };
 let running = false;
-let generation = 0;
+/** Identifies the live training loop: bumped by start and reset, so a stale timer never runs a second loop. */
+let loop = 0;
 let rate = { steps: 0, ms: 0 };
 
 async function fetchIdx(base: string, name: string) {
@@ -50,7 +51,7 @@ async function loadData(base: string): Promise<MlpData> {
 function reset(next: DriftSettings): void {
   if (!data) return;
   settings = next;
-  generation++;
+  loop++;
   running = false;
   rate = { steps: 0, ms: 0 };
   const base = {
@@ -83,26 +84,31 @@ function status(): void {
   post({ type: 'status', running, step: runs[0]?.trainer.stepsDone ?? 0, stepsPerSecond: rate.ms > 0 ? (1000 * rate.steps) / rate.ms : 0 });
 }
 
-function slice(gen: number): void {
-  if (!running || gen !== generation) return;
+function slice(id: number): void {
+  if (!running || id !== loop) return;
   const t0 = performance.now();
   let trainMs = 0;
   let steps = 0;
-  while (performance.now() - t0 < SLICE_MS) {
-    const s0 = performance.now();
-    for (const { trainer } of runs) trainer.step();
-    trainMs += performance.now() - s0;
-    steps++;
-    const step = runs[0].trainer.stepsDone;
-    if (shouldEvaluate(step)) snapshot();
-    if (step >= MAX_STEPS || runs.every(({ trainer }) => trainer.diverged)) {
-      running = false;
-      break;
+  try {
+    while (performance.now() - t0 < SLICE_MS) {
+      const s0 = performance.now();
+      for (const { trainer } of runs) trainer.step();
+      trainMs += performance.now() - s0;
+      steps++;
+      const step = runs[0].trainer.stepsDone;
+      if (shouldEvaluate(step)) snapshot();
+      if (step >= MAX_STEPS || runs.every(({ trainer }) => trainer.diverged)) {
+        running = false;
+        break;
+      }
     }
+  } catch (err) {
+    running = false;
+    post({ type: 'error', message: err instanceof Error ? err.message : String(err) });
   }
   rate = { steps: rate.steps + steps, ms: rate.ms + trainMs };
   status();
-  setTimeout(() => slice(gen), 0);
+  setTimeout(() => slice(id), 0);
 }
 
 function classify(index: number): void {
@@ -139,7 +145,7 @@ onmessage = async (e: MessageEvent<ToWorker>) => {
         if (data && !running) {
           running = true;
           status();
-          slice(generation);
+          slice(++loop);
         }
         break;
       case 'pause':
