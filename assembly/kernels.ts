@@ -809,6 +809,20 @@ export function gemmTiles(ap: usize, bp: usize, out: usize, m: i32, n: i32, k: i
   }
 }
 
+/**
+ * One thread's share of a matrix product in a single call: packs its own row blocks of op(a)
+ * (own = 1) or column blocks of op(b) (own = 2) into ap / bp, then computes tiles
+ * [ib0, ib1) x [jb0, jb1). The other operand must be packed already (by the caller).
+ */
+export function gemmPart(
+  a: usize, b: usize, out: usize, m: i32, k: i32, n: i32, transA: i32, transB: i32,
+  ap: usize, bp: usize, ib0: i32, ib1: i32, jb0: i32, jb1: i32, own: i32, tmp: usize,
+): void {
+  if (own == 1) packA(a, ap, m, k, transA, ib0, ib1);
+  else packB(b, bp, k, n, transB, jb0, jb1);
+  gemmTiles(ap, bp, out, m, n, k, ib0, ib1, jb0, jb1, tmp);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Elementwise activations on [0, len) of each pointer (the caller offsets pointers to split).
 

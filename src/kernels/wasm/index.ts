@@ -205,13 +205,16 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
       const ap = call.scratch(mb * k * 16), bp = call.scratch(nb * k * 32);
       const T = threadsFor(2 * m * n * k, PAR_MIN_FLOPS);
       const ta = transA ? 1 : 0, tb = transB ? 1 : 0;
-      run('packA', split(mb, T).map(([i0, i1]) => [pa, ap, m, k, ta, i0, i1]));
-      run('packB', split(nb, T).map(([j0, j1]) => [pb, bp, k, n, tb, j0, j1]));
-      // Split the longer side; every element is summed by one thread in the same order.
-      const parts = nb >= mb
-        ? split(nb, T).map(([j0, j1], t) => [ap, bp, po, m, n, k, 0, mb, j0, j1, rt.tmp[t]])
-        : split(mb, T).map(([i0, i1], t) => [ap, bp, po, m, n, k, i0, i1, 0, nb, rt.tmp[t]]);
-      run('gemmTiles', parts);
+      // Split the longer side; every element is summed by one thread in the same order. The
+      // shared operand is packed here, each thread packs its own share of the other: one
+      // dispatch per product.
+      if (nb >= mb) {
+        rt.fns.packA(pa, ap, m, k, ta, 0, mb);
+        run('gemmPart', split(nb, T).map(([j0, j1], t) => [pa, pb, po, m, k, n, ta, tb, ap, bp, 0, mb, j0, j1, 2, rt.tmp[t]]));
+      } else {
+        rt.fns.packB(pb, bp, k, n, tb, 0, nb);
+        run('gemmPart', split(mb, T).map(([i0, i1], t) => [pa, pb, po, m, k, n, ta, tb, ap, bp, i0, i1, 0, nb, 1, rt.tmp[t]]));
+      }
     }, fallback);
   }
 

@@ -36,7 +36,7 @@ export interface Platform {
 
 const EXPORTS = [
   'bnTrainPlanar', 'bnNormalizePlanar', 'bnBackwardPlanar', 'bnTrainRows', 'bnNormalizeRows', 'bnBackwardRows',
-  'packA', 'packB', 'gemmTiles', 'sigmoidF32', 'tanhF32', 'sigmoidBackwardF32', 'tanhBackwardF32', 'reluF32',
+  'packA', 'packB', 'gemmTiles', 'gemmPart', 'sigmoidF32', 'tanhF32', 'sigmoidBackwardF32', 'tanhBackwardF32', 'reluF32',
   'reluBackwardF32', 'copyF32', 'addF32', 'sumF32',
 ] as const;
 export type ExportName = (typeof EXPORTS)[number];
@@ -121,8 +121,13 @@ export class WasmRuntime {
     return Math.ceil(b / step) * step;
   }
 
-  /** A block of at least `bytes` (64-byte aligned), or 0 when over budget. Not zeroed when reused. */
-  alloc(bytes: number, permanent = false): number {
+  /**
+   * A block of at least `bytes` (64-byte aligned), or 0 when out of memory. Not zeroed when
+   * reused. Tensor storage (`allocate`) also respects the budget; kernel scratch (freed at the
+   * end of each call) may go past it, so a budget filled by garbage never sends kernels to the
+   * slow path.
+   */
+  alloc(bytes: number, permanent = false, budgeted = false): number {
     const size = WasmRuntime.sizeClass(bytes);
     const list = this.freeLists.get(size);
     if (list && list.length > 0) {
@@ -130,7 +135,7 @@ export class WasmRuntime {
       this.blockSize.set(p, size);
       return p;
     }
-    if (this.top + size > this.budget + PAGE) return 0;
+    if (budgeted && this.top + size > this.budget + PAGE) return 0;
     const need = this.top + size - this.memory.buffer.byteLength;
     if (need > 0) {
       try {
@@ -166,7 +171,7 @@ export class WasmRuntime {
     const bpe = float32 ? 4 : 8;
     if (this.shared && size >= MIN_WASM_ELEMENTS) {
       const fresh = this.top;
-      const p = this.alloc(size * bpe);
+      const p = this.alloc(size * bpe, false, true);
       if (p !== 0) {
         const arr = float32 ? new Float32Array(this.memory.buffer, p, size) : new Float64Array(this.memory.buffer, p, size);
         if (p < fresh) arr.fill(0); // a reused block; fresh memory is zero already
@@ -273,7 +278,7 @@ export class WasmRuntime {
       for (;;) {
         const done = Atomics.load(i32, 4);
         if (done === seq) break;
-        if (++spins > 20000) Atomics.wait(i32, 4, done, 1000);
+        if (++spins > 4000) Atomics.wait(i32, 4, done, 1000);
       }
       if (i32[3] !== 0) failed = true;
     }
@@ -303,7 +308,7 @@ function start(data) {
   for (;;) {
     let spins = 0;
     while (Atomics.load(ctl, 0) === seq) {
-      if (++spins > 20000) Atomics.wait(ctl, 0, seq);
+      if (++spins > 4000) Atomics.wait(ctl, 0, seq);
     }
     seq = Atomics.load(ctl, 0);
     let status = 0;
