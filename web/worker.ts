@@ -6,7 +6,7 @@
  */
 import { parseIdx, toImageSet, type ImageSet } from '../src/data/idx.js';
 import { createMlpTrainer, defaultMlpConfig, type MlpData, type MlpTrainer } from '../src/experiments/mnistMlp.js';
-import { getBackend, getNumThreads } from '../src/kernels/index.js';
+import { getBackend, getNumThreads, setBackend } from '../src/kernels/index.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { activationInputs, classifySingle, histogram, lastBatchNormChannels, shouldEvaluate } from './lab/drift.js';
 import { HIST_BINS, HIST_MAX, HIST_MIN, type DriftSettings, type FromWorker, type RunSnapshot, type ToWorker } from './protocol.js';
@@ -135,8 +135,17 @@ onmessage = async (e: MessageEvent<ToWorker>) => {
       case 'init':
         data = await loadData(msg.dataUrl);
         heldOut = new Tensor(data.test.images.subarray(0, HELD_OUT * 784), [HELD_OUT, 784]);
+        try {
+          reset(msg.settings);
+        } catch (err) {
+          // A fast backend that fails here (say, a browser without wasm SIMD) must not take the page
+          // down: fall back to the reference kernels, and say so on the console.
+          if (getBackend() === 'ref') throw err;
+          console.warn(`training worker: the ${getBackend()} kernels failed (${err instanceof Error ? err.message : String(err)}); using the reference kernels`);
+          setBackend('ref');
+          reset(msg.settings);
+        }
         post({ type: 'ready', nTrain: data.train.n, nTest: data.test.n, backend: getBackend(), threads: getNumThreads() });
-        reset(msg.settings);
         break;
       case 'reset':
         reset(msg.settings);
