@@ -824,6 +824,91 @@ export function gemmPart(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Convolution helpers (im2col + the matrix product above). geo: int32 [cIn, h, w, kH, kW,
+// strideH, strideW, padH, padW, dilationH, dilationW, outH, outW].
+
+/** cols (cIn*kH*kW x outH*outW) = the receptive fields of one sample x (cIn, h, w); 0 in the padding. */
+export function im2col(x: usize, cols: usize, geo: usize): void {
+  const cIn = load<i32>(geo), h = load<i32>(geo, 4), w = load<i32>(geo, 8), kH = load<i32>(geo, 12), kW = load<i32>(geo, 16);
+  const sH = load<i32>(geo, 20), sW = load<i32>(geo, 24), pH = load<i32>(geo, 28), pW = load<i32>(geo, 32);
+  const dH = load<i32>(geo, 36), dW = load<i32>(geo, 40), outH = load<i32>(geo, 44), outW = load<i32>(geo, 48);
+  let o = cols;
+  for (let ci = 0; ci < cIn; ci++) {
+    const plane = x + (<usize>(ci * h * w) << 2);
+    for (let i = 0; i < kH; i++) {
+      for (let j = 0; j < kW; j++) {
+        for (let oh = 0; oh < outH; oh++) {
+          const ih = oh * sH - pH + i * dH;
+          if (ih < 0 || ih >= h) {
+            memory.fill(o, 0, <usize>outW << 2);
+            o += <usize>outW << 2;
+            continue;
+          }
+          const row = plane + (<usize>(ih * w) << 2);
+          let iw = -pW + j * dW;
+          if (sW == 1 && iw >= 0 && iw + outW <= w) {
+            memory.copy(o, row + (<usize>iw << 2), <usize>outW << 2);
+            o += <usize>outW << 2;
+            continue;
+          }
+          for (let ow = 0; ow < outW; ow++, iw += sW, o += 4) store<f32>(o, iw >= 0 && iw < w ? load<f32>(row + (<usize>iw << 2)) : 0);
+        }
+      }
+    }
+  }
+}
+
+/** dx (cIn, h, w) += each entry of cols (the adjoint of im2col). */
+export function col2imAdd(cols: usize, dx: usize, geo: usize): void {
+  const cIn = load<i32>(geo), h = load<i32>(geo, 4), w = load<i32>(geo, 8), kH = load<i32>(geo, 12), kW = load<i32>(geo, 16);
+  const sH = load<i32>(geo, 20), sW = load<i32>(geo, 24), pH = load<i32>(geo, 28), pW = load<i32>(geo, 32);
+  const dH = load<i32>(geo, 36), dW = load<i32>(geo, 40), outH = load<i32>(geo, 44), outW = load<i32>(geo, 48);
+  let o = cols;
+  for (let ci = 0; ci < cIn; ci++) {
+    const plane = dx + (<usize>(ci * h * w) << 2);
+    for (let i = 0; i < kH; i++) {
+      for (let j = 0; j < kW; j++) {
+        for (let oh = 0; oh < outH; oh++) {
+          const ih = oh * sH - pH + i * dH;
+          if (ih < 0 || ih >= h) {
+            o += <usize>outW << 2;
+            continue;
+          }
+          const row = plane + (<usize>(ih * w) << 2);
+          let iw = -pW + j * dW;
+          for (let ow = 0; ow < outW; ow++, iw += sW, o += 4) {
+            if (iw >= 0 && iw < w) {
+              const q = row + (<usize>iw << 2);
+              store<f32>(q, load<f32>(q) + load<f32>(o));
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** y[r, :] += bias[r] for rows of len floats. */
+export function addBiasRows(y: usize, bias: usize, rows: i32, len: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const b = load<f32>(bias + (<usize>r << 2));
+    const bv = f32x4.splat(b);
+    const p = y + (<usize>r * <usize>len << 2);
+    let i = 0;
+    for (; i + 4 <= len; i += 4) v128.store(p + (<usize>i << 2), f32x4.add(v128.load(p + (<usize>i << 2)), bv));
+    for (; i < len; i++) store<f32>(p + (<usize>i << 2), load<f32>(p + (<usize>i << 2)) + b);
+  }
+}
+
+/** out[r] += sum of row r (rows of len floats), float64. */
+export function sumRowsF64(x: usize, rows: i32, len: i32, out: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const t = sumRunF64(x + (<usize>r * <usize>len << 2), len, 0, false);
+    store<f64>(out + (<usize>r << 3), load<f64>(out + (<usize>r << 3)) + t);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Elementwise activations on [0, len) of each pointer (the caller offsets pointers to split).
 
 // e^x for x <= 0 (Cephes expf: range reduction by ln 2, degree-6 polynomial, ~1 ulp),

@@ -235,6 +235,47 @@ function checkMatmul(m: number, k: number, n: number, transA: boolean, transB: b
   }
 }
 
+// Convolutions: (n, cIn, h, w, cOut, kH, kW, stride, pad, dilation)
+const CONV_CASES: [number, number, number, number, number, number, number, number, number, number][] = [
+  [2, 3, 7, 6, 4, 3, 3, 1, 1, 1],
+  [3, 2, 9, 8, 5, 3, 2, 2, 1, 1],
+  [1, 4, 10, 10, 3, 3, 3, 1, 2, 2],
+  [2, 1, 28, 28, 8, 3, 3, 1, 1, 1],
+];
+
+function checkConv([n, cIn, h, w, cOut, kH, kW, stride, pad, dil]: (typeof CONV_CASES)[number], where: Where): void {
+  const outH = Math.floor((h + 2 * pad - dil * (kH - 1) - 1) / stride) + 1;
+  const outW = Math.floor((w + 2 * pad - dil * (kW - 1) - 1) / stride) + 1;
+  const d = { n, cIn, h, w, cOut, kH, kW, strideH: stride, strideW: stride, padH: pad, padW: pad, dilationH: dil, dilationW: dil, outH, outW };
+  const xs = normals(n * cIn * h * w, 91).map(Math.fround);
+  const ws = normals(cOut * cIn * kH * kW, 92).map(Math.fround);
+  const bs = normals(cOut, 93).map(Math.fround);
+  const dys = normals(n * cOut * outH * outW, 94).map(Math.fround);
+  const abs = (a: number[]) => f64(a.map(Math.abs));
+  // Each output is a sum of float32 products: 1e-5 of the sum of their magnitudes, which is
+  // the same convolution on absolute values.
+  const within = (got: ArrayLike<number>, want: Float64Array, mag: Float64Array, label: string) => {
+    for (let i = 0; i < want.length; i++) {
+      if (!(Math.abs(got[i] - want[i]) <= 1e-5 * mag[i] + 1e-30)) assert.fail(`${label}[${i}]: ${got[i]} vs ${want[i]} (scale ${mag[i]})`);
+    }
+  };
+  const y = f32(new Float32Array(n * cOut * outH * outW), where);
+  kernels().conv2dForward(f32(xs, where), f32(ws, where), f32(bs, where), d, y);
+  const ey = new Float64Array(y.length), my = new Float64Array(y.length);
+  refKernels.conv2dForward(f64(xs), f64(ws), f64(bs), d, ey);
+  refKernels.conv2dForward(abs(xs), abs(ws), abs(bs), d, my);
+  within(y, ey, my, 'y');
+  const dx = f32(new Float32Array(xs.length).fill(NaN), where), dw = f32(new Float32Array(ws.length), where), db = f32(new Float32Array(cOut), where);
+  kernels().conv2dBackward(f32(dys, where), f32(xs, where), f32(ws, where), d, dx, dw, db);
+  const [edx, edw, edb] = [new Float64Array(xs.length), new Float64Array(ws.length), new Float64Array(cOut)];
+  const [mdx, mdw, mdb] = [new Float64Array(xs.length), new Float64Array(ws.length), new Float64Array(cOut)];
+  refKernels.conv2dBackward(f64(dys), f64(xs), f64(ws), d, edx, edw, edb);
+  refKernels.conv2dBackward(abs(dys), abs(xs), abs(ws), d, mdx, mdw, mdb);
+  within(dx, edx, mdx, 'dx');
+  within(dw, edw, mdw, 'dWeight');
+  within(db, edb, mdb, 'dBias');
+}
+
 const ACT_INPUTS = [
   ...normals(997, 41, 0, 6),
   0, -0, 1e-8, -1e-8, 1e-3, -1e-3, 0.6249, 0.625, -0.625, 5, -5, 20, -20, 87, -87, 88, -88, 100, -100, 1e4, -1e4,
@@ -382,6 +423,13 @@ for (const backend of BACKENDS) {
         }
       });
     }
+
+    test('conv2d forward and backward: stride, padding, dilation, non-square kernels', () => {
+      for (const k of CONV_CASES) {
+        checkConv(k, 'wasm');
+        checkConv(k, 'plain');
+      }
+    });
 
     test('activations and their gradients, including extremes, 0 and -0', () => {
       checkActivations('wasm');

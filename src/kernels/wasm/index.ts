@@ -1,7 +1,7 @@
 // The `wasm` backend: WebAssembly SIMD kernels (assembly/kernels.ts), split over threads.
 // Float32 only; calls with float64 data (gradient checks) go to the reference kernels, as do
 // empty inputs. Arrays outside wasm memory are copied in (and outputs back): correct, slower.
-import type { Backend, BNDims, FloatArray, Kernels } from '../types.js';
+import type { Backend, BNDims, Conv2dDims, FloatArray, Kernels } from '../types.js';
 import { refKernels } from '../ref/index.js';
 import { browserPlatform, WasmRuntime, type ExportName, type Platform } from './runtime.js';
 import { isNode, nodePlatform } from './node.js';
@@ -194,6 +194,25 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
     }, fallback);
   };
 
+  /** out = op(a) @ op(b) on pointers; ap/bp: packing scratch (see gemmScratch). */
+  function gemm(pa: number, pb: number, po: number, m: number, k: number, n: number, transA: boolean, transB: boolean, ap: number, bp: number): void {
+    const mb = Math.ceil(m / 4), nb = Math.ceil(n / 8);
+    const T = threadsFor(2 * m * n * k, PAR_MIN_FLOPS);
+    const ta = transA ? 1 : 0, tb = transB ? 1 : 0;
+    // Split the longer side; every element is summed by one thread in the same order. The
+    // shared operand is packed here, each thread packs its own share of the other: one
+    // dispatch per product.
+    if (nb >= mb) {
+      rt.fns.packA(pa, ap, m, k, ta, 0, mb);
+      run('gemmPart', split(nb, T).map(([j0, j1], t) => [pa, pb, po, m, k, n, ta, tb, ap, bp, 0, mb, j0, j1, 2, rt.tmp[t]]));
+    } else {
+      rt.fns.packB(pb, bp, k, n, tb, 0, nb);
+      run('gemmPart', split(mb, T).map(([i0, i1], t) => [pa, pb, po, m, k, n, ta, tb, ap, bp, i0, i1, 0, nb, 1, rt.tmp[t]]));
+    }
+  }
+  const gemmScratch = (call: Call, m: number, k: number, n: number) =>
+    [call.scratch(Math.ceil(m / 4) * k * 16), call.scratch(Math.ceil(n / 8) * k * 32)];
+
   function matmul(
     a: FloatArray, b: FloatArray, out: FloatArray, m: number, k: number, n: number, transA: boolean, transB: boolean,
   ): void {
@@ -201,20 +220,74 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
     if (!isF32(a, b, out) || m * n * k === 0) return fallback();
     withCall((call) => {
       const pa = call.in(a), pb = call.in(b), po = call.out(out);
-      const mb = Math.ceil(m / 4), nb = Math.ceil(n / 8);
-      const ap = call.scratch(mb * k * 16), bp = call.scratch(nb * k * 32);
-      const T = threadsFor(2 * m * n * k, PAR_MIN_FLOPS);
-      const ta = transA ? 1 : 0, tb = transB ? 1 : 0;
-      // Split the longer side; every element is summed by one thread in the same order. The
-      // shared operand is packed here, each thread packs its own share of the other: one
-      // dispatch per product.
-      if (nb >= mb) {
-        rt.fns.packA(pa, ap, m, k, ta, 0, mb);
-        run('gemmPart', split(nb, T).map(([j0, j1], t) => [pa, pb, po, m, k, n, ta, tb, ap, bp, 0, mb, j0, j1, 2, rt.tmp[t]]));
-      } else {
-        rt.fns.packB(pb, bp, k, n, tb, 0, nb);
-        run('gemmPart', split(mb, T).map(([i0, i1], t) => [pa, pb, po, m, k, n, ta, tb, ap, bp, i0, i1, 0, nb, 1, rt.tmp[t]]));
+      const [ap, bp] = gemmScratch(call, m, k, n);
+      gemm(pa, pb, po, m, k, n, transA, transB, ap, bp);
+    }, fallback);
+  }
+
+  // Convolution: im2col of one sample at a time, then the matrix product (as the reference).
+  function geometry(call: Call, d: Conv2dDims): number {
+    const geo = call.scratch(64);
+    new Int32Array(rt.memory.buffer, geo, 13).set([
+      d.cIn, d.h, d.w, d.kH, d.kW, d.strideH, d.strideW, d.padH, d.padW, d.dilationH ?? 1, d.dilationW ?? 1, d.outH, d.outW,
+    ]);
+    return geo;
+  }
+
+  function conv2dForward(x: FloatArray, weight: FloatArray, bias: FloatArray | null, d: Conv2dDims, y: FloatArray): void {
+    const fallback = () => refKernels.conv2dForward(x, weight, bias, d, y);
+    const K = d.cIn * d.kH * d.kW, P = d.outH * d.outW;
+    if (!isF32(x, weight, bias, y) || d.n * d.cOut * P * K === 0) return fallback();
+    withCall((call) => {
+      const px = call.in(x), pw = call.in(weight), pb = call.in(bias), py = call.out(y);
+      const geo = geometry(call, d);
+      const cols = call.scratch(K * P * 4);
+      const [ap, bp] = gemmScratch(call, d.cOut, K, P);
+      for (let s = 0; s < d.n; s++) {
+        rt.fns.im2col(px + 4 * s * d.cIn * d.h * d.w, cols, geo);
+        const ys = py + 4 * s * d.cOut * P;
+        gemm(pw, cols, ys, d.cOut, K, P, false, false, ap, bp);
+        if (pb) rt.fns.addBiasRows(ys, pb, d.cOut, P);
       }
+    }, fallback);
+  }
+
+  function conv2dBackward(
+    dy: FloatArray, x: FloatArray, weight: FloatArray, d: Conv2dDims,
+    dx: FloatArray | null, dWeight: FloatArray | null, dBias: FloatArray | null,
+  ): void {
+    const fallback = () => refKernels.conv2dBackward(dy, x, weight, d, dx, dWeight, dBias);
+    const K = d.cIn * d.kH * d.kW, P = d.outH * d.outW;
+    if (!isF32(dy, x, weight, dx, dWeight, dBias) || d.n * d.cOut * P * K === 0) return fallback();
+    withCall((call) => {
+      const pdy = call.in(dy), px = call.in(x), pw = call.in(weight), pdx = call.out(dx);
+      const geo = geometry(call, d);
+      const cols = call.scratch(K * P * 4);
+      const [ap, bp] = gemmScratch(call, Math.max(d.cOut, K), Math.max(P, d.cOut), Math.max(K, P));
+      const dwAcc = dWeight ? call.scratch(d.cOut * K * 4) : 0;
+      const dwS = dWeight ? call.scratch(d.cOut * K * 4) : 0;
+      const dbAcc = dBias ? call.scratch(d.cOut * 8) : 0;
+      if (dwAcc) rt.f32(dwAcc, d.cOut * K).fill(0);
+      if (dbAcc) rt.f64(dbAcc, d.cOut).fill(0);
+      const plane = d.cIn * d.h * d.w;
+      for (let s = 0; s < d.n; s++) {
+        const dys = pdy + 4 * s * d.cOut * P;
+        if (dbAcc) rt.fns.sumRowsF64(dys, d.cOut, P, dbAcc);
+        if (dwAcc) {
+          // dW += dy_s (cOut x P) @ cols_s^T (P x K)
+          rt.fns.im2col(px + 4 * s * plane, cols, geo);
+          gemm(dys, cols, dwS, d.cOut, P, K, false, true, ap, bp);
+          rt.fns.addF32(dwAcc, dwS, dwAcc, d.cOut * K);
+        }
+        if (pdx) {
+          // dCols = W^T (K x cOut) @ dy_s (cOut x P), folded back onto the input positions.
+          gemm(pw, dys, cols, K, d.cOut, P, true, false, ap, bp);
+          rt.f32(pdx + 4 * s * plane, plane).fill(0);
+          rt.fns.col2imAdd(cols, pdx + 4 * s * plane, geo);
+        }
+      }
+      if (dWeight) dWeight.set(rt.f32(dwAcc, d.cOut * K));
+      if (dBias) dBias.set(rt.f64(dbAcc, d.cOut));
     }, fallback);
   }
 
@@ -252,6 +325,8 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
     batchNormInferForwardNHWC: inferForward(true),
     batchNormBackwardNHWC: backward(true),
     matmul,
+    conv2dForward,
+    conv2dBackward,
     sigmoid: unary('sigmoidF32', true, refKernels.sigmoid),
     tanh: unary('tanhF32', true, refKernels.tanh),
     relu: unary('reluF32', false, refKernels.relu),

@@ -36,7 +36,7 @@ export interface Platform {
 
 const EXPORTS = [
   'bnTrainPlanar', 'bnNormalizePlanar', 'bnBackwardPlanar', 'bnTrainRows', 'bnNormalizeRows', 'bnBackwardRows',
-  'packA', 'packB', 'gemmTiles', 'gemmPart', 'sigmoidF32', 'tanhF32', 'sigmoidBackwardF32', 'tanhBackwardF32', 'reluF32',
+  'packA', 'packB', 'gemmTiles', 'gemmPart', 'im2col', 'col2imAdd', 'addBiasRows', 'sumRowsF64', 'sigmoidF32', 'tanhF32', 'sigmoidBackwardF32', 'tanhBackwardF32', 'reluF32',
   'reluBackwardF32', 'copyF32', 'addF32', 'sumF32',
 ] as const;
 export type ExportName = (typeof EXPORTS)[number];
