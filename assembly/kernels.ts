@@ -506,34 +506,46 @@ export function bnTrainRows(
 }
 
 // Exact float64 two-pass statistics, interleaved layout: S1 = mean, S2 = biased variance.
+// Four channels per step: their float32 values promoted to two float64 pairs.
 function rowStatsExact(x: usize, rows: i32, c: i32, c0: i32, c1: i32, s1p: usize, s2p: usize): void {
   const rowBytes = <usize>c << 2;
+  const cv1 = c0 + ((c1 - c0) & ~3);
   for (let ch = c0; ch < c1; ch++) {
     store<f64>(s1p + (<usize>ch << 3), 0);
     store<f64>(s2p + (<usize>ch << 3), 0);
   }
-  for (let r = 0; r < rows; r++) {
-    const px = x + <usize>r * rowBytes;
+  for (let pass = 0; pass < 2; pass++) {
+    const acc = pass == 0 ? s1p : s2p;
+    for (let r = 0; r < rows; r++) {
+      const px = x + <usize>r * rowBytes;
+      let ch = c0;
+      for (; ch < cv1; ch += 4) {
+        const v = v128.load(px + (<usize>ch << 2));
+        const o8 = <usize>ch << 3;
+        let lo = f64x2.promote_low_f32x4(v), hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+        if (pass == 1) {
+          lo = f64x2.sub(lo, v128.load(s1p + o8));
+          hi = f64x2.sub(hi, v128.load(s1p + o8, 16));
+          lo = f64x2.mul(lo, lo);
+          hi = f64x2.mul(hi, hi);
+        }
+        v128.store(acc + o8, f64x2.add(v128.load(acc + o8), lo));
+        v128.store(acc + o8, f64x2.add(v128.load(acc + o8, 16), hi), 16);
+      }
+      for (; ch < c1; ch++) {
+        const o8 = <usize>ch << 3;
+        let d = <f64>load<f32>(px + (<usize>ch << 2));
+        if (pass == 1) {
+          d -= load<f64>(s1p + o8);
+          d *= d;
+        }
+        store<f64>(acc + o8, load<f64>(acc + o8) + d);
+      }
+    }
     for (let ch = c0; ch < c1; ch++) {
       const o8 = <usize>ch << 3;
-      store<f64>(s1p + o8, load<f64>(s1p + o8) + <f64>load<f32>(px + (<usize>ch << 2)));
+      store<f64>(acc + o8, load<f64>(acc + o8) / <f64>rows);
     }
-  }
-  for (let ch = c0; ch < c1; ch++) {
-    const o8 = <usize>ch << 3;
-    store<f64>(s1p + o8, load<f64>(s1p + o8) / <f64>rows);
-  }
-  for (let r = 0; r < rows; r++) {
-    const px = x + <usize>r * rowBytes;
-    for (let ch = c0; ch < c1; ch++) {
-      const o8 = <usize>ch << 3;
-      const d = <f64>load<f32>(px + (<usize>ch << 2)) - load<f64>(s1p + o8);
-      store<f64>(s2p + o8, load<f64>(s2p + o8) + d * d);
-    }
-  }
-  for (let ch = c0; ch < c1; ch++) {
-    const o8 = <usize>ch << 3;
-    store<f64>(s2p + o8, load<f64>(s2p + o8) / <f64>rows);
   }
 }
 
