@@ -289,6 +289,18 @@ describe('web lab in Chromium', () => {
     assert.equal(await cell('y-0-1'), '-1.2247', 'the other features keep gamma 1, beta 0');
     await page.getByRole('button', { name: 'Classic 3×4' }).click();
     assert.equal(await cell('y-0-0'), '-1.2247');
+    // A batch of one: the library's own error, shown on the page.
+    await page.getByRole('button', { name: '− sample' }).click();
+    await page.getByRole('button', { name: '− sample' }).click();
+    assert.equal(await page.locator('#worked-error').innerText(), 'Expected more than 1 value per channel when training, got input size [1, 4]');
+    await page.getByRole('button', { name: '+ feature' }).click();
+    await page.getByRole('button', { name: '+ sample' }).click();
+    assert.ok(await page.locator('#worked-error').isHidden());
+    // The new feature holds [0, 1] (the new sample is the last one plus 1): x-hat = +-0.5 / sqrt(0.25 + eps).
+    assert.equal(await cell('xhat-0-4'), (-0.5 / Math.sqrt(0.25 + EPS)).toFixed(4));
+    assert.equal(await cell('xhat-1-4'), (0.5 / Math.sqrt(0.25 + EPS)).toFixed(4));
+    await page.getByRole('button', { name: 'Classic 3×4' }).click();
+    assert.equal(await cell('xhat-2-3'), '1.2247');
   });
 
   browserTest('ravine vs bowl draws contours and both descent paths', async () => {
@@ -299,6 +311,15 @@ describe('web lab in Chromium', () => {
     await page.getByRole('button', { name: 'Step' }).click();
     assert.match(await page.locator('#ravine-count').innerText(), /^step 31 \/ 150$/);
     await page.locator('#ravine').screenshot({ path: join(ARTIFACTS, 'ravine.png') });
+    // lr 0.5: far past the ravine's limit (~0.009), well inside the bowl's (~0.9).
+    await page.locator('#ravine-lr').evaluate((el) => {
+      (el as HTMLInputElement).value = String(Math.log10(0.5));
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    assert.equal(await page.locator('#ravine-lr-value').innerText(), '0.5');
+    assert.match(await page.locator('#ravine-raw-caption').innerText(), /· diverged$/);
+    const bowl = /· loss ([\d.e+-]+)$/.exec(await page.locator('#ravine-norm-caption').innerText());
+    assert.ok(bowl && Number(bowl[1]) < 0.2, `normalised features at lr 0.5: ${bowl?.[0]}`);
   });
 
   browserTest('training runs in the worker and the accuracy curve gets points', async () => {
