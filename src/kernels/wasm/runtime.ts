@@ -73,6 +73,7 @@ export class WasmRuntime {
   private readonly ownBuffers = new WeakSet<ArrayBufferLike>();
   private top = PAGE; // page 0 stays unused: pointer 0 means "null" to the kernels
   private readonly budget: number;
+  private tensorBytes = 0; // live tensor storage in wasm memory
   private readonly freeLists = new Map<number, number[]>();
   private readonly blockSize = new Map<number, number>();
   private readonly registry: FinalizationRegistry<number> | null;
@@ -103,7 +104,10 @@ export class WasmRuntime {
     const instance = new WebAssembly.Instance(this.module, { env: { memory } });
     this.fns = Object.fromEntries(EXPORTS.map((n) => [n, instance.exports[n] as WasmFn])) as Record<ExportName, WasmFn>;
     this.registry = typeof FinalizationRegistry === 'function'
-      ? new FinalizationRegistry<number>((ptr) => this.free(ptr))
+      ? new FinalizationRegistry<number>((ptr) => {
+        this.tensorBytes -= this.blockSize.get(ptr) ?? 0;
+        this.free(ptr);
+      })
       : null;
     this.ctl = this.alloc(MAX_THREADS * CTL_STRIDE, true);
     for (let t = 0; t < MAX_THREADS; t++) this.tmp.push(this.alloc(128, true));
@@ -123,11 +127,11 @@ export class WasmRuntime {
 
   /**
    * A block of at least `bytes` (64-byte aligned), or 0 when out of memory. Not zeroed when
-   * reused. Tensor storage (`allocate`) also respects the budget; kernel scratch (freed at the
-   * end of each call) may go past it, so a budget filled by garbage never sends kernels to the
+   * reused. Only tensor storage (`allocate`) counts against the budget; kernel scratch is freed
+   * at the end of each call, so a budget filled by garbage tensors never sends kernels to the
    * slow path.
    */
-  alloc(bytes: number, permanent = false, budgeted = false): number {
+  alloc(bytes: number, permanent = false): number {
     const size = WasmRuntime.sizeClass(bytes);
     const list = this.freeLists.get(size);
     if (list && list.length > 0) {
@@ -135,7 +139,6 @@ export class WasmRuntime {
       this.blockSize.set(p, size);
       return p;
     }
-    if (budgeted && this.top + size > this.budget + PAGE) return 0;
     const need = this.top + size - this.memory.buffer.byteLength;
     if (need > 0) {
       try {
@@ -170,11 +173,15 @@ export class WasmRuntime {
   allocate(float32: boolean, size: number): FloatArray {
     const bpe = float32 ? 4 : 8;
     if (this.shared && size >= MIN_WASM_ELEMENTS) {
+      // The budget counts live tensor blocks (returned when their arrays are collected); a
+      // long synchronous loop fills it with garbage, and then gets ordinary arrays.
+      const bytes = WasmRuntime.sizeClass(size * bpe);
       const fresh = this.top;
-      const p = this.alloc(size * bpe, false, true);
+      const p = this.tensorBytes + bytes <= this.budget ? this.alloc(size * bpe) : 0;
       if (p !== 0) {
         const arr = float32 ? new Float32Array(this.memory.buffer, p, size) : new Float64Array(this.memory.buffer, p, size);
         if (p < fresh) arr.fill(0); // a reused block; fresh memory is zero already
+        this.tensorBytes += bytes;
         this.registry?.register(arr, p);
         return arr;
       }
@@ -188,10 +195,10 @@ export class WasmRuntime {
   }
 
   /** Bytes of wasm memory in use by blocks and free lists, and the memory's size. */
-  stats(): { top: number; memoryBytes: number; freeBlocks: number } {
+  stats(): { top: number; memoryBytes: number; freeBlocks: number; tensorBytes: number } {
     let freeBlocks = 0;
     for (const l of this.freeLists.values()) freeBlocks += l.length;
-    return { top: this.top, memoryBytes: this.memory.buffer.byteLength, freeBlocks };
+    return { top: this.top, memoryBytes: this.memory.buffer.byteLength, freeBlocks, tensorBytes: this.tensorBytes };
   }
 
   f32(ptr: number, len: number): Float32Array {
