@@ -7,7 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import {
   getBackend, getNumThreads, kernels, listBackends, refKernels, setBackend, setNumThreads, type FloatArray,
 } from '../src/kernels/index.js';
-import { wasmRuntime } from '../src/kernels/wasm/index.js';
+import { createWasmBackend, wasmRuntime } from '../src/kernels/wasm/index.js';
+import { WasmRuntime } from '../src/kernels/wasm/runtime.js';
 import { allocate } from '../src/tensor/tensor.js';
 import { batchNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d, RNG, tensor, type BatchNorm } from '../src/index.js';
 import { assertClose, FLOAT32, FLOAT64, loadFixture, type Tolerance } from './helpers.js';
@@ -538,6 +539,31 @@ describe('wasm runtime', () => {
     setBackend('ref');
     assert.ok(!rt.owns(allocate('float32', 1000)), 'ref: ordinary arrays');
     setBackend(saved);
+  });
+
+  test('without SharedArrayBuffer (a page that is not cross-origin isolated): private memory, copies, same results', () => {
+    process.env.BATCHNORM_WASM_SHARED = '0';
+    const rt = new WasmRuntime(null);
+    delete process.env.BATCHNORM_WASM_SHARED;
+    assert.equal(rt.shared, false);
+    rt.setNumThreads(4);
+    assert.equal(rt.numThreads(), 1, 'no threads without shared memory');
+    const backend = createWasmBackend(rt, 'wasm-private');
+    const storage = backend.allocate!(true, 100);
+    assert.ok(!rt.owns(storage), 'tensors stay ordinary arrays');
+    const k = { ...refKernels, ...backend.kernels };
+    const dims = { n: 6, c: 5, s: 40 };
+    const xs = normals(6 * 5 * 40, 101, 3, 2).map(Math.fround);
+    const y = new Float32Array(xs.length), ey = new Float64Array(xs.length);
+    const st = () => [new Float64Array(5), new Float64Array(5), new Float64Array(5)] as const;
+    const s1 = st(), s2 = st();
+    k.batchNormTrainForward(Float32Array.from(xs), dims, null, null, 1e-5, y, ...s1);
+    refKernels.batchNormTrainForward(f64(xs), dims, null, null, 1e-5, ey, ...s2);
+    assertClose(y, ey, FLOAT32, 'y');
+    const { a, b, expected } = matmulCase(60, 784, 100, false, true);
+    const out = new Float32Array(6000);
+    k.matmul(Float32Array.from(a), Float32Array.from(b), out, 60, 784, 100, false, true);
+    assertClose(out, expected, { rtol: 0, atolScale: 1e-5 }, 'matmul');
   });
 
   test('setNumThreads rejects nonsense', () => {

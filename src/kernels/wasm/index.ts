@@ -336,13 +336,16 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
   };
 }
 
+/** A backend on a given runtime (the library makes one; tests also make a private-memory one). */
+export function createWasmBackend(rt: WasmRuntime, name = 'wasm'): Backend {
+  return {
+    name,
+    kernels: makeKernels(rt),
+    allocate: (float32, size) => rt.allocate(float32, size),
+    setNumThreads: (n) => rt.setNumThreads(n),
+    getNumThreads: () => rt.numThreads(),
+  };
+}
+
 /** The `wasm` backend, or null when WebAssembly is unavailable (the library then uses `ref`). */
-export const wasmBackend: Backend | null = wasmRuntime
-  ? {
-    name: 'wasm',
-    kernels: makeKernels(wasmRuntime),
-    allocate: (float32, size) => wasmRuntime.allocate(float32, size),
-    setNumThreads: (n) => wasmRuntime.setNumThreads(n),
-    getNumThreads: () => wasmRuntime.numThreads(),
-  }
-  : null;
+export const wasmBackend: Backend | null = wasmRuntime ? createWasmBackend(wasmRuntime) : null;
