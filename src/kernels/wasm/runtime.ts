@@ -273,6 +273,7 @@ export class WasmRuntime {
       for (let i = 0; i < a.length; i++) args[i] = a[i];
       i32[1] = fnIndex;
       i32[2] = a.length;
+      Atomics.store(i32, 6, 0); // unclaimed
       Atomics.store(i32, 0, seq);
       Atomics.notify(i32, 0);
       started.push(t);
@@ -281,6 +282,12 @@ export class WasmRuntime {
     let failed = false;
     for (const t of started) {
       const i32 = new Int32Array(buf, this.ctl + t * CTL_STRIDE, 8);
+      // A worker that has not claimed its part yet (descheduled on a busy machine) loses it:
+      // this thread runs it. The same part gives the same result whoever runs it.
+      if (Atomics.compareExchange(i32, 6, 0, 1) === 0) {
+        this.fns[fn](...parts[t]);
+        continue;
+      }
       let spins = 0;
       for (;;) {
         const done = Atomics.load(i32, 4);
@@ -302,7 +309,8 @@ export class WasmRuntime {
 // The worker: instantiate on the shared memory, mark ready, then loop: wait for a new sequence
 // number in its control slot, run the named export on the arguments, publish done. It spins a
 // little before sleeping, as calls in a training step come in quick succession.
-// Control slot (int32): 0 seq, 1 fn, 2 nargs, 3 status, 4 done, 5 ready; float64 args at byte 32.
+// Control slot (int32): 0 seq, 1 fn, 2 nargs, 3 status, 4 done, 5 ready, 6 claimed; float64
+// args at byte 32. A part is run by whoever claims it first (compareExchange on 6).
 const WORKER_SOURCE = `
 function start(data) {
   const instance = new WebAssembly.Instance(data.module, { env: { memory: data.memory } });
@@ -318,16 +326,19 @@ function start(data) {
       if (++spins > 4000) Atomics.wait(ctl, 0, seq);
     }
     seq = Atomics.load(ctl, 0);
-    let status = 0;
-    try {
-      const n = ctl[2];
-      const a = [];
-      for (let i = 0; i < n; i++) a.push(args[i]);
-      fns[ctl[1]].apply(null, a);
-    } catch (e) {
-      status = 1;
+    // Claim the part; the caller may have taken it already (then only acknowledge).
+    if (Atomics.compareExchange(ctl, 6, 0, 1) === 0) {
+      let status = 0;
+      try {
+        const n = ctl[2];
+        const a = [];
+        for (let i = 0; i < n; i++) a.push(args[i]);
+        fns[ctl[1]].apply(null, a);
+      } catch (e) {
+        status = 1;
+      }
+      ctl[3] = status;
     }
-    ctl[3] = status;
     Atomics.store(ctl, 4, seq);
     Atomics.notify(ctl, 4);
   }
