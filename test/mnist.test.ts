@@ -103,9 +103,10 @@ describe('the Figure 1 experiment', () => {
       s2 += v * v;
     }
     const std = Math.sqrt(s2 / w.length - (s / w.length) ** 2);
-    // 78,400 samples: the sample std is within 1% of 0.1 with overwhelming probability.
-    assert.ok(Math.abs(std - 0.1) < 1e-3, `std ${std}`);
-    assert.ok(Math.abs(s / w.length) < 2e-3);
+    // 78,400 samples: the sample std is within 1% of initStd with overwhelming probability.
+    assert.equal(defaultMlpConfig.initStd, 0.01);
+    assert.ok(Math.abs(std - 0.01) < 1e-4, `std ${std}`);
+    assert.ok(Math.abs(s / w.length) < 2e-4);
   });
 
   test('percentile interpolates linearly like numpy', () => {
@@ -116,11 +117,11 @@ describe('the Figure 1 experiment', () => {
     assert.equal(percentile([5], 85), 5);
   });
 
-  test('a short run on a slice learns: with BN, accuracy far above chance in 150 steps', () => {
+  test('a short run on a slice learns: with BN, accuracy far above chance (0.1) in 150 steps', () => {
     const m = run(small({ steps: 150, evalEvery: 50, bn: 'before' }), slice);
     assert.deepEqual(m.curve.map((p) => p.step), [0, 50, 100, 150]);
     assert.ok(m.curve[0].testAccuracy < 0.2, `untrained ${m.curve[0].testAccuracy}`);
-    assert.ok(m.curve.at(-1)!.testAccuracy > 0.75, `trained ${m.curve.at(-1)!.testAccuracy}`);
+    assert.ok(m.curve.at(-1)!.testAccuracy > 0.6, `trained ${m.curve.at(-1)!.testAccuracy}`);
     assert.ok(m.curve.at(-1)!.loss < m.curve[0].loss / 2);
     assert.equal(m.diverged, null);
   });

@@ -53,7 +53,7 @@ export function labOptions(cmd: Command, defaults: { steps: number; evalEvery: n
     .option('--lr <rate>', 'learning rate', num('--lr'), defaults.lr)
     .option('--optimizer <name>', "'sgd' or 'adam'", 'sgd')
     .option('--momentum <m>', 'SGD momentum', (v: string) => Number(v), 0)
-    .option('--init-std <s>', 'standard deviation of the Gaussian initial weights', num('--init-std'), 0.1)
+    .option('--init-std <s>', 'standard deviation of the Gaussian initial weights', num('--init-std'), 0.01)
     .option('--limit <n>', 'use only the first n training and test images (quick trials)', int('--limit'))
     .option('--resume', 'continue the runs saved in --out (same settings; --steps may grow)', false)
     .option('--only <runs>', "run only these runs (comma-separated file names, e.g. 'with-bn'); the others can run in another process with the same --out, and a final --resume gathers them")
