@@ -1,7 +1,7 @@
 """PyTorch BatchNorm timings for bench/kernels.ts (run with /usr/bin/python3, torch on the CPU).
 
 Usage: python3 bench/torch_bn.py THREADS '[[64,256],[32,64,56,56]]' [REPS]
-Prints JSON: {"torch": version, "threads": T, "results": {"<shape>|<mode>": median_ms}}.
+Prints JSON: {"torch": version, "threads": T, "results": {"<shape>|<mode>": [median_ms, min_ms]}}.
 Modes: train (F.batch_norm training=True: statistics + normalise, output allocated as
 PyTorch does), infer (running statistics), backward (native_batch_norm_backward through
 autograd: y.backward(dy, retain_graph=True)). Medians over REPS runs after warm-up.
@@ -20,7 +20,7 @@ def median_ms(fn, reps, budget_s=3.0):
     fn()
     first = time.perf_counter() - t0
     if first > 2.0:
-        return first * 1e3
+        return [first * 1e3, first * 1e3]
     calls = 1
     while calls < 3 or (time.perf_counter() - t0 < 0.3 and first < 0.3):
         fn()
@@ -35,7 +35,7 @@ def median_ms(fn, reps, budget_s=3.0):
             fn()
         times.append((time.perf_counter() - t) / batch * 1e3)
     times.sort()
-    return times[len(times) // 2]
+    return [times[len(times) // 2], times[0]]
 
 
 def main():
