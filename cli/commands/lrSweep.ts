@@ -11,8 +11,8 @@ export function registerLrSweep(program: Command): void {
   const cmd = program
     .command('lr-sweep')
     .description('learning-rate sweep: where the plain MLP stalls or diverges and the BN one still trains');
-  labOptions(cmd, { steps: 1000, evalEvery: 250, out: 'runs/lr-sweep', lr: 1 })
-    .option('--lrs <list>', 'comma-separated learning rates', '0.05,0.5,5,50')
+  labOptions(cmd, { steps: 2000, evalEvery: 500, out: 'runs/lr-sweep', lr: 1 })
+    .option('--lrs <list>', 'comma-separated learning rates', '0.5,2,5,10,20,50')
     .action(async (o: LabOptions & { lrs: string }) => {
       const lrs = o.lrs.split(',').map((s) => {
         const v = Number(s.trim());
