@@ -14,15 +14,15 @@ export const PAPER_ACCURACY: Record<'without BN' | 'with BN', Record<number, num
   'with BN': { 10000: 0.966, 20000: 0.974, 30000: 0.978, 50000: 0.982 },
 };
 
-/** The steps the summary shows: the paper's where the run reached them, else a few of ours, and the last. */
+/** The steps the summary shows: the paper's where the run reached them (plus a few of ours for a short run), and the last. */
 export function summarySteps(runs: MlpMetrics[]): number[] {
   const last = Math.max(...runs.map((m) => m.stepsDone));
   const paper = [10000, 20000, 30000, 45000, 50000].filter((s) => s <= last);
-  let steps: number[];
-  if (paper.length > 0) steps = paper;
-  else {
+  let steps = paper;
+  if (paper.length < 3) {
+    // A short run: add the evaluations at a quarter, half and three quarters of it.
     const evals = runs[0].curve.map((p) => p.step).filter((s) => s > 0);
-    steps = [1, 2, 3].map((k) => evals[Math.floor((k * evals.length) / 4) - 1]).filter((s) => s !== undefined);
+    steps = [...paper, ...[1, 2, 3].map((k) => evals[Math.floor((k * evals.length) / 4) - 1]).filter((s) => s !== undefined)];
   }
   return [...new Set([...steps, last])].sort((a, b) => a - b);
 }
