@@ -11,7 +11,7 @@ export function registerLrSweep(program: Command): void {
   const cmd = program
     .command('lr-sweep')
     .description('learning-rate sweep: where the plain MLP stalls or diverges and the BN one still trains');
-  labOptions(cmd, { steps: 2000, evalEvery: 500, out: 'runs/lr-sweep', lr: 1 })
+  labOptions(cmd, { steps: 2000, evalEvery: 500, out: 'runs/lr-sweep' })
     .option('--lrs <list>', 'comma-separated learning rates', '0.5,2,5,10,20,50')
     .action(async (o: LabOptions & { lrs: string }) => {
       const lrs = o.lrs.split(',').map((s) => {

@@ -21,7 +21,8 @@ export interface LabOptions {
   out: string;
   dataset: DatasetName;
   data?: string;
-  lr: number;
+  /** Absent for commands that set the rate themselves (lr-sweep). */
+  lr?: number;
   optimizer: 'sgd' | 'adam';
   momentum: number;
   initStd: number;
@@ -32,7 +33,7 @@ export interface LabOptions {
 }
 
 /** Registers the options every lab command shares (defaults from `defaults`). */
-export function labOptions(cmd: Command, defaults: { steps: number; evalEvery: number; out: string; lr: number }): Command {
+export function labOptions(cmd: Command, defaults: { steps: number; evalEvery: number; out: string; lr?: number }): Command {
   const int = (name: string) => (v: string): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 0) throw new Error(`${name} expects a non-negative integer (got '${v}')`);
@@ -43,6 +44,8 @@ export function labOptions(cmd: Command, defaults: { steps: number; evalEvery: n
     if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} expects a positive number (got '${v}')`);
     return n;
   };
+  // A command that sets the rate itself (lr-sweep) has no --lr.
+  if (defaults.lr !== undefined) cmd.option('--lr <rate>', 'learning rate', num('--lr'), defaults.lr);
   return cmd
     .option('--steps <n>', 'training steps per run (the paper: 50000)', int('--steps'), defaults.steps)
     .option('--eval-every <k>', 'evaluate test accuracy and percentiles every k steps', int('--eval-every'), defaults.evalEvery)
@@ -50,7 +53,6 @@ export function labOptions(cmd: Command, defaults: { steps: number; evalEvery: n
     .option('--out <dir>', 'where results.json, report.html, the figures and checkpoints go', defaults.out)
     .option('--dataset <name>', "'mnist' or 'fashion-mnist'", 'mnist')
     .option('--data <dir>', 'a directory with your own copy of the four IDX files (plain or .gz)')
-    .option('--lr <rate>', 'learning rate', num('--lr'), defaults.lr)
     .option('--optimizer <name>', "'sgd' or 'adam'", 'sgd')
     .option('--momentum <m>', 'SGD momentum', (v: string) => Number(v), 0)
     .option('--init-std <s>', 'standard deviation of the Gaussian initial weights', num('--init-std'), 0.01)
@@ -65,8 +67,8 @@ export function baseConfig(o: LabOptions): Partial<MlpConfig> {
   if (o.dataset !== 'mnist' && o.dataset !== 'fashion-mnist') throw new Error(`--dataset must be 'mnist' or 'fashion-mnist' (got '${o.dataset}')`);
   if (o.optimizer !== 'sgd' && o.optimizer !== 'adam') throw new Error(`--optimizer must be 'sgd' or 'adam' (got '${o.optimizer}')`);
   return {
-    steps: o.steps, evalEvery: o.evalEvery, seed: o.seed, dataset: o.dataset, lr: o.lr,
-    optimizer: o.optimizer, momentum: o.momentum, initStd: o.initStd,
+    steps: o.steps, evalEvery: o.evalEvery, seed: o.seed, dataset: o.dataset,
+    optimizer: o.optimizer, momentum: o.momentum, initStd: o.initStd, ...(o.lr === undefined ? {} : { lr: o.lr }),
   };
 }
 
