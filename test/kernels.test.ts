@@ -10,8 +10,9 @@ import {
 import { createWasmBackend, wasmRuntime } from '../src/kernels/wasm/index.js';
 import { WasmRuntime } from '../src/kernels/wasm/runtime.js';
 import { allocate } from '../src/tensor/tensor.js';
-import { batchNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d, RNG, tensor, type BatchNorm } from '../src/index.js';
-import { assertClose, FLOAT32, FLOAT64, loadFixture, type Tolerance } from './helpers.js';
+import { batchNorm, RNG, tensor } from '../src/index.js';
+import { fixture, replay } from './bnFixture.js';
+import { assertClose, FLOAT32, FLOAT64, type Tolerance } from './helpers.js';
 
 const BACKENDS = [
   { name: 'ref', threads: 1 },
@@ -317,53 +318,6 @@ function checkActivations(where: Where): void {
 }
 
 // ------------------------------------------------------------------------------------------
-// PyTorch fixtures, replayed through the modules (as test/batchnorm.test.ts does).
-
-interface Step {
-  mode: 'train' | 'eval';
-  input: { shape: number[]; data: number[] };
-  gradOutput: { shape: number[]; data: number[] };
-  output: number[];
-  gradInput: number[];
-  gradWeight: number[] | null;
-  gradBias: number[] | null;
-  runningMean: number[] | null;
-  runningVar: number[] | null;
-}
-interface Case {
-  name: string;
-  module: 'BatchNorm1d' | 'BatchNorm2d' | 'BatchNorm3d';
-  numFeatures: number;
-  options: { eps: number; momentum: number | null; affine: boolean; trackRunningStats: boolean };
-  dtype: 'float32' | 'float64';
-  inputsExactInFloat32: boolean;
-  weight: number[] | null;
-  bias: number[] | null;
-  steps: Step[];
-}
-const MODULES = { BatchNorm1d, BatchNorm2d, BatchNorm3d };
-const fixture = loadFixture<{ torch: string; cases: Case[] }>('batchnorm.json');
-
-function replay(c: Case, dtype: 'float32' | 'float64', tol: Tolerance): void {
-  const bn: BatchNorm = new MODULES[c.module](c.numFeatures, { ...c.options, dtype });
-  if (c.weight) bn.weight!.data.set(c.weight);
-  if (c.bias) bn.bias!.data.set(c.bias);
-  c.steps.forEach((s, i) => {
-    const at = `${c.name} step ${i} (${s.mode}, ${dtype})`;
-    bn.train(s.mode === 'train');
-    const x = tensor(s.input.data, s.input.shape, { dtype, requiresGrad: true });
-    const y = bn.forward(x);
-    y.backward(tensor(s.gradOutput.data, s.gradOutput.shape, { dtype }));
-    assertClose(y.data, s.output, tol, `${at} output`);
-    assertClose(x.grad!.data, s.gradInput, tol, `${at} gradInput`);
-    if (s.gradWeight) assertClose(bn.weight!.grad!.data, s.gradWeight, tol, `${at} gradWeight`);
-    if (s.gradBias) assertClose(bn.bias!.grad!.data, s.gradBias, tol, `${at} gradBias`);
-    if (s.runningMean) assertClose(bn.runningMean!.data, s.runningMean, tol, `${at} runningMean`);
-    if (s.runningVar) assertClose(bn.runningVar!.data, s.runningVar, tol, `${at} runningVar`);
-    bn.zeroGrad();
-  });
-}
-
 // ------------------------------------------------------------------------------------------
 
 for (const backend of BACKENDS) {
