@@ -26,9 +26,10 @@ python3-torch):
 
 import json
 import os
-import tempfile
 
 import torch
+
+from fixturelib import tensor_json, write_atomic
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -39,23 +40,8 @@ OUT = os.path.join(ROOT, "test", "fixtures", "conv.json")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
-def tj(t):
-    return {"shape": list(t.shape), "data": t.detach().double().reshape(-1).tolist()}
-
-
 def write_json_atomic(path, obj):
-    d = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".conv.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, separators=(",", ":"), allow_nan=False)
-            f.write("\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, json.dumps(obj, separators=(",", ":"), allow_nan=False) + "\n")
 
 
 def conv_case(name, x_shape, w_shape, bias=True, stride=1, padding=0, dilation=1, dtype="float64"):
@@ -68,9 +54,9 @@ def conv_case(name, x_shape, w_shape, bias=True, stride=1, padding=0, dilation=1
     y.backward(gy)
     return {
         "name": name, "dtype": dtype, "stride": stride, "padding": padding, "dilation": dilation,
-        "input": tj(x), "weight": tj(w), "bias": tj(b) if bias else None,
-        "gradOutput": tj(gy), "output": tj(y),
-        "gradInput": tj(x.grad), "gradWeight": tj(w.grad), "gradBias": tj(b.grad) if bias else None,
+        "input": tensor_json(x), "weight": tensor_json(w), "bias": tensor_json(b) if bias else None,
+        "gradOutput": tensor_json(gy), "output": tensor_json(y),
+        "gradInput": tensor_json(x.grad), "gradWeight": tensor_json(w.grad), "gradBias": tensor_json(b.grad) if bias else None,
     }
 
 
@@ -82,7 +68,7 @@ def pool_case(name, x, kernel_size, stride=None, padding=0, dilation=1):
     return {
         "name": name, "dtype": str(x.dtype).replace("torch.", ""),
         "kernelSize": kernel_size, "stride": stride, "padding": padding, "dilation": dilation,
-        "input": tj(x), "gradOutput": tj(gy), "output": tj(y), "indices": tj(idx), "gradInput": tj(x.grad),
+        "input": tensor_json(x), "gradOutput": tensor_json(gy), "output": tensor_json(y), "indices": tensor_json(idx), "gradInput": tensor_json(x.grad),
     }
 
 
@@ -98,15 +84,15 @@ def convnet_case():
             if isinstance(m, nn.BatchNorm2d):
                 m.weight.uniform_(0.5, 1.5)
                 m.bias.uniform_(-0.5, 0.5)
-    initial = {k: tj(v) for k, v in model.state_dict().items()}
+    initial = {k: tensor_json(v) for k, v in model.state_dict().items()}
     x = torch.rand(6, 1, 8, 8)
     target = torch.randint(0, 10, (6,))
     model.train()
     out = model(x)
     loss = F.cross_entropy(out, target)
     loss.backward()
-    grads = {k: tj(p.grad) for k, p in model.named_parameters()}
-    after_forward = {k: tj(v) for k, v in model.state_dict().items() if "running" in k or "num_batches" in k}
+    grads = {k: tensor_json(p.grad) for k, p in model.named_parameters()}
+    after_forward = {k: tensor_json(v) for k, v in model.state_dict().items() if "running" in k or "num_batches" in k}
     with torch.no_grad():
         for p in model.parameters():
             p -= 0.1 * p.grad
@@ -115,9 +101,9 @@ def convnet_case():
     with torch.no_grad():
         out_eval = model(x2)
     return {
-        "initialState": initial, "input": tj(x), "target": target.tolist(), "output": tj(out),
+        "initialState": initial, "input": tensor_json(x), "target": target.tolist(), "output": tensor_json(out),
         "loss": loss.item(), "grads": grads, "buffersAfterForward": after_forward,
-        "lr": 0.1, "evalInput": tj(x2), "evalOutput": tj(out_eval),
+        "lr": 0.1, "evalInput": tensor_json(x2), "evalOutput": tensor_json(out_eval),
     }
 
 

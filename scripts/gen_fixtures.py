@@ -32,9 +32,10 @@ The output is deterministic for a given torch build (fixed seeds, 1 thread).
 import json
 import os
 import sys
-import tempfile
 
 import torch
+
+from fixturelib import flat, tensor_json, write_atomic
 import torch.nn as nn
 
 torch.set_num_threads(1)
@@ -49,15 +50,6 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # helpers
 # ---------------------------------------------------------------------------
 
-def flat(t):
-    """Flat row-major list of Python floats (exact for float32 and float64)."""
-    return t.detach().double().reshape(-1).tolist()
-
-
-def tensor_json(t):
-    return {"shape": list(t.shape), "data": flat(t)}
-
-
 def opt_flat(t):
     return None if t is None else flat(t)
 
@@ -71,21 +63,7 @@ def write_json_atomic(path, obj):
     cases = ",\n".join(
         json.dumps(c, separators=(",", ":"), allow_nan=False) for c in obj["cases"]
     )
-    text = "{" + ",".join(parts) + ',"cases":[\n' + cases + "\n]}\n"
-    d = os.path.dirname(path)
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=d)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, "{" + ",".join(parts) + ',"cases":[\n' + cases + "\n]}\n")
 
 
 # ---------------------------------------------------------------------------

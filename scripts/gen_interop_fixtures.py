@@ -41,9 +41,10 @@ import json
 import os
 import struct
 import sys
-import tempfile
 
 import torch
+
+from fixturelib import flat, write_atomic
 
 torch.set_num_threads(1)
 
@@ -55,22 +56,6 @@ DTYPE_NAMES = {
     torch.int64: "I64", torch.int32: "I32",
 }
 DTYPES = {v: k for k, v in DTYPE_NAMES.items()}
-
-
-def write_atomic(path, data):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data if isinstance(data, bytes) else data.encode("utf-8"))
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def tensor_bytes(t):
@@ -113,10 +98,6 @@ def deserialize(data):
         tensors[name] = t.reshape(e["shape"]).clone()
     assert cursor == len(body), "trailing bytes"
     return tensors, metadata
-
-
-def flat(t):
-    return t.detach().double().reshape(-1).tolist()
 
 
 def gen_dtypes():
