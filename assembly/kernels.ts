@@ -806,9 +806,10 @@ export function packB(b: usize, bp: usize, k: i32, n: i32, transB: i32, jb0: i32
 
 /**
  * 4 x 8 tiles of out for row blocks [ib0, ib1) and column blocks [jb0, jb1). tmp: 128 bytes of
- * scratch for edge tiles. Each element is a float32 sum over p in order, whatever the split.
+ * scratch for edge tiles. Each element is a float32 sum over p in order, whatever the split,
+ * plus bias[j] afterwards when bias is not 0.
  */
-export function gemmTiles(ap: usize, bp: usize, out: usize, m: i32, n: i32, k: i32, ib0: i32, ib1: i32, jb0: i32, jb1: i32, tmp: usize): void {
+export function gemmTiles(ap: usize, bp: usize, out: usize, m: i32, n: i32, k: i32, ib0: i32, ib1: i32, jb0: i32, jb1: i32, tmp: usize, bias: usize): void {
   const nb = <usize>n << 2;
   for (let jb = jb0; jb < jb1; jb++) {
     const bpan = bp + (<usize>jb * <usize>k << 5);
@@ -837,6 +838,13 @@ export function gemmTiles(ap: usize, bp: usize, out: usize, m: i32, n: i32, k: i
         bq += 32;
       }
       const i0 = ib << 2;
+      if (bias != 0 && j0 + 8 <= n) {
+        const bv0 = v128.load(bias + (<usize>j0 << 2)), bv1 = v128.load(bias + (<usize>j0 << 2), 16);
+        c00 = f32x4.add(c00, bv0); c01 = f32x4.add(c01, bv1);
+        c10 = f32x4.add(c10, bv0); c11 = f32x4.add(c11, bv1);
+        c20 = f32x4.add(c20, bv0); c21 = f32x4.add(c21, bv1);
+        c30 = f32x4.add(c30, bv0); c31 = f32x4.add(c31, bv1);
+      }
       if (i0 + 4 <= m && j0 + 8 <= n) {
         const o = out + ((<usize>i0 * <usize>n + <usize>j0) << 2);
         v128.store(o, c00); v128.store(o, c01, 16);
@@ -850,7 +858,9 @@ export function gemmTiles(ap: usize, bp: usize, out: usize, m: i32, n: i32, k: i
         v128.store(tmp, c30, 96); v128.store(tmp, c31, 112);
         for (let r = 0; r < 4 && i0 + r < m; r++) {
           for (let j = 0; j < 8 && j0 + j < n; j++) {
-            store<f32>(out + ((<usize>(i0 + r) * <usize>n + <usize>(j0 + j)) << 2), load<f32>(tmp + (<usize>(r * 8 + j) << 2)));
+            let v = load<f32>(tmp + (<usize>(r * 8 + j) << 2));
+            if (bias != 0 && j0 + 8 > n) v += load<f32>(bias + (<usize>(j0 + j) << 2));
+            store<f32>(out + ((<usize>(i0 + r) * <usize>n + <usize>(j0 + j)) << 2), v);
           }
         }
       }
@@ -865,11 +875,11 @@ export function gemmTiles(ap: usize, bp: usize, out: usize, m: i32, n: i32, k: i
  */
 export function gemmPart(
   a: usize, b: usize, out: usize, m: i32, k: i32, n: i32, transA: i32, transB: i32,
-  ap: usize, bp: usize, ib0: i32, ib1: i32, jb0: i32, jb1: i32, own: i32, tmp: usize,
+  ap: usize, bp: usize, ib0: i32, ib1: i32, jb0: i32, jb1: i32, own: i32, tmp: usize, bias: usize,
 ): void {
   if (own == 1) packA(a, ap, m, k, transA, ib0, ib1);
   else packB(b, bp, k, n, transB, jb0, jb1);
-  gemmTiles(ap, bp, out, m, n, k, ib0, ib1, jb0, jb1, tmp);
+  gemmTiles(ap, bp, out, m, n, k, ib0, ib1, jb0, jb1, tmp, bias);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1086,6 +1096,96 @@ export function reluBackwardF32(x: usize, dy: usize, dx: usize, len: i32): void 
   for (; i < len; i++) {
     const o = <usize>i << 2;
     store<f32>(dx + o, load<f32>(x + o) > 0 ? load<f32>(dy + o) : 0);
+  }
+}
+
+/** out[j] = sum over rows of x[r * cols + j], float64 accumulation (a bias gradient). */
+export function columnSumsF32(x: usize, rows: i32, cols: i32, out: usize): void {
+  const rb = <usize>cols << 2;
+  let j = 0;
+  for (; j + 4 <= cols; j += 4) {
+    let lo = f64x2.splat(0), hi = f64x2.splat(0);
+    let p = x + (<usize>j << 2);
+    for (let r = 0; r < rows; r++, p += rb) {
+      const v = v128.load(p);
+      lo = f64x2.add(lo, f64x2.promote_low_f32x4(v));
+      hi = f64x2.add(hi, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)));
+    }
+    v128.store(out + (<usize>j << 2), v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
+  }
+  for (; j < cols; j++) {
+    let t: f64 = 0;
+    let p = x + (<usize>j << 2);
+    for (let r = 0; r < rows; r++, p += rb) t += <f64>load<f32>(p);
+    store<f32>(out + (<usize>j << 2), <f32>t);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Optimizer updates, in place on [0, len), float32 arithmetic as PyTorch's (see the kernel
+// table for the formulas).
+
+/** SGD: flags bit 0 nesterov, bit 1 first update of the buffer; buf 0 = no momentum. */
+export function sgdF32(w: usize, g: usize, buf: usize, len: i32, lr: f32, momentum: f32, dampening: f32, wd: f32, flags: i32): void {
+  const lrv = f32x4.splat(lr), wdv = f32x4.splat(wd), mv = f32x4.splat(momentum), dv = f32x4.splat(<f32>1 - dampening);
+  const nesterov = (flags & 1) != 0, first = (flags & 2) != 0;
+  let i = 0;
+  if (buf == 0) {
+    for (; i + 4 <= len; i += 4) {
+      const o = <usize>i << 2;
+      const wv = v128.load(w + o);
+      const gv = f32x4.add(v128.load(g + o), f32x4.mul(wdv, wv));
+      v128.store(w + o, f32x4.sub(wv, f32x4.mul(lrv, gv)));
+    }
+  } else {
+    for (; i + 4 <= len; i += 4) {
+      const o = <usize>i << 2;
+      const wv = v128.load(w + o);
+      let gv = f32x4.add(v128.load(g + o), f32x4.mul(wdv, wv));
+      const bv = first ? gv : f32x4.add(f32x4.mul(mv, v128.load(buf + o)), f32x4.mul(dv, gv));
+      v128.store(buf + o, bv);
+      gv = nesterov ? f32x4.add(gv, f32x4.mul(mv, bv)) : bv;
+      v128.store(w + o, f32x4.sub(wv, f32x4.mul(lrv, gv)));
+    }
+  }
+  for (; i < len; i++) {
+    const o = <usize>i << 2;
+    const wv = load<f32>(w + o);
+    let gv = load<f32>(g + o) + wd * wv;
+    if (buf != 0) {
+      const bv = first ? gv : momentum * load<f32>(buf + o) + (<f32>1 - dampening) * gv;
+      store<f32>(buf + o, bv);
+      gv = nesterov ? gv + momentum * bv : bv;
+    }
+    store<f32>(w + o, wv - lr * gv);
+  }
+}
+
+/** Adam: w -= stepSize * m / (sqrt(v) / bc2Sqrt + eps) after the moment updates. */
+export function adamF32(w: usize, g: usize, m: usize, v: usize, len: i32, stepSize: f32, bc2Sqrt: f32, b1: f32, b2: f32, eps: f32, wd: f32): void {
+  const ssv = f32x4.splat(stepSize), bcv = f32x4.splat(bc2Sqrt), b1v = f32x4.splat(b1), b2v = f32x4.splat(b2);
+  const c1v = f32x4.splat(<f32>1 - b1), c2v = f32x4.splat(<f32>1 - b2), epsv = f32x4.splat(eps), wdv = f32x4.splat(wd);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const o = <usize>i << 2;
+    const wv = v128.load(w + o);
+    const gv = f32x4.add(v128.load(g + o), f32x4.mul(wdv, wv));
+    const mn = f32x4.add(f32x4.mul(b1v, v128.load(m + o)), f32x4.mul(c1v, gv));
+    const vn = f32x4.add(f32x4.mul(b2v, v128.load(v + o)), f32x4.mul(c2v, f32x4.mul(gv, gv)));
+    v128.store(m + o, mn);
+    v128.store(v + o, vn);
+    const denom = f32x4.add(f32x4.div(f32x4.sqrt(vn), bcv), epsv);
+    v128.store(w + o, f32x4.sub(wv, f32x4.div(f32x4.mul(ssv, mn), denom)));
+  }
+  for (; i < len; i++) {
+    const o = <usize>i << 2;
+    const wv = load<f32>(w + o);
+    const gv = load<f32>(g + o) + wd * wv;
+    const mn = b1 * load<f32>(m + o) + (<f32>1 - b1) * gv;
+    const vn = b2 * load<f32>(v + o) + (<f32>1 - b2) * gv * gv;
+    store<f32>(m + o, mn);
+    store<f32>(v + o, vn);
+    store<f32>(w + o, wv - stepSize * mn / (Mathf.sqrt(vn) / bc2Sqrt + eps));
   }
 }
 

@@ -17,6 +17,8 @@ async function compile(shared) {
       join(root, 'assembly/kernels.ts'),
       '--outFile', 'kernels.wasm',
       '-O3', '--noAssert',
+      // BATCHNORM_WASM_DEBUG=1 keeps function names (profilers then show kernel names).
+      ...(process.env.BATCHNORM_WASM_DEBUG === '1' ? ['--debug'] : []),
       // Pure functions on an imported memory: no runtime, no data segments.
       '--runtime', 'stub', '--importMemory', '--noExportMemory',
       ...(shared ? ['--sharedMemory', '--initialMemory', '1', '--maximumMemory', '65536'] : []),

@@ -317,6 +317,89 @@ function checkActivations(where: Where): void {
   assert.deepEqual(Array.from(r), [0, 0, 0, 0]);
 }
 
+// Linear's bias, fused into the product: out = a @ b^T + bias, against the float64 reference.
+function checkMatmulBias(m: number, k: number, n: number, where: Where): void {
+  const { a, b, expected, mag } = matmulCase(m, k, n, false, true);
+  const bias = normals(n, 7 * n + 1, 0, 3).map(Math.fround);
+  const out = f32(new Float32Array(m * n).fill(NaN), where);
+  kernels().matmul(f32(a, where), f32(b, where), out, m, k, n, false, true, f32(bias, where));
+  for (let i = 0; i < m * n; i++) {
+    const want = expected[i] + bias[i % n];
+    if (!(Math.abs(out[i] - want) <= 1e-5 * (mag[i] + Math.abs(bias[i % n])) + 1e-30)) {
+      assert.fail(`out[${Math.floor(i / n)}, ${i % n}] = ${out[i]}, expected ${want}`);
+    }
+  }
+}
+
+function checkColumnSums(rows: number, cols: number, where: Where): void {
+  const x = normals(rows * cols, rows + 31 * cols, 0.5, 2).map(Math.fround);
+  const out = f32(new Float32Array(cols).fill(NaN), where);
+  kernels().columnSums(f32(x, where), rows, cols, out);
+  const want = new Float64Array(cols), mag = new Float64Array(cols);
+  refKernels.columnSums(f64(x), rows, cols, want);
+  refKernels.columnSums(f64(x.map(Math.abs)), rows, cols, mag);
+  // Summed in float64, rounded once: within one float32 ulp of the float64 sum.
+  for (let j = 0; j < cols; j++) {
+    if (!(Math.abs(out[j] - want[j]) <= 1.2e-7 * Math.abs(want[j]) + 1e-12 * mag[j])) assert.fail(`sum[${j}] = ${out[j]}, expected ${want[j]}`);
+  }
+}
+
+// The optimizers' updates: float32 arithmetic (wasm, as PyTorch) against float64 (ref) on the
+// same float32 inputs. The change of each weight (not only the new weight) must agree to
+// 1e-5, so a wrong term in the formula cannot hide under the weight's own size.
+const SGD_CASES = [
+  { lr: 0.1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false },
+  { lr: 0.05, momentum: 0, dampening: 0, weightDecay: 0.01, nesterov: false },
+  { lr: 0.05, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false },
+  { lr: 0.05, momentum: 0.9, dampening: 0.3, weightDecay: 1e-3, nesterov: false },
+  { lr: 0.05, momentum: 0.8, dampening: 0, weightDecay: 1e-2, nesterov: true },
+];
+
+function checkOptimizerSteps(where: Where): void {
+  const len = 1003; // not a multiple of 4: the SIMD loops' tails run too
+  const w0 = normals(len, 121).map(Math.fround);
+  const grads = [normals(len, 122).map(Math.fround), normals(len, 123, 0.1, 2).map(Math.fround)];
+  // |change - expected change| <= 1e-5 |expected change| + one float32 ulp of the new weight
+  // (the weight is stored in float32).
+  const deltaClose = (w: ArrayLike<number>, ew: ArrayLike<number>, before: ArrayLike<number>, label: string) => {
+    for (let i = 0; i < w.length; i++) {
+      const d = w[i] - before[i], ed = ew[i] - before[i];
+      if (!(Math.abs(d - ed) <= 1e-5 * Math.abs(ed) + 2 ** -23 * Math.abs(ew[i]))) assert.fail(`${label}[${i}]: change ${d}, expected ${ed}`);
+    }
+  };
+  for (const h of SGD_CASES) {
+    const w = f32(w0, where), ew = f64(w0);
+    const buf = h.momentum ? f32(new Float32Array(len), where) : null;
+    const ebuf = h.momentum ? new Float64Array(len) : null;
+    for (let t = 0; t < grads.length; t++) {
+      const before = Float64Array.from(w);
+      kernels().sgdStep(w, f32(grads[t], where), buf, { ...h, first: t === 0 });
+      refKernels.sgdStep(ew, f64(grads[t]), ebuf, { ...h, first: t === 0 });
+      deltaClose(w, ew, before, `sgd ${JSON.stringify(h)} step ${t} w`);
+      if (buf) assertClose(buf, ebuf!, FLOAT32, `sgd ${JSON.stringify(h)} step ${t} buf`);
+      ew.set(w); // continue both from the same float32 weights
+      if (buf) ebuf!.set(buf);
+    }
+  }
+  for (const weightDecay of [0, 0.01]) {
+    const w = f32(w0, where), ew = f64(w0);
+    const m = f32(new Float32Array(len), where), v = f32(new Float32Array(len), where);
+    const em = new Float64Array(len), ev = new Float64Array(len);
+    for (let t = 1; t <= grads.length; t++) {
+      const h = { stepSize: 1e-2 / (1 - 0.9 ** t), bc2Sqrt: Math.sqrt(1 - 0.999 ** t), beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay };
+      const before = Float64Array.from(w);
+      kernels().adamStep(w, f32(grads[t - 1], where), m, v, h);
+      refKernels.adamStep(ew, f64(grads[t - 1]), em, ev, h);
+      deltaClose(w, ew, before, `adam wd ${weightDecay} step ${t} w`);
+      assertClose(m, em, FLOAT32, `adam step ${t} m`);
+      assertClose(v, ev, FLOAT32, `adam step ${t} v`);
+      ew.set(w);
+      em.set(m);
+      ev.set(v);
+    }
+  }
+}
+
 // ------------------------------------------------------------------------------------------
 // ------------------------------------------------------------------------------------------
 
@@ -378,6 +461,18 @@ for (const backend of BACKENDS) {
         }
       });
     }
+
+    test('matmul with a bias (Linear), bias columns not a multiple of 8', () => {
+      for (const where of places) for (const [m, k, n] of [[60, 784, 100], [13, 17, 9], [60, 100, 10], [5, 3, 1]]) checkMatmulBias(m, k, n, where);
+    });
+
+    test('columnSums (a bias gradient)', () => {
+      for (const where of places) for (const [r, c] of [[60, 100], [7, 13], [1, 3], [1000, 10]]) checkColumnSums(r, c, where);
+    });
+
+    test('sgdStep and adamStep: every option, two steps', () => {
+      for (const where of places) checkOptimizerSteps(where);
+    });
 
     test('conv2d forward and backward: stride, padding, dilation, non-square kernels', () => {
       for (const k of CONV_CASES) {

@@ -15,10 +15,7 @@ import { join } from 'node:path';
 import { saveCheckpoint } from '../../src/io/checkpoint.js';
 import { loadSafetensors, saveSafetensors } from '../../src/io/safetensors.js';
 import type { StateDict } from '../../src/nn/module.js';
-import { Adam } from '../../src/optim/adam.js';
 import type { Optimizer } from '../../src/optim/optimizer.js';
-import { SGD } from '../../src/optim/sgd.js';
-import { Tensor } from '../../src/tensor/tensor.js';
 import { createMlpTrainer, type MlpConfig, type MlpData, type MlpProgress, type MlpTrainer } from '../../src/experiments/mnistMlp.js';
 
 const CONFIG_KEY = 'batchnorm.lab.config';
@@ -34,50 +31,18 @@ export function checkpointPaths(dir: string, name: string): { model: string; opt
   return { model: `${base}.safetensors`, optimizer: `${base}.optimizer.safetensors` };
 }
 
-// The optimizers keep their state in private maps (they have no state_dict yet); this is the one
-// place that reads them, keyed by parameter index as PyTorch's optimizer state_dict is.
-type SgdInternals = { buffers: Map<unknown, Float64Array> };
-type AdamInternals = { state: Map<unknown, { step: number; m: Float64Array; v: Float64Array }> };
-
-function vec(a: Float64Array): Tensor {
-  return new Tensor(Float64Array.from(a), [a.length], 'float64');
-}
-
-/** The optimizer's state as tensors with PyTorch's names. */
+/** The optimizer's state as tensors with PyTorch's names (`Optimizer.stateDict`). */
 export function optimizerStateDict(opt: Optimizer): StateDict {
-  const out: StateDict = {};
-  opt.params.forEach((p, i) => {
-    if (opt instanceof SGD) {
-      const buf = (opt as unknown as SgdInternals).buffers.get(p);
-      if (buf) out[`state.${i}.momentum_buffer`] = vec(buf);
-    } else if (opt instanceof Adam) {
-      const s = (opt as unknown as AdamInternals).state.get(p);
-      if (s) {
-        out[`state.${i}.step`] = new Tensor(Float64Array.of(s.step), [], 'float64');
-        out[`state.${i}.exp_avg`] = vec(s.m);
-        out[`state.${i}.exp_avg_sq`] = vec(s.v);
-      }
-    }
-  });
-  return out;
+  return opt.stateDict();
 }
 
 /** Loads what `optimizerStateDict` saved back into a freshly built optimizer over the same parameters. */
 export function loadOptimizerStateDict(opt: Optimizer, sd: StateDict, source: string): void {
-  const get = (key: string, size: number): Float64Array => {
-    const t = sd[key];
-    if (t.size !== size) throw new Error(`${source}: ${key} has ${t.size} values, the parameter has ${size}`);
-    return Float64Array.from(t.data);
-  };
-  opt.params.forEach((p, i) => {
-    if (opt instanceof SGD && sd[`state.${i}.momentum_buffer`]) {
-      (opt as unknown as SgdInternals).buffers.set(p, get(`state.${i}.momentum_buffer`, p.size));
-    } else if (opt instanceof Adam && sd[`state.${i}.exp_avg`]) {
-      (opt as unknown as AdamInternals).state.set(p, {
-        step: sd[`state.${i}.step`].item(), m: get(`state.${i}.exp_avg`, p.size), v: get(`state.${i}.exp_avg_sq`, p.size),
-      });
-    }
-  });
+  try {
+    opt.loadStateDict(sd);
+  } catch (e) {
+    throw new Error(`${source}: ${(e as Error).message}`);
+  }
 }
 
 /** Saves a run: optimizer state first, then the model with config and progress (both atomic). */

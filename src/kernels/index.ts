@@ -2,7 +2,7 @@ import type { Backend, FloatArray, Kernels } from './types.js';
 import { refKernels } from './ref/index.js';
 import { wasmBackend } from './wasm/index.js';
 
-export type { Backend, BNDims, Conv2dDims, FloatArray, KernelName, Kernels, Pool2dDims } from './types.js';
+export type { AdamHyper, Backend, BNDims, Conv2dDims, FloatArray, KernelName, Kernels, Pool2dDims, SgdHyper } from './types.js';
 export { refKernels } from './ref/index.js';
 
 const backends = new Map<string, Backend>([['ref', { name: 'ref', kernels: refKernels }]]);

@@ -126,12 +126,13 @@ export interface Kernels {
   ): void;
 
   /**
-   * out (m x n) = op(a) @ op(b), where op(a) is (m x k) and op(b) is (k x n).
-   * transA: a is stored (k x m); transB: b is stored (n x k).
+   * out (m x n) = op(a) @ op(b) (+ bias), where op(a) is (m x k) and op(b) is (k x n).
+   * transA: a is stored (k x m); transB: b is stored (n x k). `bias` (n), when given, is added
+   * to every row after the sum (Linear's `x @ W^T + b`).
    */
   matmul(
     a: FloatArray, b: FloatArray, out: FloatArray, m: number, k: number, n: number,
-    transA: boolean, transB: boolean,
+    transA: boolean, transB: boolean, bias?: FloatArray | null,
   ): void;
 
   /**
@@ -176,6 +177,51 @@ export interface Kernels {
   tanh(x: FloatArray, y: FloatArray): void;
   /** dx = dy * (1 - y^2), where y = tanh(x). */
   tanhBackward(y: FloatArray, dy: FloatArray, dx: FloatArray): void;
+
+  /**
+   * out[j] = sum over rows r of x[r * cols + j] (float64 accumulation): the gradient of a bias
+   * broadcast over rows (Linear's). Writes out (cols).
+   */
+  columnSums(x: FloatArray, rows: number, cols: number, out: FloatArray): void;
+
+  /**
+   * One SGD update in place, PyTorch's `torch.optim.SGD` on one parameter:
+   *   g = grad + weightDecay * w
+   *   with a momentum buffer: buf = first ? g : momentum * buf + (1 - dampening) * g,
+   *                           g = nesterov ? g + momentum * buf : buf
+   *   w -= lr * g
+   * `buf` null: no momentum (the buffer is not touched). Arrays share one dtype.
+   */
+  sgdStep(w: FloatArray, grad: FloatArray, buf: FloatArray | null, h: SgdHyper): void;
+
+  /**
+   * One Adam update in place, PyTorch's `torch.optim.Adam` on one parameter (L2 weight decay):
+   *   g = grad + weightDecay * w;  m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2
+   *   w -= stepSize * m / (sqrt(v) / bc2Sqrt + eps)
+   * with stepSize = lr / (1 - beta1^t) and bc2Sqrt = sqrt(1 - beta2^t) computed by the caller.
+   */
+  adamStep(w: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, h: AdamHyper): void;
+}
+
+/** Hyper-parameters of one `sgdStep`. */
+export interface SgdHyper {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+  /** The buffer's first update (it takes g as it is). */
+  first: boolean;
+}
+
+/** Hyper-parameters of one `adamStep` (bias corrections of step t folded in by the caller). */
+export interface AdamHyper {
+  stepSize: number;
+  bc2Sqrt: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
 }
 
 export type KernelName = keyof Kernels;

@@ -24,14 +24,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
   }
   const rows = x.size / inF;
   const out = allocate(dtype, rows * outF);
-  kernels().matmul(x.data, weight.data, out, rows, inF, outF, false, true);
-  if (bias) {
-    const bd = bias.data;
-    for (let r = 0; r < rows; r++) {
-      const o = r * outF;
-      for (let j = 0; j < outF; j++) out[o + j] += bd[j];
-    }
-  }
+  kernels().matmul(x.data, weight.data, out, rows, inF, outF, false, true, bias?.data ?? null);
   const shape = [...x.shape.slice(0, -1), outF];
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record(new Tensor(out, shape, dtype), 'LinearBackward', inputs, (g) => {
@@ -47,10 +40,8 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
       kernels().matmul(g, x.data, gw, outF, rows, inF, true, false); // g^T @ x
     }
     if (bias?.requiresGrad) {
-      const acc = new Float64Array(outF);
-      for (let r = 0; r < rows; r++) for (let j = 0; j < outF; j++) acc[j] += g[r * outF + j];
       gb = allocate(dtype, outF);
-      gb.set(acc);
+      kernels().columnSums(g, rows, outF, gb);
     }
     return bias ? [gx, gw, gb] : [gx, gw];
   });

@@ -1,4 +1,7 @@
 import type { Parameter } from '../nn/module.js';
+import { kernels } from '../kernels/index.js';
+import type { FloatArray } from '../kernels/types.js';
+import { allocate } from '../tensor/tensor.js';
 import { checkHyper, Optimizer } from './optimizer.js';
 
 export interface AdamOptions {
@@ -8,18 +11,26 @@ export interface AdamOptions {
   weightDecay?: number;
 }
 
+interface AdamState {
+  step: number;
+  m: FloatArray;
+  v: FloatArray;
+}
+
 /**
  * Adam (Kingma & Ba 2015) with PyTorch's `torch.optim.Adam` update (L2 weight decay added to
  * the gradient, bias corrections applied as PyTorch does):
  *   g = grad + weightDecay * p;  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
  *   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+ * The moments have the parameter's dtype, as in PyTorch; `stateDict()` names them
+ * `state.<i>.exp_avg`, `state.<i>.exp_avg_sq`, with `state.<i>.step`.
  */
 export class Adam extends Optimizer {
   readonly lr: number;
   readonly betas: [number, number];
   readonly eps: number;
   readonly weightDecay: number;
-  private readonly state = new Map<Parameter, { step: number; m: Float64Array; v: Float64Array }>();
+  private readonly state = new Map<Parameter, AdamState>();
 
   constructor(params: Iterable<Parameter>, options: AdamOptions = {}) {
     super(params, 'Adam');
@@ -37,26 +48,34 @@ export class Adam extends Optimizer {
   }
 
   step(): void {
-    const [b1, b2] = this.betas;
+    const [beta1, beta2] = this.betas;
+    const k = kernels();
     for (const p of this.params) {
       if (!p.grad) continue;
       let s = this.state.get(p);
       if (!s) {
-        s = { step: 0, m: new Float64Array(p.size), v: new Float64Array(p.size) };
+        s = { step: 0, m: allocate(p.dtype, p.size), v: allocate(p.dtype, p.size) };
         this.state.set(p, s);
       }
       s.step += 1;
-      const stepSize = this.lr / (1 - b1 ** s.step);
-      const bc2Sqrt = Math.sqrt(1 - b2 ** s.step);
-      const w = p.data;
-      const grad = p.grad.data;
-      const { m, v } = s;
-      for (let i = 0; i < w.length; i++) {
-        const g = grad[i] + this.weightDecay * w[i];
-        m[i] = b1 * m[i] + (1 - b1) * g;
-        v[i] = b2 * v[i] + (1 - b2) * g * g;
-        w[i] -= (stepSize * m[i]) / (Math.sqrt(v[i]) / bc2Sqrt + this.eps);
-      }
+      k.adamStep(p.data, p.grad.data, s.m, s.v, {
+        stepSize: this.lr / (1 - beta1 ** s.step),
+        bc2Sqrt: Math.sqrt(1 - beta2 ** s.step),
+        beta1, beta2, eps: this.eps, weightDecay: this.weightDecay,
+      });
     }
+  }
+
+  protected stateNames() {
+    return { arrays: ['exp_avg', 'exp_avg_sq'], scalars: ['step'] };
+  }
+
+  protected paramState(i: number) {
+    const s = this.state.get(this.params[i]);
+    return s ? { step: s.step, exp_avg: s.m, exp_avg_sq: s.v } : null;
+  }
+
+  protected setParamState(i: number, state: Record<string, FloatArray | number>): void {
+    this.state.set(this.params[i], { step: state.step as number, m: state.exp_avg as FloatArray, v: state.exp_avg_sq as FloatArray });
   }
 }

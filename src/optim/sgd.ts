@@ -1,4 +1,7 @@
 import type { Parameter } from '../nn/module.js';
+import { kernels } from '../kernels/index.js';
+import type { FloatArray } from '../kernels/types.js';
+import { allocate } from '../tensor/tensor.js';
 import { checkHyper, Optimizer } from './optimizer.js';
 
 export interface SGDOptions {
@@ -15,6 +18,8 @@ export interface SGDOptions {
  *   buf = g (first step) | momentum * buf + (1 - dampening) * g
  *   g = nesterov ? g + momentum * buf : buf       (when momentum > 0)
  *   p -= lr * g
+ * The momentum buffer has the parameter's dtype, as in PyTorch; `stateDict()` names it
+ * `state.<i>.momentum_buffer`.
  * @example const opt = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
  */
 export class SGD extends Optimizer {
@@ -23,7 +28,7 @@ export class SGD extends Optimizer {
   readonly dampening: number;
   readonly weightDecay: number;
   readonly nesterov: boolean;
-  private readonly buffers = new Map<Parameter, Float64Array>();
+  private readonly buffers = new Map<Parameter, FloatArray>();
 
   constructor(params: Iterable<Parameter>, options: SGDOptions) {
     super(params, 'SGD');
@@ -43,24 +48,29 @@ export class SGD extends Optimizer {
 
   step(): void {
     const { lr, momentum, dampening, weightDecay, nesterov } = this;
+    const k = kernels();
     for (const p of this.params) {
       if (!p.grad) continue;
-      const w = p.data;
-      const grad = p.grad.data;
-      let buf = this.buffers.get(p);
-      const first = !buf;
-      if (momentum !== 0 && !buf) {
-        buf = new Float64Array(w.length);
+      let buf = this.buffers.get(p) ?? null;
+      const first = buf === null;
+      if (momentum !== 0 && buf === null) {
+        buf = allocate(p.dtype, p.size);
         this.buffers.set(p, buf);
       }
-      for (let i = 0; i < w.length; i++) {
-        let g = grad[i] + weightDecay * w[i];
-        if (buf) {
-          buf[i] = first ? g : momentum * buf[i] + (1 - dampening) * g;
-          g = nesterov ? g + momentum * buf[i] : buf[i];
-        }
-        w[i] -= lr * g;
-      }
+      k.sgdStep(p.data, p.grad.data, momentum !== 0 ? buf : null, { lr, momentum, dampening, weightDecay, nesterov, first });
     }
+  }
+
+  protected stateNames() {
+    return { arrays: ['momentum_buffer'], scalars: [] };
+  }
+
+  protected paramState(i: number) {
+    const buf = this.buffers.get(this.params[i]);
+    return buf ? { momentum_buffer: buf } : null;
+  }
+
+  protected setParamState(i: number, state: Record<string, FloatArray | number>): void {
+    this.buffers.set(this.params[i], state.momentum_buffer as FloatArray);
   }
 }

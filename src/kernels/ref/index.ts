@@ -1,6 +1,7 @@
 import type { Kernels } from '../types.js';
 import { batchNormBackward, batchNormInferForward, batchNormTrainForward } from './batchnorm.js';
-import { matmul } from './matmul.js';
+import { columnSums, matmul } from './matmul.js';
+import { adamStep, sgdStep } from './optim.js';
 import { batchNormBackwardNHWC, batchNormInferForwardNHWC, batchNormTrainForwardNHWC } from './batchnormNHWC.js';
 import { relu, reluBackward, sigmoid, sigmoidBackward, tanh, tanhBackward } from './activations.js';
 import { conv2dBackward, conv2dForward, maxPool2dBackward, maxPool2dForward } from './conv.js';
@@ -24,4 +25,7 @@ export const refKernels: Kernels = {
   reluBackward,
   tanh,
   tanhBackward,
+  columnSums,
+  sgdStep,
+  adamStep,
 };

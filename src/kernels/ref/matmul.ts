@@ -6,7 +6,26 @@ import type { FloatArray } from '../types.js';
  */
 export function matmul(
   a: FloatArray, b: FloatArray, out: FloatArray, m: number, k: number, n: number,
-  transA: boolean, transB: boolean,
+  transA: boolean, transB: boolean, bias: FloatArray | null = null,
+): void {
+  product(a, b, out, m, k, n, transA, transB);
+  if (bias) {
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[i * n + j] += bias[j];
+  }
+}
+
+/** out[j] = sum_r x[r, j], float64 accumulation. */
+export function columnSums(x: FloatArray, rows: number, cols: number, out: FloatArray): void {
+  const acc = new Float64Array(cols);
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    for (let j = 0; j < cols; j++) acc[j] += x[o + j];
+  }
+  out.set(acc);
+}
+
+function product(
+  a: FloatArray, b: FloatArray, out: FloatArray, m: number, k: number, n: number, transA: boolean, transB: boolean,
 ): void {
   if (transB) {
     // out[i, j] = sum_p opA[i, p] * b[j, p]: a dot product of two contiguous rows when !transA.

@@ -1,7 +1,7 @@
 // The `wasm` backend: WebAssembly SIMD kernels (assembly/kernels.ts), split over threads.
 // Float32 only; calls with float64 data (gradient checks) go to the reference kernels, as do
 // empty inputs. Arrays outside wasm memory are copied in (and outputs back): correct, slower.
-import type { Backend, BNDims, Conv2dDims, FloatArray, Kernels } from '../types.js';
+import type { AdamHyper, Backend, BNDims, Conv2dDims, FloatArray, Kernels, SgdHyper } from '../types.js';
 import { refKernels } from '../ref/index.js';
 import { browserPlatform, WasmRuntime, type ExportName, type Platform } from './runtime.js';
 import { isNode, nodePlatform } from './node.js';
@@ -50,6 +50,15 @@ class Call {
     if (!a) return 0;
     if (this.rt.owns(a)) return a.byteOffset;
     const p = this.scratch(a.byteLength);
+    this.outs.push([p, a]);
+    return p;
+  }
+
+  /** An array updated in place: copied in and back when it lives outside wasm memory. */
+  inout(a: FloatArray | null): number {
+    if (!a) return 0;
+    if (this.rt.owns(a)) return a.byteOffset;
+    const p = this.in(a);
     this.outs.push([p, a]);
     return p;
   }
@@ -194,8 +203,8 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
     }, fallback);
   };
 
-  /** out = op(a) @ op(b) on pointers; ap/bp: packing scratch (see gemmScratch). */
-  function gemm(pa: number, pb: number, po: number, m: number, k: number, n: number, transA: boolean, transB: boolean, ap: number, bp: number): void {
+  /** out = op(a) @ op(b) (+ bias, pointer or 0) on pointers; ap/bp: packing scratch (see gemmScratch). */
+  function gemm(pa: number, pb: number, po: number, m: number, k: number, n: number, transA: boolean, transB: boolean, ap: number, bp: number, pbias = 0): void {
     const mb = Math.ceil(m / 4), nb = Math.ceil(n / 8);
     const T = threadsFor(2 * m * n * k, PAR_MIN_FLOPS);
     const ta = transA ? 1 : 0, tb = transB ? 1 : 0;
@@ -204,10 +213,10 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
     // dispatch per product.
     if (nb >= mb) {
       rt.fns.packA(pa, ap, m, k, ta, 0, mb);
-      run('gemmPart', split(nb, T).map(([j0, j1], t) => [pa, pb, po, m, k, n, ta, tb, ap, bp, 0, mb, j0, j1, 2, rt.tmp[t]]));
+      run('gemmPart', split(nb, T).map(([j0, j1], t) => [pa, pb, po, m, k, n, ta, tb, ap, bp, 0, mb, j0, j1, 2, rt.tmp[t], pbias]));
     } else {
       rt.fns.packB(pb, bp, k, n, tb, 0, nb);
-      run('gemmPart', split(mb, T).map(([i0, i1], t) => [pa, pb, po, m, k, n, ta, tb, ap, bp, i0, i1, 0, nb, 1, rt.tmp[t]]));
+      run('gemmPart', split(mb, T).map(([i0, i1], t) => [pa, pb, po, m, k, n, ta, tb, ap, bp, i0, i1, 0, nb, 1, rt.tmp[t], pbias]));
     }
   }
   const gemmScratch = (call: Call, m: number, k: number, n: number) =>
@@ -215,13 +224,44 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
 
   function matmul(
     a: FloatArray, b: FloatArray, out: FloatArray, m: number, k: number, n: number, transA: boolean, transB: boolean,
+    bias: FloatArray | null = null,
   ): void {
-    const fallback = () => refKernels.matmul(a, b, out, m, k, n, transA, transB);
-    if (!isF32(a, b, out) || m * n * k === 0) return fallback();
+    const fallback = () => refKernels.matmul(a, b, out, m, k, n, transA, transB, bias);
+    if (!isF32(a, b, out, bias) || m * n * k === 0) return fallback();
     withCall((call) => {
-      const pa = call.in(a), pb = call.in(b), po = call.out(out);
+      const pa = call.in(a), pb = call.in(b), po = call.out(out), pbias = call.in(bias);
       const [ap, bp] = gemmScratch(call, m, k, n);
-      gemm(pa, pb, po, m, k, n, transA, transB, ap, bp);
+      gemm(pa, pb, po, m, k, n, transA, transB, ap, bp, pbias);
+    }, fallback);
+  }
+
+  function columnSums(x: FloatArray, rows: number, cols: number, out: FloatArray): void {
+    const fallback = () => refKernels.columnSums(x, rows, cols, out);
+    if (!isF32(x, out) || rows * cols === 0) return fallback();
+    withCall((call) => {
+      const px = call.in(x), po = call.out(out);
+      rt.fns.columnSumsF32(px, rows, cols, po);
+    }, fallback);
+  }
+
+  // Optimizer updates: one parameter at a time, on this thread (parameters are small next to
+  // the activations; the update is a single pass over them).
+  function sgdStep(w: FloatArray, grad: FloatArray, buf: FloatArray | null, h: SgdHyper): void {
+    const fallback = () => refKernels.sgdStep(w, grad, buf, h);
+    if (!isF32(w, grad, buf) || w.length === 0) return fallback();
+    withCall((call) => {
+      const pw = call.inout(w), pg = call.in(grad), pbuf = call.inout(buf);
+      const flags = (h.nesterov ? 1 : 0) | (h.first ? 2 : 0);
+      rt.fns.sgdF32(pw, pg, pbuf, w.length, h.lr, h.momentum, h.dampening, h.weightDecay, flags);
+    }, fallback);
+  }
+
+  function adamStep(w: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, h: AdamHyper): void {
+    const fallback = () => refKernels.adamStep(w, grad, m, v, h);
+    if (!isF32(w, grad, m, v) || w.length === 0) return fallback();
+    withCall((call) => {
+      const pw = call.inout(w), pm = call.inout(m), pv = call.inout(v), pg = call.in(grad);
+      rt.fns.adamF32(pw, pg, pm, pv, w.length, h.stepSize, h.bc2Sqrt, h.beta1, h.beta2, h.eps, h.weightDecay);
     }, fallback);
   }
 
@@ -333,6 +373,9 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
     sigmoidBackward: binary('sigmoidBackwardF32', refKernels.sigmoidBackward),
     tanhBackward: binary('tanhBackwardF32', refKernels.tanhBackward),
     reluBackward: binary('reluBackwardF32', refKernels.reluBackward),
+    columnSums,
+    sgdStep,
+    adamStep,
   };
 }
 

@@ -37,7 +37,7 @@ export interface Platform {
 const EXPORTS = [
   'bnTrainPlanar', 'bnNormalizePlanar', 'bnBackwardPlanar', 'bnTrainRows', 'bnNormalizeRows', 'bnBackwardRows',
   'packA', 'packB', 'gemmTiles', 'gemmPart', 'im2col', 'col2imAdd', 'addBiasRows', 'sumRowsF64', 'sigmoidF32', 'tanhF32', 'sigmoidBackwardF32', 'tanhBackwardF32', 'reluF32',
-  'reluBackwardF32', 'copyF32', 'addF32', 'sumF32',
+  'reluBackwardF32', 'copyF32', 'addF32', 'sumF32', 'columnSumsF32', 'sgdF32', 'adamF32',
 ] as const;
 export type ExportName = (typeof EXPORTS)[number];
 type WasmFn = (...args: number[]) => number;
@@ -46,7 +46,8 @@ const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB address space (wasm32); only what is used is committed
 const ALIGN = 64; // one cache line: SIMD loads never straddle one needlessly
 const MAX_THREADS = 16;
-const CTL_STRIDE = 192; // bytes per worker slot: 8 int32 of control + 16 float64 arguments
+const MAX_ARGS = 20;
+const CTL_STRIDE = 32 + 8 * MAX_ARGS; // bytes per worker slot: 8 int32 of control + MAX_ARGS float64 arguments
 const MIN_WASM_ELEMENTS = 16; // smaller tensors stay ordinary arrays (copied when used: cheap)
 
 function env(name: string): string | undefined {
@@ -75,6 +76,10 @@ export class WasmRuntime {
   private readonly budget: number;
   private tensorBytes = 0; // live tensor storage in wasm memory
   private readonly freeLists = new Map<number, number[]>();
+  // Every block ever carved from the bump pointer keeps its size for good (blocks are never
+  // split or merged): positive while in use, negative while on a free list. Entries are never
+  // deleted, so the map only grows when memory does (deleting and re-adding keys on every
+  // allocation made V8 rehash it, which cost microseconds per call).
   private readonly blockSize = new Map<number, number>();
   private readonly registry: FinalizationRegistry<number> | null;
   private platform: Platform | null = null;
@@ -105,7 +110,7 @@ export class WasmRuntime {
     this.fns = Object.fromEntries(EXPORTS.map((n) => [n, instance.exports[n] as WasmFn])) as Record<ExportName, WasmFn>;
     this.registry = typeof FinalizationRegistry === 'function'
       ? new FinalizationRegistry<number>((ptr) => {
-        this.tensorBytes -= this.blockSize.get(ptr) ?? 0;
+        this.tensorBytes -= Math.max(0, this.blockSize.get(ptr) ?? 0);
         this.free(ptr);
       })
       : null;
@@ -136,7 +141,7 @@ export class WasmRuntime {
     const list = this.freeLists.get(size);
     if (list && list.length > 0) {
       const p = list.pop()!;
-      this.blockSize.set(p, size);
+      this.blockSize.set(p, size); // an existing key: updated in place, the map does not churn
       return p;
     }
     const need = this.top + size - this.memory.buffer.byteLength;
@@ -159,8 +164,8 @@ export class WasmRuntime {
   /** Returns a block from `alloc` to its free list. */
   free(ptr: number): void {
     const size = this.blockSize.get(ptr);
-    if (size === undefined) return;
-    this.blockSize.delete(ptr);
+    if (size === undefined || size < 0) return; // not a block, or free already
+    this.blockSize.set(ptr, -size);
     let list = this.freeLists.get(size);
     if (!list) this.freeLists.set(size, (list = []));
     list.push(ptr);
@@ -268,8 +273,9 @@ export class WasmRuntime {
         local.push(t);
         continue;
       }
-      const args = new Float64Array(buf, base + 32, 16);
+      const args = new Float64Array(buf, base + 32, MAX_ARGS);
       const a = parts[t];
+      if (a.length > MAX_ARGS) throw new Error(`wasm backend: ${fn} takes ${a.length} arguments, a worker slot holds ${MAX_ARGS}`);
       for (let i = 0; i < a.length; i++) args[i] = a[i];
       i32[1] = fnIndex;
       i32[2] = a.length;
@@ -310,14 +316,14 @@ export class WasmRuntime {
 // number in its control slot, run the named export on the arguments, publish done. It spins a
 // little before sleeping, as calls in a training step come in quick succession.
 // Control slot (int32): 0 seq, 1 fn, 2 nargs, 3 status, 4 done, 5 ready, 6 claimed; float64
-// args at byte 32. A part is run by whoever claims it first (compareExchange on 6).
+// args at byte 32 (MAX_ARGS of them). A part is run by whoever claims it first (compareExchange on 6).
 const WORKER_SOURCE = `
 function start(data) {
   const instance = new WebAssembly.Instance(data.module, { env: { memory: data.memory } });
   const fns = data.names.map((n) => instance.exports[n]);
   const buf = data.memory.buffer;
   const ctl = new Int32Array(buf, data.ctl, 8);
-  const args = new Float64Array(buf, data.ctl + 32, 16);
+  const args = new Float64Array(buf, data.ctl + 32, ${MAX_ARGS});
   let seq = Atomics.load(ctl, 0);
   Atomics.store(ctl, 5, 1);
   for (;;) {

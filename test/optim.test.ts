@@ -1,0 +1,96 @@
+// Optimizer state: stateDict() / loadStateDict() under PyTorch's names, resuming exactly, and
+// refusing what does not fit (nothing loaded then).
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Adam, BatchNorm1d, CrossEntropyLoss, Linear, RNG, Sequential, SGD, Sigmoid, tensor, type Module, type Optimizer } from '../src/index.js';
+
+function setup(seed: number): { model: Module; x: ReturnType<typeof tensor>; y: ReturnType<typeof tensor> } {
+  const rng = new RNG(seed);
+  const model = new Sequential(new Linear(6, 5, { rng }), new BatchNorm1d(5), new Sigmoid(), new Linear(5, 3, { rng }));
+  const x = tensor(Array.from({ length: 8 * 6 }, () => rng.normal()), [8, 6]);
+  const y = tensor(Array.from({ length: 8 }, (_, i) => i % 3), [8], { dtype: 'int64' });
+  return { model, x, y };
+}
+
+function train(model: Module, opt: Optimizer, x: ReturnType<typeof tensor>, y: ReturnType<typeof tensor>, steps: number): void {
+  const loss = new CrossEntropyLoss();
+  for (let i = 0; i < steps; i++) {
+    opt.zeroGrad();
+    loss.forward(model.forward(x), y).backward();
+    opt.step();
+  }
+}
+
+const params = (m: Module) => m.parameters().map((p) => Array.from(p.data));
+
+const OPTIMIZERS: [string, (m: Module) => Optimizer, string[]][] = [
+  ['SGD with momentum', (m) => new SGD(m.parameters(), { lr: 0.1, momentum: 0.9, nesterov: true }), ['momentum_buffer']],
+  ['Adam', (m) => new Adam(m.parameters(), { lr: 0.01, weightDecay: 1e-3 }), ['exp_avg', 'exp_avg_sq', 'step']],
+];
+
+for (const [name, make, names] of OPTIMIZERS) {
+  describe(`${name}: stateDict / loadStateDict`, () => {
+    test('keys and shapes as PyTorch (state.<i>.<name>, shaped like the parameter); empty before the first step', () => {
+      const { model, x, y } = setup(1);
+      const opt = make(model);
+      assert.deepEqual(opt.stateDict(), {});
+      train(model, opt, x, y, 1);
+      const sd = opt.stateDict();
+      const ps = model.parameters();
+      assert.deepEqual(Object.keys(sd).sort(), ps.flatMap((_, i) => names.map((n) => `state.${i}.${n}`)).sort());
+      ps.forEach((p, i) => {
+        for (const n of names) {
+          if (n === 'step') assert.equal(sd[`state.${i}.step`].item(), 1);
+          else assert.deepEqual(sd[`state.${i}.${n}`].shape, p.shape);
+        }
+      });
+    });
+
+    test('a fresh optimizer loaded from the state continues exactly as the original', () => {
+      const a = setup(2), b = setup(2);
+      const optA = make(a.model), optB = make(b.model);
+      train(a.model, optA, a.x, a.y, 3);
+      train(b.model, optB, b.x, b.y, 3);
+      const optC = make(b.model); // a new optimizer over the same (trained) parameters
+      optC.loadStateDict(optB.stateDict());
+      train(a.model, optA, a.x, a.y, 2);
+      train(b.model, optC, b.x, b.y, 2);
+      assert.deepEqual(params(b.model), params(a.model));
+      // Without the state the continuation differs (the test can tell).
+      const c = setup(2);
+      const optD = make(c.model);
+      train(c.model, optD, c.x, c.y, 3);
+      train(c.model, make(c.model), c.x, c.y, 2);
+      assert.notDeepEqual(params(c.model), params(a.model));
+    });
+
+    test('stateDict copies: changing it does not change the optimizer', () => {
+      const { model, x, y } = setup(3);
+      const opt = make(model);
+      train(model, opt, x, y, 1);
+      const sd = opt.stateDict();
+      const key = `state.0.${names[0]}`;
+      const before = Array.from(sd[key].data);
+      sd[key].data.fill(123);
+      assert.deepEqual(Array.from(opt.stateDict()[key].data), before);
+    });
+
+    test('bad state is refused with a clear error and nothing is loaded', () => {
+      const { model, x, y } = setup(4);
+      const opt = make(model);
+      train(model, opt, x, y, 1);
+      const good = opt.stateDict();
+      const target = make(model);
+      const bad = (edit: (sd: typeof good) => void, message: RegExp) => {
+        const sd = { ...good };
+        edit(sd);
+        assert.throws(() => target.loadStateDict(sd), message);
+        assert.deepEqual(target.stateDict(), {}, 'nothing loaded');
+      };
+      bad((sd) => { sd['state.0.nonsense'] = good[`state.0.${names[0]}`]; }, /unexpected key 'state.0.nonsense'/);
+      bad((sd) => { sd[`state.99.${names[0]}`] = good[`state.0.${names[0]}`]; }, /names parameter 99, the optimizer has 6/);
+      bad((sd) => { sd[`state.1.${names[0]}`] = tensor([1, 2, 3]); }, /'state.1.\w+' has shape \[3\], parameter 1 has shape \[5\]/);
+      if (names.length > 1) bad((sd) => { delete sd['state.2.exp_avg_sq']; }, /state.2 lacks exp_avg_sq/);
+    });
+  });
+}
