@@ -7,17 +7,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
-import { parseIdx } from '../src/data/idx.js';
-import { buildMlp } from '../src/experiments/mnistMlp.js';
+import { parseIdx, toImageSet } from '../src/data/idx.js';
+import { buildMlp, createMlpTrainer, type MlpData } from '../src/experiments/mnistMlp.js';
+import { getNumThreads, setNumThreads } from '../src/kernels/index.js';
 import { BatchNorm } from '../src/nn/batchnorm.js';
 import { RNG } from '../src/random.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { buildWeb, CHROMIUM, hasChromium, launchChromium, serveStatic } from '../web/e2e.js';
-import { activationInputs, classifySingle, histogram, lastBatchNormChannels, softmax } from '../web/lab/drift.js';
+import { activationInputs, classifySingle, driftConfigs, histogram, lastBatchNormChannels, shouldEvaluate, softmax } from '../web/lab/drift.js';
 import { CLASSIC_BATCH, normalizeBatch } from '../web/lab/normalize.js';
 import { curvature, descend, lossGrid, makeRavineData, normalizeFeatures } from '../web/lab/ravine.js';
 import { DEFAULT_RUNNING_STATS, trackRunningStats } from '../web/lab/runningStats.js';
+import { describeRuntime } from '../web/lab/runtime.js';
 import { readMnistSubset, sliceIdx } from '../web/mnistData.js';
+import type { FromWorker, RunSnapshot } from '../web/protocol.js';
 
 const EPS = 1e-5;
 
@@ -203,6 +206,17 @@ describe('web lab: the numbers behind the pictures', () => {
     assert.deepEqual(lastBatchNormChannels(buildMlp({ hidden: [4], activation: 'sigmoid', bn: 'none', initStd: 0.1, seed: 0 }, 3, 2), 5), []);
   });
 
+  test('the kernels line says threads, shared memory or copies, and why', () => {
+    const wasm = { backend: 'wasm', threads: 2, sharedMemory: true, crossOriginIsolated: true };
+    assert.equal(describeRuntime(wasm), 'wasm SIMD, 2 threads, shared memory');
+    assert.equal(describeRuntime({ ...wasm, threads: 1 }), 'wasm SIMD, 1 thread, shared memory');
+    assert.equal(describeRuntime({ ...wasm, threads: 1, sharedMemory: false, crossOriginIsolated: false }),
+      'wasm SIMD, 1 thread, copies (page not cross-origin isolated)');
+    assert.equal(describeRuntime({ ...wasm, threads: 1, sharedMemory: false }), 'wasm SIMD, 1 thread, copies');
+    assert.equal(describeRuntime({ backend: 'ref', threads: 1, sharedMemory: false, crossOriginIsolated: true }),
+      'reference kernels (plain TypeScript), 1 thread');
+  });
+
   test('the MNIST subset served to the page is a valid IDX file holding the first items', () => {
     const labels = parseIdx(readMnistSubset('t10k-labels-idx1-ubyte'), 'labels');
     assert.deepEqual(labels.dims, [2000]);
@@ -231,6 +245,8 @@ describe('web lab in Chromium', () => {
   let context: BrowserContext;
   let page: Page;
   const problems: string[] = [];
+  /** The page's messages from the training worker: 'ready', and 'snapshot' up to step 30. */
+  const fromWorker = (): Promise<FromWorker[]> => page.evaluate(() => (window as unknown as { fromWorker: FromWorker[] }).fromWorker);
 
   before(async () => {
     if (skipBrowser) return;
@@ -244,6 +260,20 @@ describe('web lab in Chromium', () => {
       if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`);
     });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    // Listen in on the training worker (the only Worker the page itself creates) before the page's scripts run.
+    await page.addInitScript(() => {
+      const seen: FromWorker[] = [];
+      (window as unknown as { fromWorker: FromWorker[] }).fromWorker = seen;
+      const Base = window.Worker;
+      window.Worker = class extends Base {
+        constructor(url: string | URL, options?: WorkerOptions) {
+          super(url, options);
+          this.addEventListener('message', (e: MessageEvent<FromWorker>) => {
+            if (e.data.type === 'ready' || (e.data.type === 'snapshot' && e.data.snapshots[0].step <= 30)) seen.push(e.data);
+          });
+        }
+      };
+    });
     page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
     // Offline means offline: any request off 127.0.0.1 fails the test.
     await page.route((url) => url.hostname !== '127.0.0.1', (route) => {
@@ -334,8 +364,65 @@ describe('web lab in Chromium', () => {
     // Two runs, one dot per evaluation each.
     const dots = await page.locator('#drift-accuracy .mark-symbol.role-mark path').count();
     assert.ok(dots >= 8, `accuracy curve dots: ${dots}`);
-    assert.match(await page.locator('#drift-status').innerText(), /^step \d+ · [\d.]+ steps\/s · (wasm|ref) kernels, \d+ threads?$/);
+    assert.match(await page.locator('#drift-status').innerText(), /^step \d+ · [\d.]+ steps\/s · (wasm SIMD|reference kernels \(plain TypeScript\)), \d+ threads?/);
     await page.locator('#drift').screenshot({ path: join(ARTIFACTS, 'drift.png') });
+  });
+
+  browserTest('the page is cross-origin isolated: training runs on wasm SIMD threads over shared memory', async () => {
+    assert.equal(await page.evaluate(() => crossOriginIsolated), true);
+    const ready = (await fromWorker()).filter((m) => m.type === 'ready');
+    assert.equal(ready.length, 1);
+    // The runtime's default: every core, at most 8 (2 on the project's machine).
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    const threads = Math.min(8, cores);
+    assert.deepEqual(ready[0].runtime, { backend: 'wasm', threads, sharedMemory: true, crossOriginIsolated: true });
+    // The page's own thread may not block, so it keeps to one thread (web/main.ts).
+    const worker = describeRuntime(ready[0].runtime);
+    assert.equal(await page.locator('#runtime').innerText(),
+      `Kernels: this page wasm SIMD, 1 thread, shared memory; training worker ${worker}.`);
+    assert.ok((await page.locator('#drift-status').innerText()).endsWith(` · ${worker}`));
+    // The wasm runtime's threads are Web Workers the training worker starts from blob: URLs; COEP
+    // require-corp lets them start (they inherit the page's policy). One per thread past the first.
+    const nested = page.workers().filter((w) => w.url().startsWith('blob:'));
+    assert.equal(nested.length, threads - 1, `blob: workers: ${nested.map((w) => w.url()).join(', ')}`);
+  });
+
+  browserTest('training in the worker gives the numbers Node gives on as many threads (steps 0 to 30)', async () => {
+    const messages = await fromWorker();
+    const threads = (messages.find((m) => m.type === 'ready') as Extract<FromWorker, { type: 'ready' }>).runtime.threads;
+    // The first run (default settings: lr 0.5, BN before the sigmoid), up to the next reset.
+    const browser: RunSnapshot[] = [];
+    for (const m of messages) {
+      if (m.type !== 'snapshot') continue;
+      if (m.snapshots[0].step === 0 && browser.length > 0) break;
+      browser.push(...m.snapshots);
+    }
+    assert.deepEqual(browser.map((s) => `${s.run}@${s.step}`), [0, 10, 20, 30].flatMap((k) => [`plain@${k}`, `bn@${k}`]));
+    const split = (images: string, labels: string) =>
+      toImageSet(parseIdx(readMnistSubset(images), images), parseIdx(readMnistSubset(labels), labels), { images, labels });
+    const data: MlpData = {
+      train: split('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),
+      test: split('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'),
+    };
+    const before = getNumThreads();
+    setNumThreads(threads);
+    try {
+      const runs = driftConfigs(0.5, 'before').map(({ run, config }) => ({ run, trainer: createMlpTrainer(config, data) }));
+      const node: Pick<RunSnapshot, 'run' | 'accuracy' | 'percentiles'>[] = [];
+      for (let step = 0; step <= 30; step++) {
+        if (step > 0) for (const { trainer } of runs) trainer.step();
+        if (step === 0 || shouldEvaluate(step)) {
+          for (const { run, trainer } of runs) {
+            const { point, percentiles } = trainer.evaluate();
+            node.push({ run, accuracy: point, percentiles });
+          }
+        }
+      }
+      // The same wasm kernels on the same data: the same bits in Chromium's worker as in Node, not just close.
+      assert.deepEqual(browser.map(({ run, accuracy, percentiles }) => ({ run, accuracy, percentiles })), node);
+    } finally {
+      setNumThreads(before);
+    }
   });
 
   browserTest('one image in eval mode gets a digit; batch statistics of one ignore the image', async () => {

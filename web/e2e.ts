@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext } from 'playwright-core';
+import { ISOLATION_HEADERS } from './isolation.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const hasChromium = (): boolean => existsSync(CHROMIUM);
@@ -26,21 +27,25 @@ const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.png': 'image/png', '.svg': 'image/svg+xml',
 };
 
-/** A static file server for `root` on 127.0.0.1 (a free port). Nothing outside `root` is served. */
-export async function serveStatic(root: string): Promise<{ url: string; close: () => Promise<void> }> {
+/**
+ * A static file server for `root` on 127.0.0.1 (a free port). Nothing outside `root` is served.
+ * Every response carries ISOLATION_HEADERS unless `isolated` is false (a host that cannot set headers).
+ */
+export async function serveStatic(root: string, { isolated = true } = {}): Promise<{ url: string; close: () => Promise<void> }> {
   const base = resolve(root);
+  const extra = isolated ? ISOLATION_HEADERS : {};
   const server: Server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname));
     const file = join(base, path.endsWith('/') ? `${path}index.html` : path);
     if (!file.startsWith(base + sep)) {
-      res.writeHead(403).end();
+      res.writeHead(403, extra).end();
       return;
     }
     try {
       const body = await readFile(file);
-      res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
+      res.writeHead(200, { ...extra, 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
     } catch {
-      res.writeHead(404).end('not found');
+      res.writeHead(404, extra).end('not found');
     }
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));

@@ -2,6 +2,8 @@
  * The web lab: four sections, each computed live by the batchnorm library (imported from
  * ../src). Training runs in a Web Worker; everything else is cheap enough for the page.
  */
+import { setNumThreads } from '../src/kernels/index.js';
+import { describeRuntime, runtimeInfo } from './lab/runtime.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { mountDrift } from './sections/drift.js';
 import { mountInference } from './sections/inference.js';
@@ -9,6 +11,13 @@ import { mountRavine } from './sections/ravine.js';
 import { mountWorked } from './sections/worked.js';
 
 const $ = (id: string): HTMLElement => document.getElementById(id)!;
+
+// A page's main thread may not block (Atomics.wait throws there), and the wasm runtime's threads
+// block the caller until they finish: threads only in the worker. The page's tensors are tiny anyway.
+setNumThreads(1);
+// Which kernels run here and in the worker: "shared memory" needs a cross-origin-isolated page.
+const pageRuntime = describeRuntime(runtimeInfo());
+$('runtime').textContent = `Kernels: this page ${pageRuntime}; training worker starting…`;
 
 mountWorked($('worked'));
 mountRavine($('ravine'));
@@ -24,6 +33,10 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
     $('drift-status').textContent = `error: ${msg.message}`;
     console.error(`training worker: ${msg.message}`);
     return;
+  }
+  if (msg.type === 'ready') {
+    $('runtime').textContent = `Kernels: this page ${pageRuntime}; training worker ${describeRuntime(msg.runtime)}.`;
+    $('runtime').dataset.worker = JSON.stringify(msg.runtime);
   }
   drift.onMessage(msg);
   inference.onMessage(msg);

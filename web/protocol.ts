@@ -1,6 +1,7 @@
 /** Messages between the page and the training worker (worker.ts). */
 import type { CurvePoint, PercentilePoint } from '../src/experiments/mnistMlp.js';
 import type { ChannelNumbers } from './lab/drift.js';
+import type { RuntimeInfo } from './lab/runtime.js';
 
 export type Placement = 'before' | 'after';
 
@@ -52,7 +53,8 @@ export interface Classification {
 }
 
 export type FromWorker =
-  | { type: 'ready'; nTrain: number; nTest: number; backend: string; threads: number }
+  /** `runtime`: the kernels training runs on, in the worker (backend, threads, shared memory). */
+  | { type: 'ready'; nTrain: number; nTest: number; runtime: RuntimeInfo }
   | { type: 'status'; running: boolean; step: number; stepsPerSecond: number }
   | { type: 'snapshot'; snapshots: RunSnapshot[] }
   | { type: 'classified'; result: Classification }

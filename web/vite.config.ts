@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
+import { ISOLATION_HEADERS } from './isolation.js';
 import { MNIST_FILES, readMnistSubset } from './mnistData.js';
 
 /** Serves the MNIST subset at ./mnist/<file> in dev and writes it into the build: no network. */
@@ -34,5 +35,7 @@ export default defineConfig({
     emptyOutDir: true,
     chunkSizeWarningLimit: 2000,
   },
-  server: { host: '127.0.0.1' },
+  // Cross-origin isolation: shared wasm memory and threads (README, "The web lab").
+  server: { host: '127.0.0.1', headers: ISOLATION_HEADERS },
+  preview: { host: '127.0.0.1', headers: ISOLATION_HEADERS },
 });

@@ -5,18 +5,16 @@
  * 'classify' are answered between slices. Same seed, same initial weights, same batch order.
  */
 import { parseIdx, toImageSet, type ImageSet } from '../src/data/idx.js';
-import { createMlpTrainer, defaultMlpConfig, type MlpData, type MlpTrainer } from '../src/experiments/mnistMlp.js';
-import { getBackend, getNumThreads, setBackend } from '../src/kernels/index.js';
+import { createMlpTrainer, type MlpData, type MlpTrainer } from '../src/experiments/mnistMlp.js';
+import { getBackend, setBackend } from '../src/kernels/index.js';
 import { Tensor } from '../src/tensor/tensor.js';
-import { activationInputs, classifySingle, histogram, lastBatchNormChannels, shouldEvaluate } from './lab/drift.js';
+import {
+  activationInputs, classifySingle, DRIFT_HELD_OUT as HELD_OUT, DRIFT_MAX_STEPS as MAX_STEPS, driftConfigs, histogram,
+  lastBatchNormChannels, shouldEvaluate,
+} from './lab/drift.js';
+import { runtimeInfo } from './lab/runtime.js';
 import { HIST_BINS, HIST_MAX, HIST_MIN, type DriftSettings, type FromWorker, type RunSnapshot, type ToWorker } from './protocol.js';
 
-/** Held-out images (the first test images) for the percentiles and histograms. */
-const HELD_OUT = 500;
-/** Test images for the accuracy curve. */
-const EVAL_IMAGES = 1000;
-/** Stop on our own after this many steps; the user may press start again. */
-const MAX_STEPS = 20000;
 /** Channels of the last BatchNorm shown in section 4. */
 const CHANNELS_SHOWN = 20;
 /** Work per slice before yielding to messages, in milliseconds. */
@@ -54,14 +52,7 @@ function reset(next: DriftSettings): void {
   loop++;
   running = false;
   rate = { steps: 0, ms: 0 };
-  const base = {
-    ...defaultMlpConfig, lr: next.lr, steps: MAX_STEPS, evalEvery: 100,
-    percentileBatch: HELD_OUT, evalLimit: EVAL_IMAGES, dataset: 'mnist (10k subset)',
-  };
-  runs = [
-    { run: 'plain', trainer: createMlpTrainer({ ...base, name: 'without BN', bn: 'none' }, data) },
-    { run: 'bn', trainer: createMlpTrainer({ ...base, name: 'with BN', bn: next.placement }, data) },
-  ];
+  runs = driftConfigs(next.lr, next.placement).map(({ run, config }) => ({ run, trainer: createMlpTrainer(config, data!) }));
   snapshot();
   status();
 }
@@ -145,7 +136,7 @@ onmessage = async (e: MessageEvent<ToWorker>) => {
           setBackend('ref');
           reset(msg.settings);
         }
-        post({ type: 'ready', nTrain: data.train.n, nTest: data.test.n, backend: getBackend(), threads: getNumThreads() });
+        post({ type: 'ready', nTrain: data.train.n, nTest: data.test.n, runtime: runtimeInfo() });
         break;
       case 'reset':
         reset(msg.settings);

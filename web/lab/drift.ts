@@ -3,6 +3,7 @@
  * Pure functions of a model and pixels, no DOM and no worker, so Node tests can check them.
  */
 import { noGrad } from '../../src/autograd/tape.js';
+import { defaultMlpConfig, type MlpConfig } from '../../src/experiments/mnistMlp.js';
 import { Sigmoid, ReLU, Tanh } from '../../src/nn/activation.js';
 import { BatchNorm } from '../../src/nn/batchnorm.js';
 import type { Sequential } from '../../src/nn/sequential.js';
@@ -37,6 +38,28 @@ export function histogram(values: ArrayLike<number>, lo: number, hi: number, bin
     counts[Math.min(bins - 1, Math.max(0, Math.floor((v - lo) * scale)))]++;
   }
   return counts;
+}
+
+/** Held-out test images (the first ones) for the drift section's percentiles and histograms. */
+export const DRIFT_HELD_OUT = 500;
+/** Test images for the drift section's accuracy curve. */
+export const DRIFT_EVAL_IMAGES = 1000;
+/** The drift section stops on its own after this many steps. */
+export const DRIFT_MAX_STEPS = 20000;
+
+/**
+ * The drift section's two runs (the worker trains them; the tests replay them in Node): the lab's
+ * MNIST network without and with BatchNorm, same seed, so same initial weights and batches.
+ */
+export function driftConfigs(lr: number, placement: 'before' | 'after'): { run: 'plain' | 'bn'; config: MlpConfig }[] {
+  const base = {
+    ...defaultMlpConfig, lr, steps: DRIFT_MAX_STEPS, evalEvery: 100,
+    percentileBatch: DRIFT_HELD_OUT, evalLimit: DRIFT_EVAL_IMAGES, dataset: 'mnist (10k subset)',
+  };
+  return [
+    { run: 'plain', config: { ...base, name: 'without BN', bn: 'none' } },
+    { run: 'bn', config: { ...base, name: 'with BN', bn: placement } },
+  ];
 }
 
 /** When the drift section evaluates: densely early, so the curves fill in at once, then every 100 steps. */

@@ -1,5 +1,6 @@
 /** Section 3: two MNIST networks, with and without BatchNorm, trained live in the worker. */
 import { COLORS, Plot } from '../plot.js';
+import { describeRuntime } from '../lab/runtime.js';
 import { HIST_BINS, HIST_MAX, HIST_MIN, type DriftSettings, type FromWorker, type RunSnapshot, type ToWorker } from '../protocol.js';
 
 const RUN_LABEL = { plain: 'without BN', bn: 'with BN' } as const;
@@ -132,7 +133,7 @@ export function mountDrift(root: HTMLElement, send: (msg: ToWorker) => void): Dr
       if (msg.type === 'ready') {
         startBtn.disabled = false;
         resetBtn.disabled = false;
-        kernels = ` · ${msg.backend} kernels, ${msg.threads} thread${msg.threads === 1 ? '' : 's'}`;
+        kernels = ` · ${describeRuntime(msg.runtime)}`;
       } else if (msg.type === 'status') {
         running = msg.running;
         startBtn.textContent = running ? 'Pause' : 'Start';

@@ -1,0 +1,41 @@
+/**
+ * Which kernels a thread of the lab runs on (the page, or the training worker): the library's
+ * backend, its thread count, whether its wasm memory is shared, and whether the page is
+ * cross-origin isolated (what makes shared memory possible in a browser; see README "The web lab").
+ */
+import { getBackend, getNumThreads } from '../../src/kernels/index.js';
+import { wasmRuntime } from '../../src/kernels/wasm/index.js';
+
+export interface RuntimeInfo {
+  /** `getBackend()`: 'wasm' or 'ref'. */
+  backend: string;
+  /** `getNumThreads()`. */
+  threads: number;
+  /** Whether the wasm backend is active with a SharedArrayBuffer memory (tensors live in it: no copies). */
+  sharedMemory: boolean;
+  /** `crossOriginIsolated` of this global (false where it is undefined, as in Node). */
+  crossOriginIsolated: boolean;
+}
+
+/** The kernels this thread runs on, from the library. */
+export function runtimeInfo(): RuntimeInfo {
+  const backend = getBackend();
+  return {
+    backend,
+    threads: getNumThreads(),
+    sharedMemory: backend === 'wasm' && wasmRuntime?.shared === true,
+    crossOriginIsolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
+  };
+}
+
+/**
+ * One line for the page: "wasm SIMD, 2 threads, shared memory", or
+ * "wasm SIMD, 1 thread, copies (page not cross-origin isolated)", or "reference kernels (plain TypeScript), 1 thread".
+ */
+export function describeRuntime(r: RuntimeInfo): string {
+  const threads = `${r.threads} thread${r.threads === 1 ? '' : 's'}`;
+  if (r.backend === 'ref') return `reference kernels (plain TypeScript), ${threads}`;
+  if (r.backend !== 'wasm') return `${r.backend} kernels, ${threads}`;
+  if (r.sharedMemory) return `wasm SIMD, ${threads}, shared memory`;
+  return `wasm SIMD, ${threads}, copies${r.crossOriginIsolated ? '' : ' (page not cross-origin isolated)'}`;
+}
