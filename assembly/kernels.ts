@@ -712,46 +712,19 @@ export function bnBackwardRows(
 
 // ---------------------------------------------------------------------------------------------
 // Matrix product out (m x n) = op(a) (m x k) @ op(b) (k x n), float32 accumulation.
-// Both operands are packed first (packA, packB) into zero-padded panels, then gemmTiles computes
-// 4 x 8 tiles of out with 8 SIMD accumulators held in registers.
+// op(b) is packed into zero-padded panels of 8 columns (packB); op(a) is read where it lies
+// (4 rows at a time: 4 strided streams), except a last block of fewer than 4 rows, which is
+// packed and zero-padded first. gemmTiles computes 4 x 8 tiles of out with 8 SIMD
+// accumulators held in registers.
 
-/**
- * Packs op(a) into panels of 4 rows: ap[(ib * k + p) * 4 + r] = op(a)[4 ib + r, p], zero for
- * rows >= m. Row blocks [ib0, ib1).
- */
-export function packA(a: usize, ap: usize, m: i32, k: i32, transA: i32, ib0: i32, ib1: i32): void {
-  for (let ib = ib0; ib < ib1; ib++) {
-    const dst = ap + (<usize>ib * <usize>k << 4);
-    const i0 = ib << 2;
-    if (transA && i0 + 4 <= m) {
-      // op(a)[i, p] = a[p * m + i]: four consecutive values per p.
-      for (let p = 0; p < k; p++) v128.store(dst + (<usize>p << 4), v128.load(a + ((<usize>p * <usize>m + <usize>i0) << 2)));
-    } else if (!transA && i0 + 4 <= m) {
-      const r0 = a + (<usize>i0 * <usize>k << 2), kb = <usize>k << 2;
-      let p = 0;
-      for (; p + 4 <= k; p += 4) {
-        // 4 x 4 transpose of rows i0..i0+3, columns p..p+3.
-        const o = <usize>p << 2;
-        const x0 = v128.load(r0 + o), x1 = v128.load(r0 + kb + o), x2 = v128.load(r0 + 2 * kb + o), x3 = v128.load(r0 + 3 * kb + o);
-        const t0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5);
-        const t2 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
-        const d = dst + (<usize>p << 4);
-        v128.store(d, v128.shuffle<f64>(t0, t1, 0, 2));
-        v128.store(d, v128.shuffle<f64>(t0, t1, 1, 3), 16);
-        v128.store(d, v128.shuffle<f64>(t2, t3, 0, 2), 32);
-        v128.store(d, v128.shuffle<f64>(t2, t3, 1, 3), 48);
-      }
-      for (; p < k; p++) {
-        for (let r = 0; r < 4; r++) store<f32>(dst + (<usize>p << 4) + (<usize>r << 2), load<f32>(r0 + <usize>r * kb + (<usize>p << 2)));
-      }
-    } else {
-      for (let p = 0; p < k; p++) {
-        for (let r = 0; r < 4; r++) {
-          const i = i0 + r;
-          const v: f32 = i < m ? (transA ? load<f32>(a + ((<usize>p * <usize>m + <usize>i) << 2)) : load<f32>(a + ((<usize>i * <usize>k + <usize>p) << 2))) : 0;
-          store<f32>(dst + (<usize>p << 4) + (<usize>r << 2), v);
-        }
-      }
+/** Packs rows [4 ib, 4 ib + 4) of op(a) into dst: dst[p * 4 + r] = op(a)[4 ib + r, p], zero for rows >= m. */
+function packABlock(a: usize, dst: usize, m: i32, k: i32, transA: i32, ib: i32): void {
+  const i0 = ib << 2;
+  for (let p = 0; p < k; p++) {
+    for (let r = 0; r < 4; r++) {
+      const i = i0 + r;
+      const v: f32 = i < m ? (transA ? load<f32>(a + ((<usize>p * <usize>m + <usize>i) << 2)) : load<f32>(a + ((<usize>i * <usize>k + <usize>p) << 2))) : 0;
+      store<f32>(dst + (<usize>p << 4) + (<usize>r << 2), v);
     }
   }
 }
@@ -805,39 +778,57 @@ export function packB(b: usize, bp: usize, k: i32, n: i32, transB: i32, jb0: i32
 }
 
 /**
- * 4 x 8 tiles of out for row blocks [ib0, ib1) and column blocks [jb0, jb1). tmp: 128 bytes of
- * scratch for edge tiles. Each element is a float32 sum over p in order, whatever the split,
- * plus bias[j] afterwards when bias is not 0.
+ * 4 x 8 tiles of out for row blocks [ib0, ib1) and column blocks [jb0, jb1), from op(a) in
+ * place and op(b) packed in bp. apad: k * 16 bytes of scratch for a partial last row block;
+ * tmp: 128 bytes for edge tiles. Each element is a float32 sum over p in order, whatever the
+ * split, plus bias[j] afterwards when bias is not 0.
  */
-export function gemmTiles(ap: usize, bp: usize, out: usize, m: i32, n: i32, k: i32, ib0: i32, ib1: i32, jb0: i32, jb1: i32, tmp: usize, bias: usize): void {
+export function gemmTiles(
+  a: usize, transA: i32, bp: usize, out: usize, m: i32, n: i32, k: i32,
+  ib0: i32, ib1: i32, jb0: i32, jb1: i32, tmp: usize, bias: usize, apad: usize,
+): void {
   const nb = <usize>n << 2;
+  let padded = -1; // the row block packed in apad, if any
   for (let jb = jb0; jb < jb1; jb++) {
     const bpan = bp + (<usize>jb * <usize>k << 5);
     const j0 = jb << 3;
     for (let ib = ib0; ib < ib1; ib++) {
-      let apan = ap + (<usize>ib * <usize>k << 4);
+      const i0 = ib << 2;
+      // Where op(a)[i0 + r, p] lies: pa + p * ps + r * rs.
+      let pa: usize, ps: usize, rs: usize;
+      if (i0 + 4 > m) {
+        if (padded != ib) {
+          packABlock(a, apad, m, k, transA, ib);
+          padded = ib;
+        }
+        pa = apad; ps = 16; rs = 4;
+      } else if (transA) {
+        pa = a + (<usize>i0 << 2); ps = <usize>m << 2; rs = 4;
+      } else {
+        pa = a + (<usize>i0 * <usize>k << 2); ps = 4; rs = <usize>k << 2;
+      }
+      const rs2 = rs << 1, rs3 = rs * 3;
       let bq = bpan;
       let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
       let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-      const end = apan + (<usize>k << 4);
-      while (apan < end) {
+      const end = bpan + (<usize>k << 5);
+      while (bq < end) {
         const b0 = v128.load(bq), b1 = v128.load(bq, 16);
-        let av = v128.load32_splat(apan);
+        let av = v128.load32_splat(pa);
         c00 = f32x4.add(c00, f32x4.mul(av, b0));
         c01 = f32x4.add(c01, f32x4.mul(av, b1));
-        av = v128.load32_splat(apan, 4);
+        av = v128.load32_splat(pa + rs);
         c10 = f32x4.add(c10, f32x4.mul(av, b0));
         c11 = f32x4.add(c11, f32x4.mul(av, b1));
-        av = v128.load32_splat(apan, 8);
+        av = v128.load32_splat(pa + rs2);
         c20 = f32x4.add(c20, f32x4.mul(av, b0));
         c21 = f32x4.add(c21, f32x4.mul(av, b1));
-        av = v128.load32_splat(apan, 12);
+        av = v128.load32_splat(pa + rs3);
         c30 = f32x4.add(c30, f32x4.mul(av, b0));
         c31 = f32x4.add(c31, f32x4.mul(av, b1));
-        apan += 16;
+        pa += ps;
         bq += 32;
       }
-      const i0 = ib << 2;
       if (bias != 0 && j0 + 8 <= n) {
         const bv0 = v128.load(bias + (<usize>j0 << 2)), bv1 = v128.load(bias + (<usize>j0 << 2), 16);
         c00 = f32x4.add(c00, bv0); c01 = f32x4.add(c01, bv1);
@@ -869,17 +860,15 @@ export function gemmTiles(ap: usize, bp: usize, out: usize, m: i32, n: i32, k: i
 }
 
 /**
- * One thread's share of a matrix product in a single call: packs its own row blocks of op(a)
- * (own = 1) or column blocks of op(b) (own = 2) into ap / bp, then computes tiles
- * [ib0, ib1) x [jb0, jb1). The other operand must be packed already (by the caller).
+ * One thread's share of a matrix product in a single call: tiles [ib0, ib1) x [jb0, jb1),
+ * packing its own column panels of op(b) first unless the caller packed them all (packed = 1).
  */
 export function gemmPart(
   a: usize, b: usize, out: usize, m: i32, k: i32, n: i32, transA: i32, transB: i32,
-  ap: usize, bp: usize, ib0: i32, ib1: i32, jb0: i32, jb1: i32, own: i32, tmp: usize, bias: usize,
+  bp: usize, ib0: i32, ib1: i32, jb0: i32, jb1: i32, packed: i32, tmp: usize, bias: usize, apad: usize,
 ): void {
-  if (own == 1) packA(a, ap, m, k, transA, ib0, ib1);
-  else packB(b, bp, k, n, transB, jb0, jb1);
-  gemmTiles(ap, bp, out, m, n, k, ib0, ib1, jb0, jb1, tmp, bias);
+  if (!packed) packB(b, bp, k, n, transB, jb0, jb1);
+  gemmTiles(a, transA, bp, out, m, n, k, ib0, ib1, jb0, jb1, tmp, bias, apad);
 }
 
 // ---------------------------------------------------------------------------------------------

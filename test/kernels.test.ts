@@ -10,7 +10,7 @@ import {
 import { createWasmBackend, wasmRuntime } from '../src/kernels/wasm/index.js';
 import { WasmRuntime } from '../src/kernels/wasm/runtime.js';
 import { allocate } from '../src/tensor/tensor.js';
-import { batchNorm, RNG, tensor } from '../src/index.js';
+import { batchNorm, RNG, tensor, type Tensor } from '../src/index.js';
 import { fixture, replay } from './bnFixture.js';
 import { assertClose, FLOAT32, FLOAT64, type Tolerance } from './helpers.js';
 
@@ -587,6 +587,49 @@ describe('wasm runtime', () => {
     assert.ok(again.every((v) => v === 0), 'zeroed');
     setBackend('ref');
     assert.ok(!rt.owns(allocate('float32', 1000)), 'ref: ordinary arrays');
+    setBackend(saved);
+  });
+
+  test('release: a block comes back at once, zeroed on reuse; subarrays, double releases and foreign arrays are ignored', () => {
+    const rt = wasmRuntime!;
+    const saved = getBackend();
+    setBackend('wasm');
+    const a = allocate('float32', 1000);
+    a.fill(3);
+    const before = rt.stats().tensorBytes;
+    rt.release(a.subarray(10)); // not a whole block
+    rt.release(new Float32Array(1000)); // not ours
+    assert.equal(rt.stats().tensorBytes, before);
+    rt.release(a);
+    assert.equal(rt.stats().tensorBytes, before - 4032, 'the 4000-byte block (4032 with alignment) is back');
+    rt.release(a); // twice: no effect
+    assert.equal(rt.stats().tensorBytes, before - 4032);
+    const b = allocate('float32', 1000);
+    assert.equal(b.byteOffset, a.byteOffset, 'reused at once');
+    assert.ok(b.every((v) => v === 0), 'zeroed');
+    setBackend(saved);
+  });
+
+  test('backward releases every intermediate gradient: what it keeps is exactly the leaves\' gradients', () => {
+    const saved = getBackend();
+    setBackend('wasm');
+    // Sizes that are multiples of 16 floats, so each block is exactly its tensor's bytes.
+    const rng = new RNG(5);
+    const leaf = (shape: number[]) => tensor(Array.from({ length: shape.reduce((p, q) => p * q) }, () => rng.normal()), shape, { requiresGrad: true });
+    const x = leaf([8, 32]), w1 = leaf([16, 32]), b1 = leaf([16]), w2 = leaf([16, 16]), b2 = leaf([16]);
+    const y = x.matmul(w1.transpose(0, 1)).add(b1).sigmoid().matmul(w2.transpose(0, 1)).add(b2).tanh().sum();
+    const before = wasmRuntime!.stats().tensorBytes;
+    y.backward();
+    const kept = wasmRuntime!.stats().tensorBytes - before;
+    const leaves = [x, w1, b1, w2, b2];
+    assert.ok(leaves.every((t) => t.grad && wasmRuntime!.owns(t.grad.data)));
+    assert.equal(kept, leaves.reduce((s, t) => s + 4 * t.size, 0));
+    // And the gradients are right: the same graph in float64 on the reference kernels.
+    setBackend('ref');
+    const d = (t: Tensor) => tensor(Array.from(t.data), [...t.shape], { dtype: 'float64', requiresGrad: true });
+    const [x6, w16, b16, w26, b26] = leaves.map(d);
+    x6.matmul(w16.transpose(0, 1)).add(b16).sigmoid().matmul(w26.transpose(0, 1)).add(b26).tanh().sum().backward();
+    leaves.forEach((t, i) => assertClose(t.grad!.data, [x6, w16, b16, w26, b26][i].grad!.data, FLOAT32, `grad ${i}`));
     setBackend(saved);
   });
 

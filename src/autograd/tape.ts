@@ -1,3 +1,4 @@
+import { allocateStorage, releaseStorage } from '../kernels/index.js';
 import type { FloatArray } from '../kernels/types.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -72,18 +73,29 @@ function reverseTopologicalOrder(root: Tensor): Tensor[] {
   return order.reverse();
 }
 
+function copyOf(a: FloatArray): FloatArray {
+  const out = allocateStorage(a instanceof Float32Array, a.length);
+  out.set(a);
+  return out;
+}
+
 /**
- * Back-propagates `gradRoot` (the gradient of some scalar with respect to `root`) and
- * accumulates into `.grad` of every leaf tensor that requires a gradient.
+ * Back-propagates `gradRoot` (the gradient of some scalar with respect to `root`) and hands
+ * each leaf tensor that requires a gradient its gradient through `accumulate`, which returns
+ * whether it kept the array (as the leaf's `.grad`) or only read it.
+ *
+ * Intermediate gradients never leave this function, so each is released to the backend as
+ * soon as it has been used (in a synchronous training loop the garbage collector would not
+ * return them in time, see src/kernels/wasm/runtime.ts).
  */
-export function backward(root: Tensor, gradRoot: FloatArray, accumulate: (leaf: Tensor, grad: FloatArray) => void): void {
+export function backward(root: Tensor, gradRoot: FloatArray, accumulate: (leaf: Tensor, grad: FloatArray) => boolean): void {
   const grads = new Map<Tensor, FloatArray>([[root, gradRoot]]);
   for (const node of reverseTopologicalOrder(root)) {
     const g = grads.get(node);
     if (!g) continue;
     grads.delete(node);
     if (!node.gradFn) {
-      accumulate(node, g);
+      if (!accumulate(node, g)) releaseStorage(g);
       continue;
     }
     const inputGrads = node.gradFn.backward(g);
@@ -93,13 +105,17 @@ export function backward(root: Tensor, gradRoot: FloatArray, accumulate: (leaf: 
       if (gi.length !== input.size) {
         throw new Error(`${node.gradFn!.name} returned a gradient of ${gi.length} elements for an input of ${input.size}`);
       }
+      // An op may hand back the very array it was given (AddBackward passes g through), or
+      // one array for two inputs: those are shared, the rest belong to this walk.
+      const shared = gi === g || inputGrads.indexOf(gi) !== i;
       const existing = grads.get(input);
       if (existing) {
         for (let k = 0; k < gi.length; k++) existing[k] += gi[k];
+        if (!shared) releaseStorage(gi);
       } else {
-        // Copy: an op may hand back the very array it was given (AddBackward passes g through).
-        grads.set(input, gi === g || inputGrads.indexOf(gi) !== i ? gi.slice() : gi);
+        grads.set(input, shared ? copyOf(gi) : gi);
       }
     });
+    releaseStorage(g);
   }
 }

@@ -54,6 +54,15 @@ export function allocateStorage(float32: boolean, size: number): FloatArray {
 }
 
 /**
+ * Hands storage from `allocateStorage` back to the backend that made it, for reuse at once.
+ * Only for arrays nothing can reach any more (the autograd's intermediate gradients). Storage
+ * from another backend, or ordinary arrays, are left to the garbage collector.
+ */
+export function releaseStorage(storage: FloatArray): void {
+  for (const b of backends.values()) b.release?.(storage);
+}
+
+/**
  * Sets the number of threads the active backend splits kernels over (like
  * `torch.set_num_threads`). The `wasm` backend uses worker threads sharing its memory; the
  * default is the number of cores (at most 8), or the environment variable BATCHNORM_THREADS.

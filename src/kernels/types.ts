@@ -235,6 +235,11 @@ export interface Backend {
    * zero-filled. Absent: ordinary typed arrays.
    */
   allocate?(float32: boolean, size: number): FloatArray;
+  /**
+   * Takes back storage from `allocate` that nothing can reach any more, before the garbage
+   * collector would (which, in a long synchronous loop, is never). Absent: nothing to do.
+   */
+  release?(storage: FloatArray): void;
   /** Sets the number of threads its kernels split work over. */
   setNumThreads?(n: number): void;
   /** The number of threads its kernels split work over. */

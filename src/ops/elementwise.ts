@@ -1,4 +1,5 @@
 import { record } from '../autograd/tape.js';
+import { releaseStorage } from '../kernels/index.js';
 import type { FloatArray } from '../kernels/types.js';
 import { allocate, Tensor } from '../tensor/tensor.js';
 import { broadcastShapes, sameShape, sizeOf } from '../tensor/shape.js';
@@ -34,7 +35,9 @@ function binary(rule: BinaryRule, x: Tensor | number, y: Tensor | number): Tenso
       if (!target.requiresGrad) return null;
       const full = allocate(dtype, size);
       for (let i = 0; i < size; i++) full[i] = partial(g[i], ad[ia ? ia[i] : i], bd[ib ? ib[i] : i]);
-      return sumToShape(full, shape, target.shape, dtype);
+      const reduced = sumToShape(full, shape, target.shape, dtype);
+      if (reduced !== full) releaseStorage(full); // summed down to a broadcast input's shape
+      return reduced;
     };
     return [grad(rule.da, a), grad(rule.db, b)];
   });

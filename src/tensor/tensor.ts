@@ -144,9 +144,10 @@ export class Tensor {
       if (leaf.grad) {
         const acc = leaf.grad.data;
         for (let i = 0; i < acc.length; i++) acc[i] += gl[i];
-      } else {
-        leaf.grad = new Tensor(gl, leaf.shape, leaf.dtype);
+        return false;
       }
+      leaf.grad = new Tensor(gl, leaf.shape, leaf.dtype);
+      return true;
     });
   }
 

@@ -203,24 +203,32 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
     }, fallback);
   };
 
-  /** out = op(a) @ op(b) (+ bias, pointer or 0) on pointers; ap/bp: packing scratch (see gemmScratch). */
-  function gemm(pa: number, pb: number, po: number, m: number, k: number, n: number, transA: boolean, transB: boolean, ap: number, bp: number, pbias = 0): void {
+  /**
+   * out = op(a) @ op(b) (+ bias, pointer or 0) on pointers, with scratch from gemmScratch.
+   * Split over column panels when there are enough (each thread packs its own panels of op(b):
+   * no serial part), else over row blocks after packing op(b) here. Every element is summed
+   * by one thread in the same order, whatever the split.
+   */
+  function gemm(
+    pa: number, pb: number, po: number, m: number, k: number, n: number, transA: boolean, transB: boolean,
+    scratch: GemmScratch, pbias = 0,
+  ): void {
     const mb = Math.ceil(m / 4), nb = Math.ceil(n / 8);
     const T = threadsFor(2 * m * n * k, PAR_MIN_FLOPS);
     const ta = transA ? 1 : 0, tb = transB ? 1 : 0;
-    // Split the longer side; every element is summed by one thread in the same order. The
-    // shared operand is packed here, each thread packs its own share of the other: one
-    // dispatch per product.
-    if (nb >= mb) {
-      rt.fns.packA(pa, ap, m, k, ta, 0, mb);
-      run('gemmPart', split(nb, T).map(([j0, j1], t) => [pa, pb, po, m, k, n, ta, tb, ap, bp, 0, mb, j0, j1, 2, rt.tmp[t], pbias]));
+    const { bp, apad } = scratch;
+    const apadOf = (t: number) => apad + t * k * 16;
+    if (nb >= T) {
+      run('gemmPart', split(nb, T).map(([j0, j1], t) => [pa, pb, po, m, k, n, ta, tb, bp, 0, mb, j0, j1, 0, rt.tmp[t], pbias, apadOf(t)]));
     } else {
       rt.fns.packB(pb, bp, k, n, tb, 0, nb);
-      run('gemmPart', split(mb, T).map(([i0, i1], t) => [pa, pb, po, m, k, n, ta, tb, ap, bp, i0, i1, 0, nb, 1, rt.tmp[t], pbias]));
+      run('gemmPart', split(mb, T).map(([i0, i1], t) => [pa, pb, po, m, k, n, ta, tb, bp, i0, i1, 0, nb, 1, rt.tmp[t], pbias, apadOf(t)]));
     }
   }
-  const gemmScratch = (call: Call, m: number, k: number, n: number) =>
-    [call.scratch(Math.ceil(m / 4) * k * 16), call.scratch(Math.ceil(n / 8) * k * 32)];
+  type GemmScratch = { bp: number; apad: number };
+  /** Scratch for products of up to k x n op(b) (packed panels) and one padded row block per thread. */
+  const gemmScratch = (call: Call, k: number, n: number): GemmScratch =>
+    ({ bp: call.scratch(Math.ceil(n / 8) * k * 32), apad: call.scratch(rt.numThreads() * k * 16) });
 
   function matmul(
     a: FloatArray, b: FloatArray, out: FloatArray, m: number, k: number, n: number, transA: boolean, transB: boolean,
@@ -230,8 +238,7 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
     if (!isF32(a, b, out, bias) || m * n * k === 0) return fallback();
     withCall((call) => {
       const pa = call.in(a), pb = call.in(b), po = call.out(out), pbias = call.in(bias);
-      const [ap, bp] = gemmScratch(call, m, k, n);
-      gemm(pa, pb, po, m, k, n, transA, transB, ap, bp, pbias);
+      gemm(pa, pb, po, m, k, n, transA, transB, gemmScratch(call, k, n), pbias);
     }, fallback);
   }
 
@@ -282,11 +289,11 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
       const px = call.in(x), pw = call.in(weight), pb = call.in(bias), py = call.out(y);
       const geo = geometry(call, d);
       const cols = call.scratch(K * P * 4);
-      const [ap, bp] = gemmScratch(call, d.cOut, K, P);
+      const scratch = gemmScratch(call, K, P);
       for (let s = 0; s < d.n; s++) {
         rt.fns.im2col(px + 4 * s * d.cIn * d.h * d.w, cols, geo);
         const ys = py + 4 * s * d.cOut * P;
-        gemm(pw, cols, ys, d.cOut, K, P, false, false, ap, bp);
+        gemm(pw, cols, ys, d.cOut, K, P, false, false, scratch);
         if (pb) rt.fns.addBiasRows(ys, pb, d.cOut, P);
       }
     }, fallback);
@@ -303,7 +310,8 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
       const pdy = call.in(dy), px = call.in(x), pw = call.in(weight), pdx = call.out(dx);
       const geo = geometry(call, d);
       const cols = call.scratch(K * P * 4);
-      const [ap, bp] = gemmScratch(call, Math.max(d.cOut, K), Math.max(P, d.cOut), Math.max(K, P));
+      // Products here: (cOut x P) @ (P x K) and (K x cOut) @ (cOut x P).
+      const scratch = gemmScratch(call, Math.max(P, d.cOut), Math.max(K, P));
       const dwAcc = dWeight ? call.scratch(d.cOut * K * 4) : 0;
       const dwS = dWeight ? call.scratch(d.cOut * K * 4) : 0;
       const dbAcc = dBias ? call.scratch(d.cOut * 8) : 0;
@@ -316,12 +324,12 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
         if (dwAcc) {
           // dW += dy_s (cOut x P) @ cols_s^T (P x K)
           rt.fns.im2col(px + 4 * s * plane, cols, geo);
-          gemm(dys, cols, dwS, d.cOut, P, K, false, true, ap, bp);
+          gemm(dys, cols, dwS, d.cOut, P, K, false, true, scratch);
           rt.fns.addF32(dwAcc, dwS, dwAcc, d.cOut * K);
         }
         if (pdx) {
           // dCols = W^T (K x cOut) @ dy_s (cOut x P), folded back onto the input positions.
-          gemm(pw, dys, cols, K, d.cOut, P, true, false, ap, bp);
+          gemm(pw, dys, cols, K, d.cOut, P, true, false, scratch);
           rt.f32(pdx + 4 * s * plane, plane).fill(0);
           rt.fns.col2imAdd(cols, pdx + 4 * s * plane, geo);
         }
@@ -385,6 +393,7 @@ export function createWasmBackend(rt: WasmRuntime, name = 'wasm'): Backend {
     name,
     kernels: makeKernels(rt),
     allocate: (float32, size) => rt.allocate(float32, size),
+    release: (storage) => rt.release(storage),
     setNumThreads: (n) => rt.setNumThreads(n),
     getNumThreads: () => rt.numThreads(),
   };

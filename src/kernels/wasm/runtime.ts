@@ -36,7 +36,7 @@ export interface Platform {
 
 const EXPORTS = [
   'bnTrainPlanar', 'bnNormalizePlanar', 'bnBackwardPlanar', 'bnTrainRows', 'bnNormalizeRows', 'bnBackwardRows',
-  'packA', 'packB', 'gemmTiles', 'gemmPart', 'im2col', 'col2imAdd', 'addBiasRows', 'sumRowsF64', 'sigmoidF32', 'tanhF32', 'sigmoidBackwardF32', 'tanhBackwardF32', 'reluF32',
+  'packB', 'gemmTiles', 'gemmPart', 'im2col', 'col2imAdd', 'addBiasRows', 'sumRowsF64', 'sigmoidF32', 'tanhF32', 'sigmoidBackwardF32', 'tanhBackwardF32', 'reluF32',
   'reluBackwardF32', 'copyF32', 'addF32', 'sumF32', 'columnSumsF32', 'sgdF32', 'adamF32',
 ] as const;
 export type ExportName = (typeof EXPORTS)[number];
@@ -187,11 +187,28 @@ export class WasmRuntime {
         const arr = float32 ? new Float32Array(this.memory.buffer, p, size) : new Float64Array(this.memory.buffer, p, size);
         if (p < fresh) arr.fill(0); // a reused block; fresh memory is zero already
         this.tensorBytes += bytes;
-        this.registry?.register(arr, p);
+        this.registry?.register(arr, p, arr);
         return arr;
       }
     }
     return float32 ? new Float32Array(size) : new Float64Array(size);
+  }
+
+  /**
+   * Returns the block of an array from `allocate` now, without waiting for it to be collected.
+   * For storage nothing else can reach any more (the autograd's intermediate gradients); the
+   * array must not be used afterwards. Arrays that are not whole blocks of this memory are
+   * ignored.
+   */
+  release(a: FloatArray): void {
+    if (!this.owns(a) || !this.registry) return;
+    const p = a.byteOffset;
+    const size = this.blockSize.get(p);
+    if (size === undefined || size < 0 || a.byteLength > size) return;
+    // Unregistering fails for an array that was not registered (a subarray, kernel scratch).
+    if (!this.registry.unregister(a)) return;
+    this.tensorBytes -= size;
+    this.free(p);
   }
 
   /** Whether `a` lives in this runtime's memory (then its pointer is `a.byteOffset`). */
@@ -314,9 +331,13 @@ export class WasmRuntime {
 
 // The worker: instantiate on the shared memory, mark ready, then loop: wait for a new sequence
 // number in its control slot, run the named export on the arguments, publish done. It spins a
-// little before sleeping, as calls in a training step come in quick succession.
+// while (WORKER_SPIN_MS) before sleeping: the kernels of a training step come a few tens of
+// microseconds apart, and a sleeping worker takes longer than that to wake (the caller would
+// then run its part itself, and the step would run on one thread). The spin is bounded, so an
+// idle process sleeps.
 // Control slot (int32): 0 seq, 1 fn, 2 nargs, 3 status, 4 done, 5 ready, 6 claimed; float64
 // args at byte 32 (MAX_ARGS of them). A part is run by whoever claims it first (compareExchange on 6).
+const WORKER_SPIN_MS = 0.5;
 const WORKER_SOURCE = `
 function start(data) {
   const instance = new WebAssembly.Instance(data.module, { env: { memory: data.memory } });
@@ -328,8 +349,15 @@ function start(data) {
   Atomics.store(ctl, 5, 1);
   for (;;) {
     let spins = 0;
+    let since = 0;
     while (Atomics.load(ctl, 0) === seq) {
-      if (++spins > 4000) Atomics.wait(ctl, 0, seq);
+      if ((++spins & 255) !== 0) continue;
+      const now = performance.now();
+      if (since === 0) since = now;
+      else if (now - since > ${WORKER_SPIN_MS}) {
+        Atomics.wait(ctl, 0, seq);
+        since = 0;
+      }
     }
     seq = Atomics.load(ctl, 0);
     // Claim the part; the caller may have taken it already (then only acknowledge).
