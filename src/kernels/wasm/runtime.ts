@@ -384,9 +384,11 @@ export function browserPlatform(): Platform | null {
   const g = globalThis as {
     Worker?: new (url: string) => { postMessage(d: unknown): void; terminate(): void };
     Blob?: typeof Blob; URL?: typeof URL; navigator?: { hardwareConcurrency?: number };
-    crossOriginIsolated?: boolean;
+    crossOriginIsolated?: boolean; document?: unknown;
   };
-  if (!g.Worker || !g.Blob || !g.URL || g.crossOriginIsolated === false) return null;
+  // A page's main thread may not block (Atomics.wait throws there, and `run` waits for its
+  // workers): threads only in workers. The memory stays shared (no copies) either way.
+  if (!g.Worker || !g.Blob || !g.URL || g.crossOriginIsolated === false || g.document !== undefined) return null;
   return {
     cores: () => g.navigator?.hardwareConcurrency ?? 1,
     spawn(source, data) {
