@@ -376,7 +376,7 @@ describe('web lab in Chromium', () => {
     const cores = await page.evaluate(() => navigator.hardwareConcurrency);
     const threads = Math.min(8, cores);
     assert.deepEqual(ready[0].runtime, { backend: 'wasm', threads, sharedMemory: true, crossOriginIsolated: true });
-    // The page's own thread may not block, so it keeps to one thread (web/main.ts).
+    // A page's main thread may not block on workers, so the runtime gives it one thread (browserPlatform).
     const worker = describeRuntime(ready[0].runtime);
     assert.equal(await page.locator('#runtime').innerText(),
       `Kernels: this page wasm SIMD, 1 thread, shared memory; training worker ${worker}.`);

@@ -2,7 +2,6 @@
  * The web lab: four sections, each computed live by the batchnorm library (imported from
  * ../src). Training runs in a Web Worker; everything else is cheap enough for the page.
  */
-import { setNumThreads } from '../src/kernels/index.js';
 import { describeRuntime, runtimeInfo } from './lab/runtime.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { mountDrift } from './sections/drift.js';
@@ -12,10 +11,8 @@ import { mountWorked } from './sections/worked.js';
 
 const $ = (id: string): HTMLElement => document.getElementById(id)!;
 
-// A page's main thread may not block (Atomics.wait throws there), and the wasm runtime's threads
-// block the caller until they finish: threads only in the worker. The page's tensors are tiny anyway.
-setNumThreads(1);
-// Which kernels run here and in the worker: "shared memory" needs a cross-origin-isolated page.
+// Which kernels run here and in the worker: "shared memory" needs a cross-origin-isolated page. The
+// page's own thread has one thread (a page may not block on workers); training runs in the worker.
 const pageRuntime = describeRuntime(runtimeInfo());
 $('runtime').textContent = `Kernels: this page ${pageRuntime}; training worker starting…`;
 
