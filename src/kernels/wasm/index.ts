@@ -3,7 +3,7 @@
 // empty inputs. Arrays outside wasm memory are copied in (and outputs back): correct, slower.
 import type { AdamHyper, Backend, BNDims, Conv2dDims, FloatArray, Kernels, SgdHyper } from '../types.js';
 import { refKernels } from '../ref/index.js';
-import { browserPlatform, WasmRuntime, type ExportName, type Platform } from './runtime.js';
+import { browserPlatform, MAX_PARTS, WasmRuntime, type ExportName, type Platform } from './runtime.js';
 import { isNode, nodePlatform } from './node.js';
 
 function createRuntime(platform: Platform | null): WasmRuntime | null {
@@ -104,7 +104,12 @@ function isF32(...arrays: (FloatArray | null)[]): boolean {
 }
 
 function makeKernels(rt: WasmRuntime): Partial<Kernels> {
-  const threadsFor = (work: number, min: number) => (work >= min ? rt.numThreads() : 1);
+  // Work worth splitting is cut into about 4 parts per thread, claimed by whichever thread is
+  // free (see WasmRuntime.run): results depend on the parts, i.e. on the thread count only.
+  const partsFor = (work: number, min: number) => {
+    const t = work >= min ? rt.numThreads() : 1;
+    return t === 1 ? 1 : Math.min(MAX_PARTS, 4 * t);
+  };
   const run = (fn: ExportName, parts: number[][]) => rt.run(fn, parts);
 
   /** Runs body with a Call; on exhausted wasm memory, runs the reference kernel instead. */
@@ -134,13 +139,13 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
       const px = call.in(x), py = call.out(y), pw = call.in(weight), pb = call.in(bias);
       const stats = call.scratch(24 * c);
       const pm = stats, pi = stats + 8 * c, pv = stats + 16 * c;
-      const T = threadsFor(n * c * s, PAR_MIN_ELEMENTS);
+      const P = partsFor(n * c * s, PAR_MIN_ELEMENTS);
       if (nhwc || s === 1) {
         const work = call.scratch(28 * c), params = call.scratch(16 * c);
-        run('bnTrainRows', split(c, T, 4).map(([c0, c1]) => [px, py, n * s, c, pw, pb, eps, pm, pi, pv, work, params, c0, c1]));
+        run('bnTrainRows', split(c, P, 4).map(([c0, c1]) => [px, py, n * s, c, pw, pb, eps, pm, pi, pv, work, params, c0, c1]));
       } else {
         const work = call.scratch(24 * c), params = call.scratch(16 * c);
-        run('bnTrainPlanar', split(c, T).map(([c0, c1]) => [px, py, n, c, s, pw, pb, eps, pm, pi, pv, work, params, c0, c1]));
+        run('bnTrainPlanar', split(c, P).map(([c0, c1]) => [px, py, n, c, s, pw, pb, eps, pm, pi, pv, work, params, c0, c1]));
       }
       mean.set(rt.f64(pm, c));
       invStd.set(rt.f64(pi, c));
@@ -169,9 +174,9 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
         pv[2 * c + ch] = (1 / Math.sqrt(variance[ch] + eps)) * (weight ? weight[ch] : 1);
         pv[3 * c + ch] = bias ? bias[ch] : 0;
       }
-      const T = threadsFor(n * c * s, PAR_MIN_ELEMENTS);
-      if (nhwc || s === 1) run('bnNormalizeRows', split(n * s, T).map(([r0, r1]) => [px, py, c, params, r0, r1, 0, c]));
-      else run('bnNormalizePlanar', split(c, T).map(([c0, c1]) => [px, py, n, c, s, params, c0, c1]));
+      const P = partsFor(n * c * s, PAR_MIN_ELEMENTS);
+      if (nhwc || s === 1) run('bnNormalizeRows', split(n * s, P).map(([r0, r1]) => [px, py, c, params, r0, r1, 0, c]));
+      else run('bnNormalizePlanar', split(c, P).map(([c0, c1]) => [px, py, n, c, s, params, c0, c1]));
     }, fallback);
   };
 
@@ -188,14 +193,14 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
       const pdy = call.in(dy), px = call.in(x), pdx = call.out(dx), pw = call.in(weight);
       const pm = call.f64(mean), pi = call.f64(invStd);
       const sums = call.scratch(16 * c);
-      const T = threadsFor(n * c * s, PAR_MIN_ELEMENTS);
+      const P = partsFor(n * c * s, PAR_MIN_ELEMENTS);
       const tr = training ? 1 : 0;
       if (nhwc || s === 1) {
         const work = call.scratch(28 * c), params = call.scratch(32 * c);
-        run('bnBackwardRows', split(c, T, 4).map(([c0, c1]) => [pdy, px, pdx, n * s, c, pm, pi, pw, tr, sums, work, params, c0, c1]));
+        run('bnBackwardRows', split(c, P, 4).map(([c0, c1]) => [pdy, px, pdx, n * s, c, pm, pi, pw, tr, sums, work, params, c0, c1]));
       } else {
         const work = call.scratch(24 * c), coef = call.scratch(32 * c);
-        run('bnBackwardPlanar', split(c, T).map(([c0, c1]) => [pdy, px, pdx, n, c, s, pm, pi, pw, tr, sums, work, coef, c0, c1]));
+        run('bnBackwardPlanar', split(c, P).map(([c0, c1]) => [pdy, px, pdx, n, c, s, pm, pi, pw, tr, sums, work, coef, c0, c1]));
       }
       const sv = rt.f64(sums, 2 * c);
       if (dBias) for (let ch = 0; ch < c; ch++) dBias[ch] = sv[ch];
@@ -214,21 +219,21 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
     scratch: GemmScratch, pbias = 0,
   ): void {
     const mb = Math.ceil(m / 4), nb = Math.ceil(n / 8);
-    const T = threadsFor(2 * m * n * k, PAR_MIN_FLOPS);
+    const P = partsFor(2 * m * n * k, PAR_MIN_FLOPS);
     const ta = transA ? 1 : 0, tb = transB ? 1 : 0;
     const { bp, apad } = scratch;
-    const apadOf = (t: number) => apad + t * k * 16;
-    if (nb >= T) {
-      run('gemmPart', split(nb, T).map(([j0, j1], t) => [pa, pb, po, m, k, n, ta, tb, bp, 0, mb, j0, j1, 0, rt.tmp[t], pbias, apadOf(t)]));
+    const apadOf = (part: number) => apad + part * k * 16;
+    if (nb >= P) {
+      run('gemmPart', split(nb, P).map(([j0, j1], t) => [pa, pb, po, m, k, n, ta, tb, bp, 0, mb, j0, j1, 0, rt.tmp[t], pbias, apadOf(t)]));
     } else {
       rt.fns.packB(pb, bp, k, n, tb, 0, nb);
-      run('gemmPart', split(mb, T).map(([i0, i1], t) => [pa, pb, po, m, k, n, ta, tb, bp, i0, i1, 0, nb, 1, rt.tmp[t], pbias, apadOf(t)]));
+      run('gemmPart', split(mb, P).map(([i0, i1], t) => [pa, pb, po, m, k, n, ta, tb, bp, i0, i1, 0, nb, 1, rt.tmp[t], pbias, apadOf(t)]));
     }
   }
   type GemmScratch = { bp: number; apad: number };
-  /** Scratch for products of up to k x n op(b) (packed panels) and one padded row block per thread. */
+  /** Scratch for products of up to k x n op(b) (packed panels) and one padded row block per part. */
   const gemmScratch = (call: Call, k: number, n: number): GemmScratch =>
-    ({ bp: call.scratch(Math.ceil(n / 8) * k * 32), apad: call.scratch(rt.numThreads() * k * 16) });
+    ({ bp: call.scratch(Math.ceil(n / 8) * k * 32), apad: call.scratch(MAX_PARTS * k * 16) });
 
   function matmul(
     a: FloatArray, b: FloatArray, out: FloatArray, m: number, k: number, n: number, transA: boolean, transB: boolean,
@@ -344,8 +349,8 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
       if (!isF32(x, y) || x.length === 0) return ref(x, y);
       withCall((call) => {
         const px = call.in(x), py = call.out(y);
-        const T = threadsFor(x.length, PAR_MIN_ELEMENTS);
-        run(fn, split(x.length, T, 4).map(([i0, i1], t) => {
+        const P = partsFor(x.length, PAR_MIN_ELEMENTS);
+        run(fn, split(x.length, P, 4).map(([i0, i1], t) => {
           const args = [px + 4 * i0, py + 4 * i0, i1 - i0];
           if (withTmp) args.push(rt.tmp[t]);
           return args;
@@ -359,8 +364,8 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
       if (!isF32(u, v, d) || u.length === 0) return ref(u, v, d);
       withCall((call) => {
         const pu = call.in(u), pv = call.in(v), pd = call.out(d);
-        const T = threadsFor(u.length, PAR_MIN_ELEMENTS);
-        run(fn, split(u.length, T, 4).map(([i0, i1]) => [pu + 4 * i0, pv + 4 * i0, pd + 4 * i0, i1 - i0]));
+        const P = partsFor(u.length, PAR_MIN_ELEMENTS);
+        run(fn, split(u.length, P, 4).map(([i0, i1]) => [pu + 4 * i0, pv + 4 * i0, pd + 4 * i0, i1 - i0]));
       }, () => ref(u, v, d));
     };
   }

@@ -47,7 +47,10 @@ const MAX_PAGES = 65536; // 4 GiB address space (wasm32); only what is used is c
 const ALIGN = 64; // one cache line: SIMD loads never straddle one needlessly
 const MAX_THREADS = 16;
 const MAX_ARGS = 20;
-const CTL_STRIDE = 32 + 8 * MAX_ARGS; // bytes per worker slot: 8 int32 of control + MAX_ARGS float64 arguments
+/** Most parts one call may be split into (a kernel's per-part scratch is indexed by part). */
+export const MAX_PARTS = 16;
+// Control block: 8 int32 (see WORKER_SOURCE), then MAX_PARTS argument lists of MAX_ARGS float64.
+const CTL_BYTES = 32 + 8 * MAX_ARGS * MAX_PARTS;
 const MIN_WASM_ELEMENTS = 16; // smaller tensors stay ordinary arrays (copied when used: cheap)
 
 function env(name: string): string | undefined {
@@ -85,9 +88,9 @@ export class WasmRuntime {
   private platform: Platform | null = null;
   private threads = 1;
   private workers: ({ terminate(): void } | null)[] = [];
-  private ctl = 0; // control block: MAX_THREADS slots of CTL_STRIDE bytes
+  private ctl = 0; // the control block (CTL_BYTES)
   private seq = 0;
-  /** Per-thread 128-byte scratch (edge tiles, activation tails). */
+  /** Per-part 128-byte scratch (edge tiles, activation tails), MAX_PARTS of them. */
   readonly tmp: number[] = [];
 
   constructor(platform: Platform | null) {
@@ -114,8 +117,9 @@ export class WasmRuntime {
         this.free(ptr);
       })
       : null;
-    this.ctl = this.alloc(MAX_THREADS * CTL_STRIDE, true);
-    for (let t = 0; t < MAX_THREADS; t++) this.tmp.push(this.alloc(128, true));
+    this.ctl = this.alloc(CTL_BYTES, true);
+    new Int32Array(memory.buffer, this.ctl, 8).fill(0);
+    for (let t = 0; t < MAX_PARTS; t++) this.tmp.push(this.alloc(128, true));
     this.platform = platform;
   }
 
@@ -253,14 +257,9 @@ export class WasmRuntime {
 
   private ensureWorkers(count: number): void {
     while (this.workers.length < count) {
-      const slot = this.workers.length + 1;
-      const i32 = new Int32Array(this.memory.buffer, this.ctl + slot * CTL_STRIDE, 8);
-      i32.fill(0);
       let w: { terminate(): void } | null = null;
       try {
-        w = this.platform!.spawn(WORKER_SOURCE, {
-          module: this.module, memory: this.memory, ctl: this.ctl + slot * CTL_STRIDE, names: EXPORTS,
-        });
+        w = this.platform!.spawn(WORKER_SOURCE, { module: this.module, memory: this.memory, ctl: this.ctl, names: EXPORTS });
       } catch {
         w = null;
       }
@@ -269,57 +268,53 @@ export class WasmRuntime {
   }
 
   /**
-   * Runs `fn` on `parts.length` argument lists, part 0 on this thread and part t on worker t,
-   * and returns when all are done. Parts of workers that are not running yet run here.
+   * Runs `fn` on each argument list of `parts` and returns when all are done. Parts are
+   * claimed one at a time, by this thread and by the workers, from a shared counter: a worker
+   * that is slow to wake, or descheduled on a busy machine, holds up at most the part it is
+   * running. A part gives the same result whoever runs it, so results depend only on how the
+   * caller split the work.
    */
   run(fn: ExportName, parts: number[][]): void {
-    if (parts.length === 1) {
-      this.fns[fn](...parts[0]);
+    const n = parts.length;
+    if (n === 1 || this.threads === 1) {
+      for (const a of parts) this.fns[fn](...a);
       return;
     }
-    this.ensureWorkers(parts.length - 1);
-    const seq = ++this.seq;
+    if (n > MAX_PARTS) throw new Error(`wasm backend: ${fn} split into ${n} parts, at most ${MAX_PARTS}`);
+    const nargs = parts[0].length;
+    if (nargs > MAX_ARGS || parts.some((a) => a.length !== nargs)) {
+      throw new Error(`wasm backend: ${fn}: every part needs the same number of arguments, at most ${MAX_ARGS}`);
+    }
+    this.ensureWorkers(this.threads - 1);
     const buf = this.memory.buffer;
-    const fnIndex = EXPORTS.indexOf(fn);
-    const started: number[] = [];
-    const local: number[] = [0];
-    for (let t = 1; t < parts.length; t++) {
-      const base = this.ctl + t * CTL_STRIDE;
-      const i32 = new Int32Array(buf, base, 8);
-      if (this.workers[t - 1] === null || Atomics.load(i32, 5) !== 1) {
-        local.push(t);
-        continue;
-      }
-      const args = new Float64Array(buf, base + 32, MAX_ARGS);
-      const a = parts[t];
-      if (a.length > MAX_ARGS) throw new Error(`wasm backend: ${fn} takes ${a.length} arguments, a worker slot holds ${MAX_ARGS}`);
-      for (let i = 0; i < a.length; i++) args[i] = a[i];
-      i32[1] = fnIndex;
-      i32[2] = a.length;
-      Atomics.store(i32, 6, 0); // unclaimed
-      Atomics.store(i32, 0, seq);
-      Atomics.notify(i32, 0);
-      started.push(t);
+    const ctl = new Int32Array(buf, this.ctl, 8);
+    const args = new Float64Array(buf, this.ctl + 32, MAX_ARGS * MAX_PARTS);
+    for (let t = 0; t < n; t++) for (let i = 0; i < nargs; i++) args[t * MAX_ARGS + i] = parts[t][i];
+    const seq = (this.seq = (this.seq + 1) & 0x7fffff);
+    Atomics.store(ctl, 1, EXPORTS.indexOf(fn));
+    Atomics.store(ctl, 2, nargs);
+    Atomics.store(ctl, 3, n);
+    Atomics.store(ctl, 5, 0);
+    Atomics.store(ctl, 6, 0);
+    Atomics.store(ctl, 4, seq << 8); // the claim counter: job and next part
+    Atomics.store(ctl, 0, seq);
+    Atomics.notify(ctl, 0);
+    const f = this.fns[fn];
+    for (;;) {
+      const v = Atomics.load(ctl, 4);
+      const t = v & 255;
+      if (t >= n) break;
+      if (Atomics.compareExchange(ctl, 4, v, v + 1) !== v) continue;
+      f(...parts[t]);
+      Atomics.add(ctl, 5, 1);
     }
-    for (const t of local) this.fns[fn](...parts[t]);
-    let failed = false;
-    for (const t of started) {
-      const i32 = new Int32Array(buf, this.ctl + t * CTL_STRIDE, 8);
-      // A worker that has not claimed its part yet (descheduled on a busy machine) loses it:
-      // this thread runs it. The same part gives the same result whoever runs it.
-      if (Atomics.compareExchange(i32, 6, 0, 1) === 0) {
-        this.fns[fn](...parts[t]);
-        continue;
-      }
-      let spins = 0;
-      for (;;) {
-        const done = Atomics.load(i32, 4);
-        if (done === seq) break;
-        if (++spins > 4000) Atomics.wait(i32, 4, done, 1000);
-      }
-      if (i32[3] !== 0) failed = true;
+    let spins = 0;
+    for (;;) {
+      const done = Atomics.load(ctl, 5);
+      if (done >= n) break;
+      if (++spins > 4000) Atomics.wait(ctl, 5, done, 1);
     }
-    if (failed) throw new Error(`wasm backend: kernel ${fn} failed in a worker thread`);
+    if (Atomics.load(ctl, 6) !== 0) throw new Error(`wasm backend: kernel ${fn} failed in a worker thread`);
   }
 
   /** Stops the workers (they are restarted on demand). */
@@ -330,51 +325,63 @@ export class WasmRuntime {
 }
 
 // The worker: instantiate on the shared memory, mark ready, then loop: wait for a new sequence
-// number in its control slot, run the named export on the arguments, publish done. It spins a
+// number, claim parts and run them until none is left, count each done. It spins a
 // while (WORKER_SPIN_MS) before sleeping: the kernels of a training step come a few tens of
 // microseconds apart, and a sleeping worker takes longer than that to wake (the caller would
 // then run its part itself, and the step would run on one thread). The spin is bounded, so an
-// idle process sleeps.
-// Control slot (int32): 0 seq, 1 fn, 2 nargs, 3 status, 4 done, 5 ready, 6 claimed; float64
-// args at byte 32 (MAX_ARGS of them). A part is run by whoever claims it first (compareExchange on 6).
+// idle process sleeps. A worker that finds no part left although it was spinning (not asleep)
+// was descheduled: the cores are oversubscribed, and spinning would only take time from the
+// caller, so it stops spinning for WORKER_BACKOFF_MS.
+// Control block (int32): 0 job sequence number, 1 fn, 2 arguments per part, 3 parts, 4 claim
+// counter (sequence << 8 | next part: a claim made for an older job fails), 5 parts done,
+// 6 failed; then the parts' float64 arguments from byte 32.
 const WORKER_SPIN_MS = 0.5;
+const WORKER_BACKOFF_MS = 100;
 const WORKER_SOURCE = `
 function start(data) {
   const instance = new WebAssembly.Instance(data.module, { env: { memory: data.memory } });
   const fns = data.names.map((n) => instance.exports[n]);
   const buf = data.memory.buffer;
   const ctl = new Int32Array(buf, data.ctl, 8);
-  const args = new Float64Array(buf, data.ctl + 32, ${MAX_ARGS});
+  const args = new Float64Array(buf, data.ctl + 32, ${MAX_ARGS} * ${MAX_PARTS});
   let seq = Atomics.load(ctl, 0);
-  Atomics.store(ctl, 5, 1);
+  let quietUntil = 0; // no spinning before this time (oversubscribed cores)
   for (;;) {
     let spins = 0;
     let since = 0;
+    let slept = false;
     while (Atomics.load(ctl, 0) === seq) {
       if ((++spins & 255) !== 0) continue;
       const now = performance.now();
       if (since === 0) since = now;
-      else if (now - since > ${WORKER_SPIN_MS}) {
+      if (now - since > ${WORKER_SPIN_MS} || now < quietUntil) {
         Atomics.wait(ctl, 0, seq);
         since = 0;
+        slept = true;
       }
     }
     seq = Atomics.load(ctl, 0);
-    // Claim the part; the caller may have taken it already (then only acknowledge).
-    if (Atomics.compareExchange(ctl, 6, 0, 1) === 0) {
-      let status = 0;
+    let ran = false;
+    for (;;) {
+      const v = Atomics.load(ctl, 4);
+      if (v >>> 8 !== seq) break; // a newer job: start over
+      const t = v & 255;
+      const n = Atomics.load(ctl, 3);
+      if (t >= n) break;
+      if (Atomics.compareExchange(ctl, 4, v, v + 1) !== v) continue;
       try {
-        const n = ctl[2];
         const a = [];
-        for (let i = 0; i < n; i++) a.push(args[i]);
-        fns[ctl[1]].apply(null, a);
+        const nargs = Atomics.load(ctl, 2);
+        for (let i = 0; i < nargs; i++) a.push(args[t * ${MAX_ARGS} + i]);
+        fns[Atomics.load(ctl, 1)].apply(null, a);
       } catch (e) {
-        status = 1;
+        Atomics.store(ctl, 6, 1);
       }
-      ctl[3] = status;
+      if (Atomics.add(ctl, 5, 1) + 1 === n) Atomics.notify(ctl, 5);
+      ran = true;
     }
-    Atomics.store(ctl, 4, seq);
-    Atomics.notify(ctl, 4);
+    // Spinning and yet too late for every part: descheduled, so the cores are oversubscribed.
+    if (!ran && !slept) quietUntil = performance.now() + ${WORKER_BACKOFF_MS};
   }
 }
 `;
