@@ -1111,6 +1111,86 @@ export function columnSumsF32(x: usize, rows: i32, cols: i32, out: usize): void 
 }
 
 // ---------------------------------------------------------------------------------------------
+// Max pooling, planes [p0, p1) of (N*C, H, W). geo: int32 [h, w, kH, kW, sH, sW, pH, pW, dH,
+// dW, outH, outW]. The maximum of each window and its position in the plane (row * w + col);
+// ties go to the first in row-major window order, a NaN wins (the last NaN), as PyTorch.
+
+export function maxPool2dF32(x: usize, y: usize, idx: usize, geo: usize, p0: i32, p1: i32): void {
+  const h = load<i32>(geo), w = load<i32>(geo, 4), kH = load<i32>(geo, 8), kW = load<i32>(geo, 12);
+  const sH = load<i32>(geo, 16), sW = load<i32>(geo, 20), pH = load<i32>(geo, 24), pW = load<i32>(geo, 28);
+  const dH = load<i32>(geo, 32), dW = load<i32>(geo, 36), outH = load<i32>(geo, 40), outW = load<i32>(geo, 44);
+  const simple2x2 = kH == 2 && kW == 2 && sH == 2 && sW == 2 && pH == 0 && pW == 0 && dH == 1 && dW == 1;
+  for (let plane = p0; plane < p1; plane++) {
+    const xp = x + (<usize>plane * <usize>(h * w) << 2);
+    const yo = <usize>plane * <usize>(outH * outW);
+    for (let oh = 0; oh < outH; oh++) {
+      let ow = 0;
+      if (simple2x2) {
+        // Four outputs at a time: the even and odd columns of input rows 2 oh and 2 oh + 1.
+        const r0 = xp + (<usize>(2 * oh * w) << 2), r1 = r0 + (<usize>w << 2);
+        const base = 2 * oh * w;
+        for (; ow + 4 <= outW; ow += 4) {
+          const o = <usize>(2 * ow) << 2;
+          const a0 = v128.load(r0 + o), a1 = v128.load(r0 + o, 16), b0 = v128.load(r1 + o), b1 = v128.load(r1 + o, 16);
+          const col = i32x4.add(i32x4.splat(base + 2 * ow), v128(0, 0, 0, 0, 2, 0, 0, 0, 4, 0, 0, 0, 6, 0, 0, 0));
+          let m = v128.shuffle<f32>(a0, a1, 0, 2, 4, 6);
+          let mi = col;
+          let v = v128.shuffle<f32>(a0, a1, 1, 3, 5, 7);
+          let t = v128.or(f32x4.gt(v, m), f32x4.ne(v, v));
+          m = v128.bitselect(v, m, t); mi = v128.bitselect(i32x4.add(col, i32x4.splat(1)), mi, t);
+          v = v128.shuffle<f32>(b0, b1, 0, 2, 4, 6);
+          t = v128.or(f32x4.gt(v, m), f32x4.ne(v, v));
+          m = v128.bitselect(v, m, t); mi = v128.bitselect(i32x4.add(col, i32x4.splat(w)), mi, t);
+          v = v128.shuffle<f32>(b0, b1, 1, 3, 5, 7);
+          t = v128.or(f32x4.gt(v, m), f32x4.ne(v, v));
+          m = v128.bitselect(v, m, t); mi = v128.bitselect(i32x4.add(col, i32x4.splat(w + 1)), mi, t);
+          const q = (yo + <usize>(oh * outW + ow)) << 2;
+          v128.store(y + q, m);
+          v128.store(idx + q, mi);
+        }
+      }
+      let hStart = oh * sH - pH;
+      const hEnd = min(hStart + (kH - 1) * dH + 1, h);
+      while (hStart < 0) hStart += dH;
+      for (; ow < outW; ow++) {
+        let wStart = ow * sW - pW;
+        const wEnd = min(wStart + (kW - 1) * dW + 1, w);
+        while (wStart < 0) wStart += dW;
+        let best = hStart * w + wStart;
+        let mv: f32 = -Infinity;
+        for (let ih = hStart; ih < hEnd; ih += dH) {
+          for (let iw = wStart; iw < wEnd; iw += dW) {
+            const i = ih * w + iw;
+            const v = load<f32>(xp + (<usize>i << 2));
+            if (v > mv || v != v) {
+              mv = v;
+              best = i;
+            }
+          }
+        }
+        const q = (yo + <usize>(oh * outW + ow)) << 2;
+        store<f32>(y + q, mv);
+        store<i32>(idx + q, best);
+      }
+    }
+  }
+}
+
+/** dx planes [p0, p1) = zeros plus each dy added at its window's argmax. */
+export function maxPool2dBackwardF32(dy: usize, idx: usize, dx: usize, inPlane: i32, outPlane: i32, p0: i32, p1: i32): void {
+  for (let plane = p0; plane < p1; plane++) {
+    const xp = dx + (<usize>plane * <usize>inPlane << 2);
+    memory.fill(xp, 0, <usize>inPlane << 2);
+    const yo = <usize>plane * <usize>outPlane << 2;
+    for (let o = 0; o < outPlane; o++) {
+      const q = yo + (<usize>o << 2);
+      const p = xp + (<usize>load<i32>(idx + q) << 2);
+      store<f32>(p, load<f32>(p) + load<f32>(dy + q));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Optimizer updates, in place on [0, len), float32 arithmetic as PyTorch's (see the kernel
 // table for the formulas).
 

@@ -344,6 +344,41 @@ function checkColumnSums(rows: number, cols: number, where: Where): void {
   }
 }
 
+// Max pooling moves values, no arithmetic (but the backward's sums of overlapping windows, in
+// the same order): every backend must give exactly the reference's values and indices. Inputs
+// on a few levels (ties), with NaNs and -Infinity.
+const POOL_CASES: [number[], number, number, number, number][] = [
+  // [n, c, h, w], kernel, stride, padding, dilation
+  [[2, 3, 9, 11], 2, 2, 0, 1], // 2x2 stride 2 (the SIMD path) with an odd width and height
+  [[1, 2, 16, 16], 2, 2, 0, 1],
+  [[2, 2, 7, 6], 3, 1, 1, 1], // overlapping windows
+  [[1, 3, 10, 9], 2, 1, 0, 2], // dilation
+  [[1, 1, 5, 5], 3, 2, 1, 1],
+];
+
+function checkMaxPool([[n, c, h, w], k, stride, pad, dil]: (typeof POOL_CASES)[number], where: Where): void {
+  const outH = Math.floor((h + 2 * pad - dil * (k - 1) - 1) / stride) + 1;
+  const outW = Math.floor((w + 2 * pad - dil * (k - 1) - 1) / stride) + 1;
+  const d = { n, c, h, w, kH: k, kW: k, strideH: stride, strideW: stride, padH: pad, padW: pad, dilationH: dil, dilationW: dil, outH, outW };
+  const rng = new RNG(n * 1000 + h * 10 + k);
+  const xs = Array.from({ length: n * c * h * w }, () => {
+    const u = rng.uniform();
+    return u < 0.03 ? NaN : u < 0.05 ? -Infinity : Math.floor(u * 5) - 2;
+  });
+  const size = n * c * outH * outW;
+  const y = f32(new Float32Array(size).fill(7), where), idx = new Int32Array(size).fill(-1);
+  kernels().maxPool2dForward(f32(xs, where), d, y, idx);
+  const ey = new Float32Array(size), eidx = new Int32Array(size);
+  refKernels.maxPool2dForward(Float32Array.from(xs), d, ey, eidx);
+  assert.deepEqual(Array.from(y), Array.from(ey), 'values');
+  assert.deepEqual(Array.from(idx), Array.from(eidx), 'indices');
+  const dy = normals(size, 77).map(Math.fround);
+  const dx = f32(new Float32Array(xs.length).fill(NaN), where), edx = new Float32Array(xs.length);
+  kernels().maxPool2dBackward(f32(dy, where), idx, d, dx);
+  refKernels.maxPool2dBackward(Float32Array.from(dy), eidx, d, edx);
+  assert.deepEqual(Array.from(dx), Array.from(edx), 'dx');
+}
+
 // The optimizers' updates: float32 arithmetic (wasm, as PyTorch) against float64 (ref) on the
 // same float32 inputs. The change of each weight (not only the new weight) must agree to
 // 1e-5, so a wrong term in the formula cannot hide under the weight's own size.
@@ -461,6 +496,10 @@ for (const backend of BACKENDS) {
         }
       });
     }
+
+    test('maxPool2d forward and backward: exactly the reference (ties, NaN, -Infinity, padding, dilation)', () => {
+      for (const where of places) for (const k of POOL_CASES) checkMaxPool(k, where);
+    });
 
     test('matmul with a bias (Linear), bias columns not a multiple of 8', () => {
       for (const where of places) for (const [m, k, n] of [[60, 784, 100], [13, 17, 9], [60, 100, 10], [5, 3, 1]]) checkMatmulBias(m, k, n, where);

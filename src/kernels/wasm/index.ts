@@ -1,7 +1,7 @@
 // The `wasm` backend: WebAssembly SIMD kernels (assembly/kernels.ts), split over threads.
 // Float32 only; calls with float64 data (gradient checks) go to the reference kernels, as do
 // empty inputs. Arrays outside wasm memory are copied in (and outputs back): correct, slower.
-import type { AdamHyper, Backend, BNDims, Conv2dDims, FloatArray, Kernels, SgdHyper } from '../types.js';
+import type { AdamHyper, Backend, BNDims, Conv2dDims, FloatArray, Kernels, Pool2dDims, SgdHyper } from '../types.js';
 import { refKernels } from '../ref/index.js';
 import { browserPlatform, MAX_PARTS, WasmRuntime, type ExportName, type Platform } from './runtime.js';
 import { isNode, nodePlatform } from './node.js';
@@ -28,6 +28,7 @@ class OutOfWasmMemory extends Error {}
 class Call {
   private temps: number[] = [];
   private outs: [number, FloatArray][] = [];
+  private intOuts: [number, Int32Array][] = [];
   constructor(private rt: WasmRuntime) {}
 
   scratch(bytes: number): number {
@@ -63,6 +64,15 @@ class Call {
     return p;
   }
 
+  /** Int32 data (max-pooling indices): `in` copies it in, `out` copies it back at the end. */
+  ints(a: Int32Array, dir: 'in' | 'out'): number {
+    if (this.rt.owns(a)) return a.byteOffset;
+    const p = this.scratch(a.byteLength);
+    if (dir === 'in') new Int32Array(this.rt.memory.buffer, p, a.length).set(a);
+    else this.intOuts.push([p, a]);
+    return p;
+  }
+
   /** A float64 copy of `a` (statistics may arrive as float32 running statistics). */
   f64(a: ArrayLike<number>): number {
     const p = this.scratch(a.length * 8);
@@ -72,6 +82,7 @@ class Call {
   }
 
   finish(): void {
+    for (const [p, a] of this.intOuts) a.set(new Int32Array(this.rt.memory.buffer, p, a.length));
     for (const [p, a] of this.outs) {
       a.set(a instanceof Float32Array ? this.rt.f32(p, a.length) : this.rt.f64(p, a.length));
     }
@@ -344,6 +355,35 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
     }, fallback);
   }
 
+  function poolGeometry(call: Call, d: Pool2dDims): number {
+    const geo = call.scratch(64);
+    new Int32Array(rt.memory.buffer, geo, 12).set([
+      d.h, d.w, d.kH, d.kW, d.strideH, d.strideW, d.padH, d.padW, d.dilationH ?? 1, d.dilationW ?? 1, d.outH, d.outW,
+    ]);
+    return geo;
+  }
+
+  function maxPool2dForward(x: FloatArray, d: Pool2dDims, y: FloatArray, indices: Int32Array): void {
+    const fallback = () => refKernels.maxPool2dForward(x, d, y, indices);
+    if (!isF32(x, y) || y.length === 0) return fallback();
+    withCall((call) => {
+      const px = call.in(x), py = call.out(y), pi = call.ints(indices, 'out');
+      const geo = poolGeometry(call, d);
+      const P = partsFor(x.length, PAR_MIN_ELEMENTS);
+      run('maxPool2dF32', split(d.n * d.c, P).map(([p0, p1]) => [px, py, pi, geo, p0, p1]));
+    }, fallback);
+  }
+
+  function maxPool2dBackward(dy: FloatArray, indices: Int32Array, d: Pool2dDims, dx: FloatArray): void {
+    const fallback = () => refKernels.maxPool2dBackward(dy, indices, d, dx);
+    if (!isF32(dy, dx) || dx.length === 0) return fallback();
+    withCall((call) => {
+      const pdy = call.in(dy), pi = call.ints(indices, 'in'), pdx = call.out(dx);
+      const P = partsFor(dx.length, PAR_MIN_ELEMENTS);
+      run('maxPool2dBackwardF32', split(d.n * d.c, P).map(([p0, p1]) => [pdy, pi, pdx, d.h * d.w, d.outH * d.outW, p0, p1]));
+    }, fallback);
+  }
+
   function unary(fn: ExportName, withTmp: boolean, ref: (x: FloatArray, y: FloatArray) => void) {
     return (x: FloatArray, y: FloatArray): void => {
       if (!isF32(x, y) || x.length === 0) return ref(x, y);
@@ -380,6 +420,8 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
     matmul,
     conv2dForward,
     conv2dBackward,
+    maxPool2dForward,
+    maxPool2dBackward,
     sigmoid: unary('sigmoidF32', true, refKernels.sigmoid),
     tanh: unary('tanhF32', true, refKernels.tanh),
     relu: unary('reluF32', false, refKernels.relu),
