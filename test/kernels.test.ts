@@ -466,6 +466,9 @@ for (const backend of BACKENDS) {
         }
         checkBackward(k, true, true, 'wasm', { dx: false, dw: true, db: false });
         checkBackward(k, true, true, 'wasm', { dx: true, dw: false, db: false });
+        // Inference, dx only (a frozen BatchNorm): a one-pass path of its own.
+        for (const affine of [true, false]) checkBackward(k, false, affine, 'wasm', { dx: true, dw: false, db: false });
+        checkBackward(k, false, true, 'plain', { dx: true, dw: false, db: false });
       });
     }
 
@@ -476,6 +479,7 @@ for (const backend of BACKENDS) {
         checkInferForward(k, true, 'wasm', 'NHWC');
         checkInferForward(k, false, 'plain', 'NHWC');
         for (const training of [true, false]) checkBackward(k, training, true, 'wasm', undefined, 'NHWC');
+        checkBackward(k, false, true, 'wasm', { dx: true, dw: false, db: false }, 'NHWC');
         checkBackward(k, true, false, 'plain', undefined, 'NHWC');
       });
     }

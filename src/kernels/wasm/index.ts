@@ -200,6 +200,21 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
     const ref = nhwc ? refKernels.batchNormBackwardNHWC : refKernels.batchNormBackward;
     const fallback = () => ref(dy, x, dims, mean, invStd, weight, training, dx, dWeight, dBias);
     if (!isF32(dy, x, weight, dx) || n * c * s === 0) return fallback();
+    if (!training && dx && !dWeight && !dBias) {
+      // Inference backward, dx only (frozen BatchNorm): dx = dy * invStd * weight, one pass,
+      // which is the inference forward applied to dy with mean 0 and bias 0.
+      withCall((call) => {
+        const pdy = call.in(dy), pdx = call.out(dx);
+        const params = call.scratch(16 * c);
+        const pv = rt.f32(params, 4 * c);
+        pv.fill(0);
+        for (let ch = 0; ch < c; ch++) pv[2 * c + ch] = invStd[ch] * (weight ? weight[ch] : 1);
+        const P = partsFor(n * c * s, PAR_MIN_ELEMENTS);
+        if (nhwc || s === 1) run('bnNormalizeRows', split(n * s, P).map(([r0, r1]) => [pdy, pdx, c, params, r0, r1, 0, c]));
+        else run('bnNormalizePlanar', split(c, P).map(([c0, c1]) => [pdy, pdx, n, c, s, params, c0, c1]));
+      }, fallback);
+      return;
+    }
     withCall((call) => {
       const pdy = call.in(dy), px = call.in(x), pdx = call.out(dx), pw = call.in(weight);
       const pm = call.f64(mean), pi = call.f64(invStd);
