@@ -387,6 +387,28 @@ describe('web lab in Chromium', () => {
     assert.equal(nested.length, threads - 1, `blob: workers: ${nested.map((w) => w.url()).join(', ')}`);
   });
 
+  browserTest('served without the two headers, the page works on one thread with copies, and says so', async () => {
+    const plain = await serveStatic(join(work, 'site'), { isolated: false });
+    const other = await context.newPage();
+    const errors: string[] = [];
+    other.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') errors.push(`console.${m.type()}: ${m.text()}`);
+    });
+    other.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+    try {
+      await other.goto(plain.url);
+      await other.locator('#drift-start:not([disabled])').waitFor({ timeout: 30_000 });
+      assert.equal(await other.evaluate(() => crossOriginIsolated), false);
+      const copies = 'wasm SIMD, 1 thread, copies (page not cross-origin isolated)';
+      assert.equal(await other.locator('#runtime').innerText(), `Kernels: this page ${copies}; training worker ${copies}.`);
+      assert.equal(await other.locator('[data-cell="xhat-2-3"]').innerText(), '1.2247');
+      assert.deepEqual(errors, []);
+    } finally {
+      await other.close();
+      await plain.close();
+    }
+  });
+
   browserTest('training in the worker gives the numbers Node gives on as many threads (steps 0 to 30)', async () => {
     const messages = await fromWorker();
     const threads = (messages.find((m) => m.type === 'ready') as Extract<FromWorker, { type: 'ready' }>).runtime.threads;
