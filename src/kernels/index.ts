@@ -45,11 +45,12 @@ export function kernels(): Kernels {
 }
 
 /**
- * Storage for a new tensor, zero-filled: the active backend's (the `wasm` backend places it in
+ * Storage for a new tensor, zero-filled (unless `zero` is false: then only fresh memory is
+ * zero, a reused block keeps old values; for outputs a kernel overwrites): the active backend's (the `wasm` backend places it in
  * WebAssembly memory, where its kernels read it without copying) or an ordinary typed array.
  */
-export function allocateStorage(float32: boolean, size: number): FloatArray {
-  if (activeBackend.allocate) return activeBackend.allocate(float32, size);
+export function allocateStorage(float32: boolean, size: number, zero = true): FloatArray {
+  if (activeBackend.allocate) return activeBackend.allocate(float32, size, zero);
   return float32 ? new Float32Array(size) : new Float64Array(size);
 }
 

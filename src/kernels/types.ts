@@ -232,9 +232,10 @@ export interface Backend {
   kernels: Partial<Kernels>;
   /**
    * Tensor storage for this backend (e.g. inside WebAssembly memory, so kernels need no copy),
-   * zero-filled. Absent: ordinary typed arrays.
+   * zero-filled unless `zero` is false (storage a kernel overwrites). Absent: ordinary typed
+   * arrays.
    */
-  allocate?(float32: boolean, size: number): FloatArray;
+  allocate?(float32: boolean, size: number, zero?: boolean): FloatArray;
   /**
    * Takes back storage from `allocate` that nothing can reach any more, before the garbage
    * collector would (which, in a long synchronous loop, is never). Absent: nothing to do.

@@ -1,6 +1,6 @@
 import { record } from '../autograd/tape.js';
 import { kernels, type BNDims } from '../kernels/index.js';
-import { allocate, Tensor } from '../tensor/tensor.js';
+import { allocateOutput, Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import { floatDtype } from './util.js';
 
@@ -54,7 +54,7 @@ export function batchNorm(input: Tensor, args: BatchNormArgs = {}): Tensor {
   if (!(eps > 0)) throw new RangeError(`batch_norm: eps must be positive (got ${eps})`);
   const count = n * dims.s;
   const k = kernels();
-  const y = allocate(dtype, input.size);
+  const y = allocateOutput(dtype, input.size);
   let mean: Float64Array;
   let invStd: Float64Array;
   if (training) {
@@ -84,9 +84,9 @@ export function batchNorm(input: Tensor, args: BatchNormArgs = {}): Tensor {
 
   const inputs = [input, weight, bias].filter((t): t is Tensor => t !== null);
   return record(new Tensor(y, input.shape, dtype), 'BatchNormBackward', inputs, (g) => {
-    const dx = input.requiresGrad ? allocate(dtype, input.size) : null;
-    const dWeight = weight?.requiresGrad ? allocate(dtype, c) : null;
-    const dBias = bias?.requiresGrad ? allocate(dtype, c) : null;
+    const dx = input.requiresGrad ? allocateOutput(dtype, input.size) : null;
+    const dWeight = weight?.requiresGrad ? allocateOutput(dtype, c) : null;
+    const dBias = bias?.requiresGrad ? allocateOutput(dtype, c) : null;
     const kb = kernels();
     (channelsLast ? kb.batchNormBackwardNHWC : kb.batchNormBackward)(g, input.data, dims, mean, invStd, weight?.data ?? null, training, dx, dWeight, dBias);
     const grads = [dx];

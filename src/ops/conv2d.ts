@@ -1,6 +1,6 @@
 import { record } from '../autograd/tape.js';
 import { kernels, type Conv2dDims } from '../kernels/index.js';
-import { allocate, Tensor } from '../tensor/tensor.js';
+import { allocateOutput, Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import { floatDtype } from './util.js';
 
@@ -76,14 +76,14 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   const outW = Math.floor((w + 2 * padW - spanW) / strideW) + 1;
   const dims: Conv2dDims = { n, cIn, h, w, cOut, kH, kW, strideH, strideW, padH, padW, dilationH, dilationW, outH, outW };
 
-  const y = allocate(dtype, n * cOut * outH * outW);
+  const y = allocateOutput(dtype, n * cOut * outH * outW);
   kernels().conv2dForward(x.data, weight.data, bias?.data ?? null, dims, y);
   const outShape = batched ? [n, cOut, outH, outW] : [cOut, outH, outW];
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record(new Tensor(y, outShape, dtype), 'ConvolutionBackward', inputs, (g) => {
-    const dx = x.requiresGrad ? allocate(dtype, x.size) : null;
-    const dWeight = weight.requiresGrad ? allocate(dtype, weight.size) : null;
-    const dBias = bias?.requiresGrad ? allocate(dtype, cOut) : null;
+    const dx = x.requiresGrad ? allocateOutput(dtype, x.size) : null;
+    const dWeight = weight.requiresGrad ? allocateOutput(dtype, weight.size) : null;
+    const dBias = bias?.requiresGrad ? allocateOutput(dtype, cOut) : null;
     kernels().conv2dBackward(g, x.data, weight.data, dims, dx, dWeight, dBias);
     return bias ? [dx, dWeight, dBias] : [dx, dWeight];
   });

@@ -1,6 +1,6 @@
 import { record } from '../autograd/tape.js';
 import { kernels } from '../kernels/index.js';
-import { allocate, Tensor } from '../tensor/tensor.js';
+import { allocateOutput, Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import { floatDtype } from './util.js';
 
@@ -23,7 +23,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
     throw new RangeError(`linear: expected bias of shape [${outF}] (got ${formatShape(bias.shape)})`);
   }
   const rows = x.size / inF;
-  const out = allocate(dtype, rows * outF);
+  const out = allocateOutput(dtype, rows * outF);
   kernels().matmul(x.data, weight.data, out, rows, inF, outF, false, true, bias?.data ?? null);
   const shape = [...x.shape.slice(0, -1), outF];
   const inputs = bias ? [x, weight, bias] : [x, weight];
@@ -32,15 +32,15 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
     let gw = null;
     let gb = null;
     if (x.requiresGrad) {
-      gx = allocate(dtype, x.size);
+      gx = allocateOutput(dtype, x.size);
       kernels().matmul(g, weight.data, gx, rows, outF, inF, false, false); // g @ W
     }
     if (weight.requiresGrad) {
-      gw = allocate(dtype, weight.size);
+      gw = allocateOutput(dtype, weight.size);
       kernels().matmul(g, x.data, gw, outF, rows, inF, true, false); // g^T @ x
     }
     if (bias?.requiresGrad) {
-      gb = allocate(dtype, outF);
+      gb = allocateOutput(dtype, outF);
       kernels().columnSums(g, rows, outF, gb);
     }
     return bias ? [gx, gw, gb] : [gx, gw];

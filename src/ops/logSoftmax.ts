@@ -1,5 +1,5 @@
 import { record } from '../autograd/tape.js';
-import { allocate, Tensor } from '../tensor/tensor.js';
+import { allocateOutput, Tensor } from '../tensor/tensor.js';
 import { normalizeDim, sizeOf } from '../tensor/shape.js';
 import { floatDtype } from './util.js';
 
@@ -14,7 +14,7 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
   const outer = sizeOf(x.shape.slice(0, d));
   const inner = sizeOf(x.shape.slice(d + 1));
   const xd = x.data;
-  const out = allocate(dtype, x.size);
+  const out = allocateOutput(dtype, x.size);
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       const base = o * n * inner + i;
@@ -27,7 +27,7 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
     }
   }
   return record(new Tensor(out, x.shape, dtype), 'LogSoftmaxBackward', [x], (g) => {
-    const gx = allocate(dtype, x.size);
+    const gx = allocateOutput(dtype, x.size);
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < inner; i++) {
         const base = o * n * inner + i;

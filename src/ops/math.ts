@@ -1,6 +1,6 @@
 import { record } from '../autograd/tape.js';
 import { kernels, type FloatArray, type Kernels } from '../kernels/index.js';
-import { allocate, Tensor } from '../tensor/tensor.js';
+import { allocate, allocateOutput, Tensor } from '../tensor/tensor.js';
 import { floatDtype } from './util.js';
 
 /**
@@ -50,10 +50,10 @@ function activation(
 ): Tensor {
   const dtype = floatDtype(name, x);
   const k = kernels();
-  const out = allocate(dtype, x.size);
+  const out = allocateOutput(dtype, x.size);
   (k[forward] as (x: FloatArray, y: FloatArray) => void)(x.data, out);
   return record(new Tensor(out, x.shape, dtype), name, [x], (g) => {
-    const gx = allocate(dtype, g.length);
+    const gx = allocateOutput(dtype, g.length);
     (kernels()[backward] as (v: FloatArray, dy: FloatArray, dx: FloatArray) => void)(backwardUsesInput ? x.data : out, g, gx);
     return [gx];
   });

@@ -1,6 +1,6 @@
 import { record } from '../autograd/tape.js';
 import { kernels } from '../kernels/index.js';
-import { allocate, Tensor } from '../tensor/tensor.js';
+import { allocateOutput, Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import { floatDtype } from './util.js';
 
@@ -13,17 +13,17 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const [m, k] = a.shape;
   const [k2, n] = b.shape;
   if (k !== k2) throw new RangeError(`mat1 and mat2 shapes cannot be multiplied (${m}x${k} and ${k2}x${n})`);
-  const out = allocate(dtype, m * n);
+  const out = allocateOutput(dtype, m * n);
   kernels().matmul(a.data, b.data, out, m, k, n, false, false);
   return record(new Tensor(out, [m, n], dtype), 'MmBackward', [a, b], (g) => {
     let ga = null;
     let gb = null;
     if (a.requiresGrad) {
-      ga = allocate(dtype, m * k);
+      ga = allocateOutput(dtype, m * k);
       kernels().matmul(g, b.data, ga, m, n, k, false, true); // g @ b^T
     }
     if (b.requiresGrad) {
-      gb = allocate(dtype, k * n);
+      gb = allocateOutput(dtype, k * n);
       kernels().matmul(a.data, g, gb, k, m, n, true, false); // a^T @ g
     }
     return [ga, gb];

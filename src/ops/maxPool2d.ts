@@ -1,6 +1,6 @@
 import { record } from '../autograd/tape.js';
 import { kernels, type Pool2dDims } from '../kernels/index.js';
-import { allocate, Tensor } from '../tensor/tensor.js';
+import { allocateOutput, Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import { pair, type Size2 } from './conv2d.js';
 import { floatDtype } from './util.js';
@@ -43,12 +43,12 @@ export function maxPool2d(x: Tensor, kernelSize: Size2, stride: Size2 | null = n
     throw new RangeError(`Given input size: (${c}x${h}x${w}). Calculated output size: (${c}x${outH}x${outW}). Output size is too small`);
   }
   const dims: Pool2dDims = { n, c, h, w, kH, kW, strideH, strideW, padH, padW, dilationH, dilationW, outH, outW };
-  const y = allocate(dtype, n * c * outH * outW);
+  const y = allocateOutput(dtype, n * c * outH * outW);
   const indices = new Int32Array(y.length);
   kernels().maxPool2dForward(x.data, dims, y, indices);
   const outShape = batched ? [n, c, outH, outW] : [c, outH, outW];
   return record(new Tensor(y, outShape, dtype), 'MaxPool2DWithIndicesBackward', [x], (g) => {
-    const dx = allocate(dtype, x.size);
+    const dx = allocateOutput(dtype, x.size);
     kernels().maxPool2dBackward(g, indices, dims, dx);
     return [dx];
   });

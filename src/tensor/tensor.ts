@@ -22,6 +22,14 @@ export function allocate(dtype: DType, size: number): FloatArray {
   return allocateStorage(dtype === 'float32', size);
 }
 
+/**
+ * Storage a kernel is about to overwrite entirely (an op's output or gradient): as `allocate`,
+ * but a reused block is not zeroed first. Only for arrays every element of which is written.
+ */
+export function allocateOutput(dtype: DType, size: number): FloatArray {
+  return allocateStorage(dtype === 'float32', size, false);
+}
+
 export interface TensorOptions {
   /** Element type, `float32` by default. */
   dtype?: DType;

@@ -454,7 +454,7 @@ export function createWasmBackend(rt: WasmRuntime, name = 'wasm'): Backend {
   return {
     name,
     kernels: makeKernels(rt),
-    allocate: (float32, size) => rt.allocate(float32, size),
+    allocate: (float32, size, zero) => rt.allocate(float32, size, zero),
     release: (storage) => rt.release(storage),
     setNumThreads: (n) => rt.setNumThreads(n),
     getNumThreads: () => rt.numThreads(),

@@ -176,10 +176,11 @@ export class WasmRuntime {
   }
 
   /**
-   * Tensor storage: a zeroed typed array inside wasm memory when possible (returned to the free
+   * Tensor storage: a typed array inside wasm memory when possible, zeroed unless `zero` is
+   * false (then a reused block keeps its old values) (returned to the free
    * list when the array is collected), else an ordinary typed array.
    */
-  allocate(float32: boolean, size: number): FloatArray {
+  allocate(float32: boolean, size: number, zero = true): FloatArray {
     const bpe = float32 ? 4 : 8;
     if (this.shared && size >= MIN_WASM_ELEMENTS) {
       // The budget counts live tensor blocks (returned when their arrays are collected); a
@@ -189,7 +190,7 @@ export class WasmRuntime {
       const p = this.tensorBytes + bytes <= this.budget ? this.alloc(size * bpe) : 0;
       if (p !== 0) {
         const arr = float32 ? new Float32Array(this.memory.buffer, p, size) : new Float64Array(this.memory.buffer, p, size);
-        if (p < fresh) arr.fill(0); // a reused block; fresh memory is zero already
+        if (zero && p < fresh) arr.fill(0); // a reused block; fresh memory is zero already
         this.tensorBytes += bytes;
         this.registry?.register(arr, p, arr);
         return arr;
