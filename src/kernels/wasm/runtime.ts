@@ -301,12 +301,17 @@ export class WasmRuntime {
     Atomics.store(ctl, 0, seq);
     Atomics.notify(ctl, 0);
     const f = this.fns[fn];
+    let error: unknown = null;
     for (;;) {
       const v = Atomics.load(ctl, 4);
       const t = v & 255;
       if (t >= n) break;
       if (Atomics.compareExchange(ctl, 4, v, v + 1) !== v) continue;
-      f(...parts[t]);
+      try {
+        f(...parts[t]);
+      } catch (e) {
+        error ??= e; // still wait for the workers: they may be writing into this call's memory
+      }
       Atomics.add(ctl, 5, 1);
     }
     let spins = 0;
@@ -315,6 +320,7 @@ export class WasmRuntime {
       if (done >= n) break;
       if (++spins > 4000) Atomics.wait(ctl, 5, done, 1);
     }
+    if (error !== null) throw error;
     if (Atomics.load(ctl, 6) !== 0) throw new Error(`wasm backend: kernel ${fn} failed in a worker thread`);
   }
 
