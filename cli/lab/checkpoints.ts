@@ -14,8 +14,6 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { saveCheckpoint } from '../../src/io/checkpoint.js';
 import { loadSafetensors, saveSafetensors } from '../../src/io/safetensors.js';
-import type { StateDict } from '../../src/nn/module.js';
-import type { Optimizer } from '../../src/optim/optimizer.js';
 import { createMlpTrainer, type MlpConfig, type MlpData, type MlpProgress, type MlpTrainer } from '../../src/experiments/mnistMlp.js';
 
 const CONFIG_KEY = 'batchnorm.lab.config';
@@ -31,27 +29,13 @@ export function checkpointPaths(dir: string, name: string): { model: string; opt
   return { model: `${base}.safetensors`, optimizer: `${base}.optimizer.safetensors` };
 }
 
-/** The optimizer's state as tensors with PyTorch's names (`Optimizer.stateDict`). */
-export function optimizerStateDict(opt: Optimizer): StateDict {
-  return opt.stateDict();
-}
-
-/** Loads what `optimizerStateDict` saved back into a freshly built optimizer over the same parameters. */
-export function loadOptimizerStateDict(opt: Optimizer, sd: StateDict, source: string): void {
-  try {
-    opt.loadStateDict(sd);
-  } catch (e) {
-    throw new Error(`${source}: ${(e as Error).message}`);
-  }
-}
-
 /** Saves a run: optimizer state first, then the model with config and progress (both atomic). */
 export function saveRun(dir: string, trainer: MlpTrainer): string {
   const paths = checkpointPaths(dir, trainer.config.name);
   mkdirSync(join(dir, 'checkpoints'), { recursive: true });
   const progress = trainer.progress();
   const step = String(progress.stepsDone);
-  saveSafetensors(paths.optimizer, optimizerStateDict(trainer.optimizer), { step });
+  saveSafetensors(paths.optimizer, trainer.optimizer.stateDict(), { step });
   saveCheckpoint(paths.model, trainer.model, {
     step, dataset: trainer.config.dataset, [CONFIG_KEY]: JSON.stringify(trainer.config), [PROGRESS_KEY]: JSON.stringify(progress),
   });
@@ -88,6 +72,10 @@ export function resumeRun(dir: string, config: MlpConfig, data: MlpData): MlpTra
   }
   const trainer = createMlpTrainer(config, data, { resume: progress });
   trainer.model.loadStateDict(saved.tensors);
-  loadOptimizerStateDict(trainer.optimizer, optimizer.tensors, paths.optimizer);
+  try {
+    trainer.optimizer.loadStateDict(optimizer.tensors);
+  } catch (e) {
+    throw new Error(`${paths.optimizer}: ${(e as Error).message}`);
+  }
   return trainer;
 }

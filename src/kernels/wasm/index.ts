@@ -64,7 +64,7 @@ class Call {
     return p;
   }
 
-  /** Int32 data (max-pooling indices): `in` copies it in, `out` copies it back at the end. */
+  /** Int32 data (max-pooling indices, geometry): `in` copies it in, `out` copies it back at the end. */
   ints(a: Int32Array, dir: 'in' | 'out'): number {
     if (this.rt.owns(a)) return a.byteOffset;
     const p = this.scratch(a.byteLength);
@@ -304,13 +304,9 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
   }
 
   // Convolution: im2col of one sample at a time, then the matrix product (as the reference).
-  function geometry(call: Call, d: Conv2dDims): number {
-    const geo = call.scratch(64);
-    new Int32Array(rt.memory.buffer, geo, 13).set([
-      d.cIn, d.h, d.w, d.kH, d.kW, d.strideH, d.strideW, d.padH, d.padW, d.dilationH ?? 1, d.dilationW ?? 1, d.outH, d.outW,
-    ]);
-    return geo;
-  }
+  const geometry = (call: Call, d: Conv2dDims) => call.ints(Int32Array.of(
+    d.cIn, d.h, d.w, d.kH, d.kW, d.strideH, d.strideW, d.padH, d.padW, d.dilationH ?? 1, d.dilationW ?? 1, d.outH, d.outW,
+  ), 'in');
 
   function conv2dForward(x: FloatArray, weight: FloatArray, bias: FloatArray | null, d: Conv2dDims, y: FloatArray): void {
     const fallback = () => refKernels.conv2dForward(x, weight, bias, d, y);
@@ -370,13 +366,9 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
     }, fallback);
   }
 
-  function poolGeometry(call: Call, d: Pool2dDims): number {
-    const geo = call.scratch(64);
-    new Int32Array(rt.memory.buffer, geo, 12).set([
-      d.h, d.w, d.kH, d.kW, d.strideH, d.strideW, d.padH, d.padW, d.dilationH ?? 1, d.dilationW ?? 1, d.outH, d.outW,
-    ]);
-    return geo;
-  }
+  const poolGeometry = (call: Call, d: Pool2dDims) => call.ints(Int32Array.of(
+    d.h, d.w, d.kH, d.kW, d.strideH, d.strideW, d.padH, d.padW, d.dilationH ?? 1, d.dilationW ?? 1, d.outH, d.outW,
+  ), 'in');
 
   function maxPool2dForward(x: FloatArray, d: Pool2dDims, y: FloatArray, indices: Int32Array): void {
     const fallback = () => refKernels.maxPool2dForward(x, d, y, indices);

@@ -176,9 +176,9 @@ export class WasmRuntime {
   }
 
   /**
-   * Tensor storage: a typed array inside wasm memory when possible, zeroed unless `zero` is
-   * false (then a reused block keeps its old values) (returned to the free
-   * list when the array is collected), else an ordinary typed array.
+   * Tensor storage: a typed array inside wasm memory when possible (its block returns to the
+   * free list when the array is collected), else an ordinary typed array. Zeroed, unless `zero`
+   * is false: then a reused block keeps its old values.
    */
   allocate(float32: boolean, size: number, zero = true): FloatArray {
     const bpe = float32 ? 4 : 8;
