@@ -10,6 +10,7 @@
 export { Tensor, tensor, zeros, ones, full, randn, rand, allocate } from './tensor/tensor.js';
 export type { DType, NestedArray, TensorOptions, RandomOptions } from './tensor/tensor.js';
 export { noGrad, isGradEnabled } from './autograd/tape.js';
+export { tidy, keep } from './tensor/tidy.js';
 export { RNG, manualSeed, getDefaultRng } from './random.js';
 export * from './ops/index.js';
 export { Module, Parameter, type StateDict, type LoadStateDictOptions } from './nn/module.js';

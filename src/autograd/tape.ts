@@ -1,6 +1,7 @@
 import { allocateStorage, releaseStorage } from '../kernels/index.js';
 import type { FloatArray } from '../kernels/types.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { trackOutput } from '../tensor/tidy.js';
 
 /**
  * Reverse-mode automatic differentiation, micrograd style: every op that may need a gradient
@@ -45,6 +46,7 @@ export function record(
   out: Tensor, name: string, inputs: readonly Tensor[],
   backward: (gradOutput: FloatArray) => (FloatArray | null)[],
 ): Tensor {
+  trackOutput(out);
   if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
     out.gradFn = { name, inputs, backward };
@@ -97,6 +99,11 @@ export function backward(root: Tensor, gradRoot: FloatArray, accumulate: (leaf: 
     if (!node.gradFn) {
       if (!accumulate(node, g)) releaseStorage(g);
       continue;
+    }
+    for (const input of node.gradFn.inputs) {
+      if (input.isDisposed) {
+        throw new Error(`${node.gradFn.name}: an input of this op was released by tidy() before backward() (call backward inside the tidy scope)`);
+      }
     }
     const inputGrads = node.gradFn.backward(g);
     node.gradFn.inputs.forEach((input, i) => {

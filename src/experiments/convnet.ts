@@ -21,7 +21,9 @@ import { Sequential } from '../nn/sequential.js';
 import { crossEntropy } from '../ops/loss.js';
 import { SGD } from '../optim/sgd.js';
 import { RNG } from '../random.js';
-import { Tensor } from '../tensor/tensor.js';
+import { allocate, Tensor } from '../tensor/tensor.js';
+import { tidy } from '../tensor/tidy.js';
+import { trainStep } from './step.js';
 import type { CurvePoint, Divergence, MlpData } from './mnistMlp.js';
 
 export interface ConvnetConfig {
@@ -162,7 +164,7 @@ export function createConvnetTrainer(config: ConvnetConfig, data: MlpData): Conv
   const model = buildConvnet(config, size);
   const optimizer = new SGD(model.parameters(), { lr: config.lr, momentum: config.momentum });
   const sampler = new BatchSampler(train.n, config.batchSize, new RNG((config.seed ^ 0x5bd1e995) >>> 0));
-  const xBuf = new Float32Array(config.batchSize * pixels);
+  const xBuf = allocate('float32', config.batchSize * pixels) as Float32Array; // in wasm memory: no copy per step
   const yBuf = new Int32Array(config.batchSize);
   const x = new Tensor(xBuf, [config.batchSize, 1, size, size]);
   const curve: CurvePoint[] = [];
@@ -174,17 +176,12 @@ export function createConvnetTrainer(config: ConvnetConfig, data: MlpData): Conv
   const step = (): number => {
     if (diverged) return NaN;
     gatherBatch(train, sampler.next(), xBuf, yBuf);
-    model.train();
-    optimizer.zeroGrad();
-    const loss = crossEntropy(model.forward(x), yBuf);
-    const value = loss.item();
+    const value = trainStep(model, optimizer, x, yBuf);
     stepsDone++;
     if (!Number.isFinite(value)) {
       diverged = { step: stepsDone, reason: `training loss became ${value}` };
       return value;
     }
-    loss.backward();
-    optimizer.step();
     lossSum += value;
     lossCount++;
     return value;
@@ -195,7 +192,7 @@ export function createConvnetTrainer(config: ConvnetConfig, data: MlpData): Conv
     model.eval();
     let correct = 0;
     let lossTotal = 0;
-    noGrad(() => {
+    tidy(() => noGrad(() => {
       const chunk = 500;
       for (let start = 0; start < n; start += chunk) {
         const m = Math.min(chunk, n - start);
@@ -209,7 +206,7 @@ export function createConvnetTrainer(config: ConvnetConfig, data: MlpData): Conv
           if (best === labels[i]) correct++;
         }
       }
-    });
+    }));
     model.train();
     const point: CurvePoint = {
       step: stepsDone,

@@ -19,7 +19,9 @@ import { Adam } from '../optim/adam.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { SGD } from '../optim/sgd.js';
 import { RNG } from '../random.js';
-import { Tensor } from '../tensor/tensor.js';
+import { allocate, Tensor } from '../tensor/tensor.js';
+import { tidy } from '../tensor/tidy.js';
+import { trainStep } from './step.js';
 
 /** Where BatchNorm goes in each hidden layer: nowhere, before the nonlinearity (the paper), or after it. */
 export type BnPlacement = 'none' | 'before' | 'after';
@@ -238,7 +240,7 @@ export function createMlpTrainer(config: MlpConfig, data: MlpData, options: Trai
       ? new Adam(model.parameters(), { lr: config.lr })
       : new SGD(model.parameters(), { lr: config.lr, momentum: config.momentum });
   const sampler = new BatchSampler(train.n, config.batchSize, new RNG((config.seed ^ 0x5bd1e995) >>> 0));
-  const xBuf = new Float32Array(config.batchSize * pixels);
+  const xBuf = allocate('float32', config.batchSize * pixels) as Float32Array; // in wasm memory: no copy per step
   const yBuf = new Int32Array(config.batchSize);
   const x = new Tensor(xBuf, [config.batchSize, pixels]);
 
@@ -263,17 +265,12 @@ export function createMlpTrainer(config: MlpConfig, data: MlpData, options: Trai
     if (state.diverged) return NaN;
     const t0 = performance.now();
     gatherBatch(train, sampler.next(), xBuf, yBuf);
-    model.train();
-    optimizer.zeroGrad();
-    const loss = crossEntropy(model.forward(x), yBuf);
-    const value = loss.item();
+    const value = trainStep(model, optimizer, x, yBuf);
     state.stepsDone++;
     if (!Number.isFinite(value)) {
       state.diverged = { step: state.stepsDone, reason: `training loss became ${value}` };
       return value;
     }
-    loss.backward();
-    optimizer.step();
     state.trainSeconds += (performance.now() - t0) / 1000;
     lossSum += value;
     lossCount++;
@@ -282,7 +279,7 @@ export function createMlpTrainer(config: MlpConfig, data: MlpData, options: Trai
 
   const evaluate = (): { point: CurvePoint; percentiles: PercentilePoint } => {
     model.eval();
-    const result = noGrad(() => {
+    const result = tidy(() => noGrad(() => {
       let correct = 0;
       let lossTotal = 0;
       const chunk = 1000;
@@ -305,7 +302,7 @@ export function createMlpTrainer(config: MlpConfig, data: MlpData, options: Trai
       for (let i = 0; i < heldOut; i++) values[i] = h.data[i * width + config.percentileUnit];
       values.sort();
       return { accuracy: correct / evalN, loss: lossTotal / evalN, values };
-    });
+    }));
     model.train();
     const point: CurvePoint = {
       step: state.stepsDone,

@@ -141,7 +141,7 @@ export abstract class BatchNorm extends Module {
     if (affine && this.weight && this.bias) {
       for (const p of [this.weight, this.bias]) {
         p.requiresGrad_(false);
-        p.grad = null;
+        p.clearGrad();
       }
       this.#frozeAffine = true;
     }

@@ -1,11 +1,13 @@
 import { noGrad } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
+import { keep } from '../tensor/tidy.js';
 import { formatShape, sameShape } from '../tensor/shape.js';
 
 /** A trainable tensor owned by a module (PyTorch's `nn.Parameter`): `requiresGrad` by default. */
 export class Parameter extends Tensor {
   constructor(data: Tensor, requiresGrad = true) {
     super(data.data, data.shape, data.dtype, requiresGrad);
+    keep(this); // a tidy() around the model's construction must not release its weights
   }
 }
 
@@ -109,7 +111,7 @@ export abstract class Module {
 
   /** Clears the gradient of every parameter (PyTorch 2's default: set to null). */
   zeroGrad(): void {
-    for (const p of this.parameters()) p.grad = null;
+    for (const p of this.parameters()) p.clearGrad();
   }
 
   /**

@@ -1,5 +1,5 @@
 import { record } from '../autograd/tape.js';
-import { allocate, Tensor } from '../tensor/tensor.js';
+import { allocate, allocateOutput, Tensor } from '../tensor/tensor.js';
 import { formatShape, sameShape } from '../tensor/shape.js';
 import { sub, mul } from './elementwise.js';
 import { logSoftmax } from './logSoftmax.js';
@@ -37,14 +37,17 @@ export function nllLoss(logProbs: Tensor, target: Targets, reduction: Reduction 
   const [n, c] = logProbs.shape;
   const idx = targetIndices(target, n, c);
   const lp = logProbs.data;
-  const losses = allocate(dtype, n);
-  let total = 0;
-  for (let i = 0; i < n; i++) {
-    losses[i] = -lp[i * c + idx[i]];
-    total += losses[i];
-  }
   const scale = reduction === 'mean' ? 1 / n : 1;
-  const out = reduction === 'none' ? new Tensor(losses, [n], dtype) : new Tensor(allocate(dtype, 1).fill(total * scale), [], dtype);
+  let out: Tensor;
+  if (reduction === 'none') {
+    const losses = allocateOutput(dtype, n);
+    for (let i = 0; i < n; i++) losses[i] = -lp[i * c + idx[i]];
+    out = new Tensor(losses, [n], dtype);
+  } else {
+    let total = 0;
+    for (let i = 0; i < n; i++) total -= lp[i * c + idx[i]];
+    out = new Tensor(allocate(dtype, 1).fill(total * scale), [], dtype);
+  }
   return record(out, 'NllLossBackward', [logProbs], (g) => {
     const gx = allocate(dtype, logProbs.size);
     for (let i = 0; i < n; i++) gx[i * c + idx[i]] = -(reduction === 'none' ? g[i] : g[0] * scale);

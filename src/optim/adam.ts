@@ -51,14 +51,15 @@ export class Adam extends Optimizer {
     const [beta1, beta2] = this.betas;
     const k = kernels();
     for (const p of this.params) {
-      if (!p.grad) continue;
+      const grad = p.peekGrad();
+      if (!grad) continue;
       let s = this.state.get(p);
       if (!s) {
         s = { step: 0, m: allocate(p.dtype, p.size), v: allocate(p.dtype, p.size) };
         this.state.set(p, s);
       }
       s.step += 1;
-      k.adamStep(p.data, p.grad.data, s.m, s.v, {
+      k.adamStep(p.data, grad.data, s.m, s.v, {
         stepSize: this.lr / (1 - beta1 ** s.step),
         bc2Sqrt: Math.sqrt(1 - beta2 ** s.step),
         beta1, beta2, eps: this.eps, weightDecay: this.weightDecay,

@@ -23,7 +23,7 @@ export abstract class Optimizer {
 
   /** Clears every parameter's gradient (set to null, PyTorch 2's default). */
   zeroGrad(): void {
-    for (const p of this.params) p.grad = null;
+    for (const p of this.params) p.clearGrad();
   }
 
   /** The state of parameter i as named arrays (empty before its first update). */

@@ -50,14 +50,15 @@ export class SGD extends Optimizer {
     const { lr, momentum, dampening, weightDecay, nesterov } = this;
     const k = kernels();
     for (const p of this.params) {
-      if (!p.grad) continue;
+      const grad = p.peekGrad();
+      if (!grad) continue;
       let buf = this.buffers.get(p) ?? null;
       const first = buf === null;
       if (momentum !== 0 && buf === null) {
         buf = allocate(p.dtype, p.size);
         this.buffers.set(p, buf);
       }
-      k.sgdStep(p.data, p.grad.data, momentum !== 0 ? buf : null, { lr, momentum, dampening, weightDecay, nesterov, first });
+      k.sgdStep(p.data, grad.data, momentum !== 0 ? buf : null, { lr, momentum, dampening, weightDecay, nesterov, first });
     }
   }
 

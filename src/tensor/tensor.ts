@@ -1,9 +1,10 @@
 import { backward as runBackward, type GradFn } from '../autograd/tape.js';
 import type { FloatArray } from '../kernels/types.js';
-import { allocateStorage } from '../kernels/index.js';
+import { allocateStorage, releaseStorage } from '../kernels/index.js';
 import { getDefaultRng, type RNG } from '../random.js';
 import * as ops from '../ops/index.js';
 import { checkShape, formatShape, sameShape, sizeOf, type Shape } from './shape.js';
+import { trackOutput, trackStorage } from './tidy.js';
 
 /**
  * Element types. `float32` is the default (PyTorch's default); `float64` exists for gradient
@@ -19,7 +20,9 @@ export type DType = 'float32' | 'float64' | 'int64';
  * collected, so keep the Tensor or its `data` array, not only a `subarray` of it).
  */
 export function allocate(dtype: DType, size: number): FloatArray {
-  return allocateStorage(dtype === 'float32', size);
+  const a = allocateStorage(dtype === 'float32', size);
+  trackStorage(a);
+  return a;
 }
 
 /**
@@ -27,7 +30,9 @@ export function allocate(dtype: DType, size: number): FloatArray {
  * but a reused block is not zeroed first. Only for arrays every element of which is written.
  */
 export function allocateOutput(dtype: DType, size: number): FloatArray {
-  return allocateStorage(dtype === 'float32', size, false);
+  const a = allocateStorage(dtype === 'float32', size, false);
+  trackStorage(a);
+  return a;
 }
 
 export interface TensorOptions {
@@ -46,15 +51,16 @@ export type NestedArray = number | readonly NestedArray[];
  * `x.grad` for every leaf `x` with `requiresGrad` (PyTorch's autograd).
  */
 export class Tensor {
-  /** Row-major contiguous elements. */
-  readonly data: FloatArray;
+  #data: FloatArray | null;
   /** Size of each dimension, e.g. `[N, C, H, W]`. */
   readonly shape: readonly number[];
   readonly dtype: DType;
   /** Whether gradients flow to (leaf) or through (result) this tensor. */
   requiresGrad: boolean;
-  /** The accumulated gradient of a leaf after `backward()`, else null. */
-  grad: Tensor | null = null;
+  #grad: Tensor | null = null;
+  // Whether #grad may be referenced outside the library (it was read through `.grad`, or set
+  // by the caller). If not, `clearGrad` can hand its storage straight back to the allocator.
+  #gradSeen = false;
   /** @internal The op that produced this tensor, when recorded for autograd. */
   gradFn: GradFn | null = null;
 
@@ -70,9 +76,58 @@ export class Tensor {
     if (requiresGrad && this.dtype === 'int64') {
       throw new TypeError('only floating point tensors can require gradients (got dtype int64)');
     }
-    this.data = data;
+    this.#data = data;
     this.shape = Object.freeze(s);
     this.requiresGrad = requiresGrad;
+  }
+
+  /** Row-major contiguous elements (the tensor's own storage: writes change the tensor). */
+  get data(): FloatArray {
+    const d = this.#data;
+    if (d === null) {
+      throw new Error(`${this.toString()} is disposed: its storage was released at the end of a tidy() scope (return the tensor from tidy, or keep() it)`);
+    }
+    return d;
+  }
+
+  /** Whether the tensor's storage was released (by `tidy`); a disposed tensor cannot be used. */
+  get isDisposed(): boolean {
+    return this.#data === null;
+  }
+
+  /** @internal Marks the tensor disposed (its storage is being released by `tidy`). */
+  markDisposed(): void {
+    this.#data = null;
+  }
+
+  /** The accumulated gradient of a leaf after `backward()`, else null. */
+  get grad(): Tensor | null {
+    this.#gradSeen = true;
+    return this.#grad;
+  }
+
+  set grad(g: Tensor | null) {
+    this.#grad = g;
+    this.#gradSeen = true;
+  }
+
+  /** @internal The gradient, for library code that does not hold on to it (the optimizers). */
+  peekGrad(): Tensor | null {
+    return this.#grad;
+  }
+
+  /**
+   * @internal Sets the gradient to null (PyTorch's `zero_grad(set_to_none=True)`). A gradient
+   * nobody outside the library has read is released to the allocator at once, so the next
+   * `backward()` reuses its memory instead of touching fresh pages.
+   */
+  clearGrad(): void {
+    const g = this.#grad;
+    this.#grad = null;
+    if (g !== null && !this.#gradSeen && g.#data !== null) {
+      releaseStorage(g.#data);
+      g.#data = null;
+    }
   }
 
   /** Number of elements. */
@@ -115,7 +170,9 @@ export class Tensor {
 
   /** The same storage, cut from the graph (PyTorch's `detach()`). */
   detach(): Tensor {
-    return new Tensor(this.data, this.shape, this.dtype, false);
+    const t = new Tensor(this.data, this.shape, this.dtype, false);
+    trackOutput(t); // shares the storage: disposed with it by an enclosing tidy
+    return t;
   }
 
   /** Sets `requiresGrad` in place and returns this tensor (PyTorch's `requires_grad_()`). */
@@ -149,12 +206,13 @@ export class Tensor {
       g.set(grad.data);
     }
     runBackward(this, g, (leaf, gl) => {
-      if (leaf.grad) {
-        const acc = leaf.grad.data;
+      if (leaf.#grad) {
+        const acc = leaf.#grad.data;
         for (let i = 0; i < acc.length; i++) acc[i] += gl[i];
         return false;
       }
-      leaf.grad = new Tensor(gl, leaf.shape, leaf.dtype);
+      leaf.#grad = new Tensor(gl, leaf.shape, leaf.dtype);
+      leaf.#gradSeen = false;
       return true;
     });
   }
@@ -188,7 +246,7 @@ export class Tensor {
   logSoftmax(dim: number): Tensor { return ops.logSoftmax(this, dim); }
 
   toString(): string {
-    return `Tensor(shape=${formatShape(this.shape)}, dtype=${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''})`;
+    return `Tensor(shape=${formatShape(this.shape)}, dtype=${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''}${this.#data === null ? ', disposed' : ''})`;
   }
 }
 

@@ -1,0 +1,122 @@
+import { releaseStorage } from '../kernels/index.js';
+import type { FloatArray } from '../kernels/types.js';
+import { Tensor } from './tensor.js';
+
+/**
+ * Scoped memory release, as TensorFlow.js's `tf.tidy`: the storage of every op output made
+ * inside `tidy(fn)` goes back to the allocator when `fn` returns, except what `fn` returns and
+ * what was `keep`-ed. Without it that storage returns only after a garbage collection, which a
+ * synchronous training loop never gives time to run: every step then writes its activations
+ * into fresh memory (page faults), and a long loop fills the wasm budget (README "Speed").
+ *
+ * Only op outputs are released (what `record` sees: the results of `add`, `linear`,
+ * `batchNorm`, ...), and only when their storage was allocated inside the scope, so
+ * parameters, gradients, optimizer state, running statistics and tensors made outside are
+ * never touched. A released tensor is disposed: using it throws (never silent garbage).
+ */
+interface Scope {
+  /** Storage allocated while this scope was innermost. */
+  readonly fresh: Set<FloatArray>;
+  /** Op outputs made while this scope was innermost (views included). */
+  readonly outputs: Tensor[];
+}
+
+const scopes: Scope[] = [];
+const kept = new WeakSet<FloatArray>();
+
+/** @internal Called by `allocate` for every new storage array. */
+export function trackStorage(storage: FloatArray): void {
+  if (scopes.length > 0) scopes[scopes.length - 1].fresh.add(storage);
+}
+
+/** @internal Called by `record` for every op output. */
+export function trackOutput(t: Tensor): void {
+  if (scopes.length > 0) scopes[scopes.length - 1].outputs.push(t);
+}
+
+/**
+ * Keeps `t`'s storage from being released by any enclosing `tidy` (TensorFlow.js's
+ * `tf.keep`); returns `t`. Parameters are kept when they are made.
+ */
+export function keep<T extends Tensor>(t: T): T {
+  kept.add(t.data);
+  return t;
+}
+
+/** The storage of every tensor in `value`: a tensor, or arrays and plain objects holding them. */
+function collectStorage(value: unknown, out: Set<FloatArray>, seen: Set<unknown>): void {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return;
+  seen.add(value);
+  if (value instanceof Tensor) {
+    if (!value.isDisposed) out.add(value.data);
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) collectStorage(v, out, seen);
+    return;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) {
+    for (const v of Object.values(value)) collectStorage(v, out, seen);
+  }
+}
+
+/**
+ * Runs `fn` and then releases the storage of every op output it made, except the tensors it
+ * returns (alone, or in arrays and plain objects) and those passed to `keep`. Call
+ * `backward()` inside the scope: the graph of a returned tensor refers to released outputs.
+ * `fn` must be synchronous. Scopes nest; what an inner scope returns belongs to the outer one.
+ * Copy the `.data` of a tensor you want to read after the scope (`Array.from(t.data)`), or
+ * return the tensor.
+ * @example
+ * for (const [x, y] of batches) {
+ *   const loss = tidy(() => {
+ *     opt.zeroGrad();
+ *     const loss = lossFn.forward(model.forward(x), y);
+ *     loss.backward();
+ *     opt.step();
+ *     return loss.item();
+ *   });
+ * }
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope: Scope = { fresh: new Set(), outputs: [] };
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    scopes.splice(scopes.indexOf(scope));
+    end(scope, new Set());
+    throw e;
+  }
+  scopes.splice(scopes.indexOf(scope));
+  if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
+    // Its tensors may still be in use by the pending work: release nothing.
+    throw new TypeError('tidy: fn must be synchronous (it returned a Promise)');
+  }
+  const resultStorage = new Set<FloatArray>();
+  collectStorage(result, resultStorage, new Set());
+  end(scope, resultStorage);
+  return result;
+}
+
+function end(scope: Scope, resultStorage: Set<FloatArray>): void {
+  const parent = scopes.length > 0 ? scopes[scopes.length - 1] : null;
+  const release = new Set<FloatArray>();
+  for (const t of scope.outputs) {
+    if (t.isDisposed) continue;
+    const d = t.data;
+    if (scope.fresh.has(d) && !resultStorage.has(d) && !kept.has(d)) release.add(d);
+  }
+  for (const t of scope.outputs) {
+    if (t.isDisposed) continue;
+    if (release.has(t.data)) {
+      t.markDisposed();
+    } else if (parent) {
+      parent.outputs.push(t);
+      if (scope.fresh.has(t.data)) parent.fresh.add(t.data);
+    }
+  }
+  for (const d of release) releaseStorage(d);
+}
