@@ -973,8 +973,11 @@ export function sumRowsF64(x: usize, rows: i32, len: i32, out: usize): void {
 // e^x for x <= 0 (Cephes expf: range reduction by ln 2, degree-6 polynomial, ~1 ulp),
 // clamped at -87 so 2^n stays a normal float; e^-87 ~ 1.6e-38 stands in for anything smaller.
 @inline function expNeg(x: v128): v128 {
-  x = f32x4.max(x, f32x4.splat(-87.0));
-  const fx = f32x4.floor(f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), f32x4.splat(0.5)));
+  // pmax is one instruction (max's NaN rules cost eight); a NaN x still comes through (x < -87 is false).
+  x = f32x4.pmax(x, f32x4.splat(-87.0));
+  // n = round(x log2 e) by the 1.5 * 2^23 trick: the sum's low mantissa bits hold n.
+  const t = f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), f32x4.splat(12582912.0));
+  const fx = f32x4.sub(t, f32x4.splat(12582912.0));
   let r = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(fx, f32x4.splat(-2.12194440e-4)));
   const z = f32x4.mul(r, r);
@@ -985,13 +988,13 @@ export function sumRowsF64(x: usize, rows: i32, len: i32, out: usize): void {
   y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.6666665459e-1));
   y = f32x4.add(f32x4.mul(y, r), f32x4.splat(5.0000001201e-1));
   y = f32x4.add(f32x4.add(f32x4.mul(y, z), r), f32x4.splat(1.0));
-  const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(fx), i32x4.splat(127)), 23);
+  const pow2 = i32x4.shl(i32x4.sub(t, i32x4.splat(0x4b400000 - 127)), 23);
   return f32x4.mul(y, pow2);
 }
 
 @inline function sigmoidV(x: v128): v128 {
   // e = e^-|x| <= 1; sigmoid = 1 / (1 + e) for x >= 0, e / (1 + e) otherwise (as the reference).
-  const e = expNeg(f32x4.neg(f32x4.abs(x)));
+  const e = expNeg(v128.or(x, i32x4.splat(<i32>0x80000000))); // -|x|
   const inv = f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.splat(1.0), e));
   return v128.bitselect(inv, f32x4.mul(e, inv), f32x4.ge(x, f32x4.splat(0)));
 }
@@ -1017,6 +1020,13 @@ export function sumRowsF64(x: usize, rows: i32, len: i32, out: usize): void {
 // Applies f to whole vectors and to the tail through a zero-padded vector in tmp (16 bytes).
 export function sigmoidF32(x: usize, y: usize, len: i32, tmp: usize): void {
   let i = 0;
+  // Two independent vectors an iteration: the polynomial is one long dependency chain.
+  for (; i + 8 <= len; i += 8) {
+    const o = <usize>i << 2;
+    const a = sigmoidV(v128.load(x + o)), b = sigmoidV(v128.load(x + o, 16));
+    v128.store(y + o, a);
+    v128.store(y + o, b, 16);
+  }
   for (; i + 4 <= len; i += 4) v128.store(y + (<usize>i << 2), sigmoidV(v128.load(x + (<usize>i << 2))));
   if (i < len) {
     v128.store(tmp, f32x4.splat(0));

@@ -315,6 +315,14 @@ function checkActivations(where: Where): void {
   assert.deepEqual(Array.from(r), [0, 0, 0, 0]);
   kernels().reluBackward(z, f32([1, 1, 1, 1], where), r);
   assert.deepEqual(Array.from(r), [0, 0, 0, 0]);
+  // Non-finite inputs: NaN stays NaN, +-Infinity saturate (sigmoid(-Infinity) within 2e-38 of
+  // 0, as for every x < -87).
+  const nf = f32([NaN, Infinity, -Infinity, NaN, 0.5], where);
+  const o = f32(new Float32Array(5), where);
+  kernels().sigmoid(nf, o);
+  assert.ok(Number.isNaN(o[0]) && o[1] === 1 && o[2] >= 0 && o[2] < 2e-38 && Number.isNaN(o[3]), `sigmoid: ${Array.from(o)}`);
+  kernels().tanh(nf, o);
+  assert.ok(Number.isNaN(o[0]) && o[1] === 1 && o[2] === -1 && Number.isNaN(o[3]), `tanh: ${Array.from(o)}`);
 }
 
 // Linear's bias, fused into the product: out = a @ b^T + bias, against the float64 reference.
