@@ -11,8 +11,10 @@
  *
  *   npx tsx bench/mlp_step.ts [--steps 300] [--repeats 5] [--no-torch]
  *
- * Prints the median steps/s of the repeats for each backend and thread count, and the ratio
- * to PyTorch at its best thread count.
+ * Runs `--repeats` rounds; each round times every configuration of ours once and then
+ * PyTorch's once (so load changes on a shared machine hit both alike). Prints the median
+ * steps/s over the rounds for each configuration, and the ratio to PyTorch at its best thread
+ * count. The plain TypeScript kernels (`ref`) are timed once, at the end.
  */
 import { spawnSync } from 'node:child_process';
 import {
@@ -58,40 +60,58 @@ function stepsPerSecond(bn: boolean, useTidy: boolean): number {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const rows: { who: string; threads: number; bn: boolean; rate: number }[] = [];
-for (const [backend, threads, useTidy] of [['wasm', 1, true], ['wasm', 2, true], ['wasm', 2, false], ['ref', 1, true]] as const) {
-  setBackend(backend);
-  setNumThreads(threads);
-  for (const bn of [false, true]) {
-    const runs: number[] = [];
-    for (let r = 0; r < repeats; r++) {
-      runs.push(stepsPerSecond(bn, useTidy));
+type Row = { who: string; threads: number; bn: boolean; runs: number[] };
+const rows = new Map<string, Row>();
+const note = (who: string, threads: number, bn: boolean, rate: number) => {
+  const key = `${who}|${threads}|${bn}`;
+  if (!rows.has(key)) rows.set(key, { who, threads, bn, runs: [] });
+  rows.get(key)!.runs.push(rate);
+};
+
+// Rounds: each round times every configuration of ours once, then PyTorch's once (a fresh
+// python process), so a change of load on this shared machine hits both sides alike.
+const torchScript = new URL('./mlp_torch.py', import.meta.url).pathname;
+let torchSkipped: string | null = args.includes('--no-torch') ? 'not asked for' : null;
+const OURS = [[1, true], [2, true], [2, false]] as const;
+setBackend('wasm');
+for (let round = 0; round < repeats; round++) {
+  for (const [threads, useTidy] of OURS) {
+    setNumThreads(threads);
+    for (const bn of [false, true]) {
+      note(`ours wasm${useTidy ? '' : ' (plain loop)'}`, getNumThreads(), bn, stepsPerSecond(bn, useTidy));
       await new Promise((resolve) => setImmediate(resolve)); // let finalizers return wasm blocks
     }
-    const rate = median(runs);
-    const who = `ours ${backend}${useTidy ? '' : ' (plain loop)'}`;
-    rows.push({ who, threads: getNumThreads(), bn, rate });
-    console.log(`${who.padEnd(24)} threads ${getNumThreads()}  ${bn ? 'with BN   ' : 'without BN'}  ${rate.toFixed(1).padStart(8)} steps/s`);
   }
+  if (torchSkipped === null) {
+    const r = spawnSync('/usr/bin/python3', [torchScript, '--steps', String(steps), '--repeats', '1'], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      torchSkipped = r.stderr.trim().split('\n').pop() ?? 'failed';
+    } else {
+      const lines = r.stdout.trim().split('\n');
+      for (const t of JSON.parse(lines[lines.length - 1]) as { threads: number; bn: boolean; steps_per_s: number }[]) {
+        note('pytorch', t.threads, t.bn, t.steps_per_s);
+      }
+    }
+  }
+  console.log(`round ${round + 1}/${repeats} done`);
 }
+// The plain TypeScript kernels, once (a repeat takes seconds).
+setBackend('ref');
+setNumThreads(1);
+for (const bn of [false, true]) note('ours ref', 1, bn, stepsPerSecond(bn, true));
+setBackend('wasm');
 
-if (!args.includes('--no-torch')) {
-  const script = new URL('./mlp_torch.py', import.meta.url).pathname;
-  const r = spawnSync('/usr/bin/python3', [script, '--steps', String(steps), '--repeats', String(repeats)], { encoding: 'utf8' });
-  if (r.status !== 0) {
-    console.log(`PyTorch: skipped (${r.stderr.trim().split('\n').pop()})`);
-  } else {
-    const lines = r.stdout.trim().split('\n');
-    const results = JSON.parse(lines[lines.length - 1]) as { threads: number; bn: boolean; steps_per_s: number }[];
-    for (const t of results) {
-      rows.push({ who: 'torch', threads: t.threads, bn: t.bn, rate: t.steps_per_s });
-      console.log(`${'pytorch'.padEnd(24)} threads ${t.threads}  ${t.bn ? 'with BN   ' : 'without BN'}  ${t.steps_per_s.toFixed(1).padStart(8)} steps/s`);
-    }
-    for (const bn of [false, true]) {
-      const best = (who: string) => Math.max(...rows.filter((q) => q.who === who && q.bn === bn).map((q) => q.rate));
-      const torch = best('torch');
-      console.log(`${bn ? 'with BN   ' : 'without BN'}: ours wasm best ${best('ours wasm').toFixed(1)} / PyTorch best ${torch.toFixed(1)} = ${(best('ours wasm') / torch).toFixed(2)}x (plain loop ${(best('ours wasm (plain loop)') / torch).toFixed(2)}x)`);
-    }
+for (const r of rows.values()) {
+  const rate = median(r.runs);
+  console.log(`${r.who.padEnd(24)} threads ${r.threads}  ${r.bn ? 'with BN   ' : 'without BN'}  ${rate.toFixed(1).padStart(8)} steps/s  (median of ${r.runs.length}: ${r.runs.map((v) => v.toFixed(0)).join(' ')})`);
+}
+if (torchSkipped !== null) {
+  console.log(`PyTorch: skipped (${torchSkipped})`);
+} else {
+  for (const bn of [false, true]) {
+    const best = (who: string) => Math.max(...[...rows.values()].filter((q) => q.who === who && q.bn === bn).map((q) => median(q.runs)));
+    const torch = best('pytorch');
+    console.log(`${bn ? 'with BN   ' : 'without BN'}: ours wasm best ${best('ours wasm').toFixed(1)} / PyTorch best ${torch.toFixed(1)} = ${(best('ours wasm') / torch).toFixed(2)}x (plain loop ${(best('ours wasm (plain loop)') / torch).toFixed(2)}x)`);
   }
 }
 process.exit(0);
