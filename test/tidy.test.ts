@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import { getBackend, setBackend } from '../src/kernels/index.js';
 import { wasmRuntime } from '../src/kernels/wasm/index.js';
 import {
-  BatchNorm1d, CrossEntropyLoss, keep, Linear, RNG, Sequential, SGD, Adam, Sigmoid, tensor, tidy, type Module, type Tensor,
+  BatchNorm1d, CrossEntropyLoss, keep, Linear, Parameter, RNG, Sequential, SGD, Adam, Sigmoid, tensor, tidy, type Module, type Tensor,
 } from '../src/index.js';
 
 const rt = wasmRuntime!;
@@ -83,16 +83,20 @@ describe('tidy', () => {
     const outsideOp = outside.mul(1);
     let k: Tensor | null = null, det: Tensor | null = null, det2: Tensor | null = null;
     let fc: Linear | null = null;
+    let fromOp: Parameter | null = null;
     tidy(() => {
       k = keep(outside.add(5));
       det = outsideOp.detach();
       det2 = outside.mul(2).detach();
       fc = new Linear(16, 16, { rng: new RNG(0) });
       fc.forward(outside);
+      fromOp = new Parameter(outside.mul(0.5)); // a weight made by an op: its storage is kept
     });
     assert.ok(!k!.isDisposed && !outside.isDisposed && !outsideOp.isDisposed && !det!.isDisposed);
     assert.ok(det2!.isDisposed, 'a detached view of a released output is disposed with it');
     assert.ok(!fc!.weight.isDisposed && !fc!.bias!.isDisposed);
+    assert.deepEqual(Array.from(fromOp!.data), Array.from(outside.data, (v) => Math.fround(v * 0.5)));
+    assert.equal(outside.mul(7).data.byteOffset === fromOp!.data.byteOffset, false, 'its block was not handed out again');
     assert.deepEqual(Array.from(k!.data), Array.from(outside.data, (v) => Math.fround(v + 5)));
   }));
 
