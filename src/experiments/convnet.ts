@@ -10,7 +10,6 @@
  * control, and `run(config, data, hooks)` built on it. No Node imports: the data comes in as
  * arrays (see `loadMnist`).
  */
-import { noGrad } from '../autograd/tape.js';
 import { BatchSampler, gatherBatch } from '../data/batches.js';
 import { Flatten, ReLU } from '../nn/activation.js';
 import { BatchNorm2d } from '../nn/batchnorm.js';
@@ -18,12 +17,10 @@ import { Conv2d, MaxPool2d } from '../nn/conv.js';
 import { Linear } from '../nn/linear.js';
 import type { Module } from '../nn/module.js';
 import { Sequential } from '../nn/sequential.js';
-import { crossEntropy } from '../ops/loss.js';
 import { SGD } from '../optim/sgd.js';
 import { RNG } from '../random.js';
 import { allocate, Tensor } from '../tensor/tensor.js';
-import { tidy } from '../tensor/tidy.js';
-import { trainStep } from './step.js';
+import { evaluateClassifier, trainStep } from './classifier.js';
 import type { CurvePoint, Divergence, MlpData } from './mnistMlp.js';
 
 export interface ConvnetConfig {
@@ -189,29 +186,12 @@ export function createConvnetTrainer(config: ConvnetConfig, data: MlpData): Conv
 
   const evaluate = (limit = config.evalLimit ?? test.n, record = true): CurvePoint => {
     const n = Math.min(limit, test.n);
-    model.eval();
-    let correct = 0;
-    let lossTotal = 0;
-    tidy(() => noGrad(() => {
-      const chunk = 500;
-      for (let start = 0; start < n; start += chunk) {
-        const m = Math.min(chunk, n - start);
-        const logits = model.forward(new Tensor(test.images.subarray(start * pixels, (start + m) * pixels), [m, 1, size, size]));
-        const labels = test.labels.subarray(start, start + m);
-        lossTotal += crossEntropy(logits, labels, 'sum').item();
-        const l = logits.data;
-        for (let i = 0; i < m; i++) {
-          let best = 0;
-          for (let k = 1; k < 10; k++) if (l[i * 10 + k] > l[i * 10 + best]) best = k;
-          if (best === labels[i]) correct++;
-        }
-      }
-    }));
+    const { accuracy, loss } = evaluateClassifier(model, test, n, [1, size, size], 500);
     model.train();
     const point: CurvePoint = {
       step: stepsDone,
-      testAccuracy: correct / n,
-      loss: lossTotal / n,
+      testAccuracy: accuracy,
+      loss,
       trainLoss: lossCount > 0 ? lossSum / lossCount : null,
     };
     if (record) {

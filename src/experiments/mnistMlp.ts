@@ -14,14 +14,13 @@ import { BatchNorm1d } from '../nn/batchnorm.js';
 import { Linear } from '../nn/linear.js';
 import type { Module } from '../nn/module.js';
 import { Sequential } from '../nn/sequential.js';
-import { crossEntropy } from '../ops/loss.js';
 import { Adam } from '../optim/adam.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { SGD } from '../optim/sgd.js';
 import { RNG } from '../random.js';
 import { allocate, Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/tidy.js';
-import { trainStep } from './step.js';
+import { evaluateClassifier, trainStep } from './classifier.js';
 
 /** Where BatchNorm goes in each hidden layer: nowhere, before the nonlinearity (the paper), or after it. */
 export type BnPlacement = 'none' | 'before' | 'after';
@@ -278,40 +277,23 @@ export function createMlpTrainer(config: MlpConfig, data: MlpData, options: Trai
   };
 
   const evaluate = (): { point: CurvePoint; percentiles: PercentilePoint } => {
-    model.eval();
-    const result = tidy(() => noGrad(() => {
-      let correct = 0;
-      let lossTotal = 0;
-      const chunk = 1000;
-      for (let start = 0; start < evalN; start += chunk) {
-        const n = Math.min(chunk, evalN - start);
-        const logits = model.forward(new Tensor(test.images.subarray(start * pixels, (start + n) * pixels), [n, pixels]));
-        const labels = test.labels.subarray(start, start + n);
-        lossTotal += crossEntropy(logits, labels, 'sum').item();
-        const l = logits.data;
-        for (let i = 0; i < n; i++) {
-          let best = 0;
-          for (let k = 1; k < 10; k++) if (l[i * 10 + k] > l[i * 10 + best]) best = k;
-          if (best === labels[i]) correct++;
-        }
-      }
+    const { accuracy, loss } = evaluateClassifier(model, test, evalN, [pixels], 1000);
+    const values = tidy(() => noGrad(() => { // still in evaluation mode
       let h = heldOutX;
       for (let i = 0; i < lastAct; i++) h = layers[i].forward(h);
       const width = h.shape[1];
-      const values = new Float64Array(heldOut);
-      for (let i = 0; i < heldOut; i++) values[i] = h.data[i * width + config.percentileUnit];
-      values.sort();
-      return { accuracy: correct / evalN, loss: lossTotal / evalN, values };
+      const v = new Float64Array(heldOut);
+      for (let i = 0; i < heldOut; i++) v[i] = h.data[i * width + config.percentileUnit];
+      return v.sort();
     }));
     model.train();
     const point: CurvePoint = {
       step: state.stepsDone,
-      testAccuracy: result.accuracy,
-      loss: result.loss,
+      testAccuracy: accuracy,
+      loss,
       trainLoss: lossCount > 0 ? lossSum / lossCount : null,
     };
-    const v = result.values;
-    const pct: PercentilePoint = { step: state.stepsDone, p15: percentile(v, 15), p50: percentile(v, 50), p85: percentile(v, 85) };
+    const pct: PercentilePoint = { step: state.stepsDone, p15: percentile(values, 15), p50: percentile(values, 50), p85: percentile(values, 85) };
     lossSum = 0;
     lossCount = 0;
     // Evaluating twice at one step (e.g. at the end, after a resume) replaces the point.
