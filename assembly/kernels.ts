@@ -9,14 +9,26 @@
 //
 // Accuracy: per-channel sums are accumulated in float32 over short blocks (16 values per SIMD
 // lane) and the block sums in float64, around a shift K close to the mean (see bnStats*), so
-// `1e4 + 1e-2 * noise` keeps its variance. Normalisation is (x - mean) * scale + bias with the
-// float64 mean split into two floats (hi + lo), so x - mean keeps its digits in float32 too.
+// `1e4 + 1e-2 * noise` keeps its variance. Normalisation is (x - hi) * scale + shift with the
+// float64 mean split into two floats (hi + lo) and lo folded into shift = bias - lo * scale (in
+// float64): x - hi is exact near the mean (Sterbenz), so x - mean keeps its digits in float32 too,
+// at one subtraction a value.
 
 // Block sums returned by the helpers (globals are per instance, so per thread).
 let gS1: f64 = 0;
 let gS2: f64 = 0;
 
 const BLOCK: i32 = 64; // values per float32 block: 16 per lane
+
+// a * b + c. The build with relaxed SIMD (scripts/build-wasm.mjs makes both) uses the fused
+// multiply-add where the engine has one (V8 on x86-64 with FMA3; rounding once is at least as
+// accurate, and the same on every run of one machine): one instruction on the multiply ports
+// instead of a multiply and an add, and the adds are what bound the statistics and the matrix
+// tile. Without it, a multiply then an add.
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Shifted sums over a contiguous run: gS1 += sum(x - k), gS2 += sum((x - k)^2).
@@ -26,17 +38,26 @@ const BLOCK: i32 = 64; // values per float32 block: 16 per lane
   let s2 = f64x2.splat(0);
   let i = 0;
   while (i + BLOCK <= len) {
+    // Four accumulator pairs: a fused multiply-add takes 4 cycles, and two of them issue a cycle.
     let a1 = f32x4.splat(0), a2 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0);
-    for (let j = 0; j < BLOCK; j += 8) {
-      const d1 = f32x4.sub(v128.load(p + (<usize>(i + j) << 2)), kv);
-      const d2 = f32x4.sub(v128.load(p + (<usize>(i + j) << 2), 16), kv);
+    let a3 = f32x4.splat(0), a4 = f32x4.splat(0), b3 = f32x4.splat(0), b4 = f32x4.splat(0);
+    for (let j = 0; j < BLOCK; j += 16) {
+      const q = p + (<usize>(i + j) << 2);
+      const d1 = f32x4.sub(v128.load(q), kv);
+      const d2 = f32x4.sub(v128.load(q, 16), kv);
+      const d3 = f32x4.sub(v128.load(q, 32), kv);
+      const d4 = f32x4.sub(v128.load(q, 48), kv);
       a1 = f32x4.add(a1, d1);
-      b1 = f32x4.add(b1, f32x4.mul(d1, d1));
       a2 = f32x4.add(a2, d2);
-      b2 = f32x4.add(b2, f32x4.mul(d2, d2));
+      a3 = f32x4.add(a3, d3);
+      a4 = f32x4.add(a4, d4);
+      b1 = madd(d1, d1, b1);
+      b2 = madd(d2, d2, b2);
+      b3 = madd(d3, d3, b3);
+      b4 = madd(d4, d4, b4);
     }
-    const a = f32x4.add(a1, a2);
-    const b = f32x4.add(b1, b2);
+    const a = f32x4.add(f32x4.add(a1, a2), f32x4.add(a3, a4));
+    const b = f32x4.add(f32x4.add(b1, b2), f32x4.add(b3, b4));
     s1 = f64x2.add(s1, f64x2.add(f64x2.promote_low_f32x4(a), f64x2.promote_low_f32x4(v128.shuffle<f32>(a, a, 2, 3, 0, 1))));
     s2 = f64x2.add(s2, f64x2.add(f64x2.promote_low_f32x4(b), f64x2.promote_low_f32x4(v128.shuffle<f32>(b, b, 2, 3, 0, 1))));
     i += BLOCK;
@@ -62,21 +83,32 @@ const BLOCK: i32 = 64; // values per float32 block: 16 per lane
   gS2 += t2;
 }
 
-// y = ((x - mHi) - mLo) * scale + b over a contiguous run.
-@inline function normalizeRun(px: usize, py: usize, len: i32, mHi: f32, mLo: f32, scale: f32, b: f32): void {
-  const hv = f32x4.splat(mHi), lv = f32x4.splat(mLo), sv = f32x4.splat(scale), bv = f32x4.splat(b);
+// y = (x - mHi) * scale + shift over a contiguous run.
+@inline function normalizeRun(px: usize, py: usize, len: i32, mHi: f32, scale: f32, shift: f32): void {
+  const hv = f32x4.splat(mHi), sv = f32x4.splat(scale), bv = f32x4.splat(shift);
   let i = 0;
   for (; i + 8 <= len; i += 8) {
     const o = <usize>i << 2;
     const x1 = v128.load(px + o);
     const x2 = v128.load(px + o, 16);
-    v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(f32x4.sub(x1, hv), lv), sv), bv));
-    v128.store(py + o, f32x4.add(f32x4.mul(f32x4.sub(f32x4.sub(x2, hv), lv), sv), bv), 16);
+    v128.store(py + o, madd(f32x4.sub(x1, hv), sv, bv));
+    v128.store(py + o, madd(f32x4.sub(x2, hv), sv, bv), 16);
   }
   for (; i < len; i++) {
     const o = <usize>i << 2;
-    store<f32>(py + o, ((load<f32>(px + o) - mHi) - mLo) * scale + b);
+    store<f32>(py + o, (load<f32>(px + o) - mHi) * scale + shift);
   }
+}
+
+// The normalisation parameters of channel ch into params (three float32 arrays of size C:
+// mean hi, scale, shift): y = (x - hi) * scale + shift = (x - mean) * scale + bias.
+@inline function storeAffine(params: usize, c: i32, ch: i32, m: f64, scale: f64, bias: f64): void {
+  const cb = <usize>c << 2, o4 = <usize>ch << 2;
+  const mHi = <f32>m;
+  const f32Scale = <f32>scale;
+  store<f32>(params + o4, mHi);
+  store<f32>(params + cb + o4, f32Scale);
+  store<f32>(params + 2 * cb + o4, <f32>(bias - (m - <f64>mHi) * <f64>f32Scale));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -190,7 +222,7 @@ function statsPlanar(x: usize, n: i32, c: i32, s: i32, c0: i32, c1: i32, work: u
 
 /**
  * Training forward for channels [c0, c1): statistics, then normalisation. weight/bias 0 mean
- * 1/0. mean/invStd/variance: float64 arrays of size C. work: 24 C bytes; params: 16 C bytes.
+ * 1/0. mean/invStd/variance: float64 arrays of size C. work: 24 C bytes; params: 12 C bytes.
  */
 export function bnTrainPlanar(
   x: usize, y: usize, n: i32, c: i32, s: i32, weight: usize, bias: usize, eps: f64,
@@ -221,7 +253,6 @@ function trainGroup(
   mean: usize, invStd: usize, variance: usize, work: usize, params: usize, c0: i32, c1: i32,
 ): void {
   statsPlanar(x, n, c, s, c0, c1, work);
-  const cb = <usize>c << 2;
   for (let ch = c0; ch < c1; ch++) {
     const o4 = <usize>ch << 2, o8 = <usize>ch << 3;
     const m = load<f64>(wS1(work, ch));
@@ -231,18 +262,14 @@ function trainGroup(
     store<f64>(variance + o8, v);
     store<f64>(invStd + o8, is);
     const w: f64 = weight ? <f64>load<f32>(weight + o4) : 1;
-    const mHi = <f32>m;
-    store<f32>(params + o4, mHi);
-    store<f32>(params + cb + o4, <f32>(m - <f64>mHi));
-    store<f32>(params + 2 * cb + o4, <f32>(is * w));
-    store<f32>(params + 3 * cb + o4, bias ? load<f32>(bias + o4) : 0);
+    storeAffine(params, c, ch, m, is * w, bias ? <f64>load<f32>(bias + o4) : 0);
   }
   bnNormalizePlanar(x, y, n, c, s, params, c0, c1);
 }
 
 /**
  * Normalisation with per-channel parameters for channels [c0, c1), in memory order: params
- * holds four float32 arrays of size C one after the other: mean hi, mean lo, scale, bias.
+ * holds three float32 arrays of size C one after the other: mean hi, scale, shift (storeAffine).
  */
 export function bnNormalizePlanar(x: usize, y: usize, n: i32, c: i32, s: i32, params: usize, c0: i32, c1: i32): void {
   const rowStride = <usize>c * <usize>s << 2;
@@ -252,7 +279,7 @@ export function bnNormalizePlanar(x: usize, y: usize, n: i32, c: i32, s: i32, pa
     let o = <usize>i * rowStride + <usize>c0 * runBytes;
     for (let ch = c0; ch < c1; ch++, o += runBytes) {
       const q = params + (<usize>ch << 2);
-      normalizeRun(x + o, y + o, s, load<f32>(q), load<f32>(q + cb), load<f32>(q + 2 * cb), load<f32>(q + 3 * cb));
+      normalizeRun(x + o, y + o, s, load<f32>(q), load<f32>(q + cb), load<f32>(q + 2 * cb));
     }
   }
 }
@@ -287,9 +314,10 @@ export function bnNormalizePlanar(x: usize, y: usize, n: i32, c: i32, s: i32, pa
   gS2 = b;
 }
 
-// The same in float32 blocks of 64 summed in float64, with x - m as (x - mHi) - mLo.
-@inline function gradSumsF32(pdy: usize, px: usize, len: i32, mHi: f32, mLo: f32): void {
-  const hv = f32x4.splat(mHi), lv = f32x4.splat(mLo);
+// The same in float32 blocks of 64 summed in float64, with x - m as (x - mHi) - mLo:
+// sum(dy * (x - mHi)) - mLo * sum(dy), the last term in float64.
+@inline function gradSumsF32(pdy: usize, px: usize, len: i32, mHi: f32, mLo: f64): void {
+  const hv = f32x4.splat(mHi);
   let s1 = f64x2.splat(0), s2 = f64x2.splat(0);
   let i = 0;
   while (i + 4 <= len) {
@@ -301,14 +329,14 @@ export function bnNormalizePlanar(x: usize, y: usize, n: i32, c: i32, s: i32, pa
       const g = v128.load(pdy + o), g2 = v128.load(pdy + o, 16);
       a = f32x4.add(a, g);
       a2 = f32x4.add(a2, g2);
-      b = f32x4.add(b, f32x4.mul(g, f32x4.sub(f32x4.sub(v128.load(px + o), hv), lv)));
-      b2 = f32x4.add(b2, f32x4.mul(g2, f32x4.sub(f32x4.sub(v128.load(px + o, 16), hv), lv)));
+      b = madd(g, f32x4.sub(v128.load(px + o), hv), b);
+      b2 = madd(g2, f32x4.sub(v128.load(px + o, 16), hv), b2);
     }
     for (; i < end; i += 4) {
       const o = <usize>i << 2;
       const g = v128.load(pdy + o);
       a = f32x4.add(a, g);
-      b = f32x4.add(b, f32x4.mul(g, f32x4.sub(f32x4.sub(v128.load(px + o), hv), lv)));
+      b = madd(g, f32x4.sub(v128.load(px + o), hv), b);
     }
     a = f32x4.add(a, a2);
     b = f32x4.add(b, b2);
@@ -321,10 +349,10 @@ export function bnNormalizePlanar(x: usize, y: usize, n: i32, c: i32, s: i32, pa
     const o = <usize>i << 2;
     const g = <f64>load<f32>(pdy + o);
     t1 += g;
-    t2 += g * <f64>((load<f32>(px + o) - mHi) - mLo);
+    t2 += g * <f64>(load<f32>(px + o) - mHi);
   }
   gS1 = t1;
-  gS2 = t2;
+  gS2 = t2 - mLo * t1;
 }
 
 // dx = dy * a - (x - m) * bq - cq over a contiguous run, in float64 (exact path): dx is a
@@ -351,19 +379,19 @@ export function bnNormalizePlanar(x: usize, y: usize, n: i32, c: i32, s: i32, pa
   }
 }
 
-// The same in float32 (large channels): ((x - mHi) - mLo) keeps x - m's digits.
-@inline function gradRunF32(pdy: usize, px: usize, pdx: usize, len: i32, mHi: f32, mLo: f32, a: f32, bq: f32, cq: f32): void {
-  const hv = f32x4.splat(mHi), lv = f32x4.splat(mLo), av = f32x4.splat(a), bv = f32x4.splat(bq), cv = f32x4.splat(cq);
+// The same in float32 (large channels): dy * a - (x - mHi) * bq - cq' with the mean's low part
+// folded into cq' = cq - mLo * bq (as in storeAffine).
+@inline function gradRunF32(pdy: usize, px: usize, pdx: usize, len: i32, mHi: f32, a: f32, bq: f32, cq: f32): void {
+  const hv = f32x4.splat(mHi), av = f32x4.splat(a), nbv = f32x4.splat(-bq), ncv = f32x4.splat(-cq);
   let i = 0;
   for (; i + 4 <= len; i += 4) {
     const o = <usize>i << 2;
-    const d = f32x4.sub(f32x4.sub(v128.load(px + o), hv), lv);
-    v128.store(pdx + o, f32x4.sub(f32x4.sub(f32x4.mul(v128.load(pdy + o), av), f32x4.mul(d, bv)), cv));
+    const d = f32x4.sub(v128.load(px + o), hv);
+    v128.store(pdx + o, madd(d, nbv, madd(v128.load(pdy + o), av, ncv)));
   }
   for (; i < len; i++) {
     const o = <usize>i << 2;
-    const d = (load<f32>(px + o) - mHi) - mLo;
-    store<f32>(pdx + o, load<f32>(pdy + o) * a - d * bq - cq);
+    store<f32>(pdx + o, load<f32>(pdy + o) * a - (load<f32>(px + o) - mHi) * bq - cq);
   }
 }
 
@@ -404,7 +432,7 @@ function backwardGroup(
       if (exact) gradSumsF64(dy + o, x + o, s, m);
       else {
         const mHi = <f32>m;
-        gradSumsF32(dy + o, x + o, s, mHi, <f32>(m - <f64>mHi));
+        gradSumsF32(dy + o, x + o, s, mHi, m - <f64>mHi);
       }
       store<f64>(wS1(work, ch), load<f64>(wS1(work, ch)) + gS1);
       store<f64>(wS2(work, c, ch), load<f64>(wS2(work, c, ch)) + gS2);
@@ -434,7 +462,8 @@ function backwardGroup(
       if (exact) gradRunF64(dy + o, x + o, dx + o, s, m, a, bq, cq);
       else {
         const mHi = <f32>m;
-        gradRunF32(dy + o, x + o, dx + o, s, mHi, <f32>(m - <f64>mHi), <f32>a, <f32>bq, <f32>cq);
+        const f32bq = <f32>bq;
+        gradRunF32(dy + o, x + o, dx + o, s, mHi, <f32>a, f32bq, <f32>(cq - (m - <f64>mHi) * <f64>f32bq));
       }
     }
   }
@@ -498,8 +527,8 @@ function rowSums(x: usize, dy: usize, c: i32, r0: i32, r1: i32, c0: i32, c1: i32
 }
 
 /**
- * Training forward, interleaved layout, channels [c0, c1) over all rows. params: 4 float32 arrays
- * of size C (mean hi, mean lo, scale, bias), filled here and used to normalise.
+ * Training forward, interleaved layout, channels [c0, c1) over all rows. params: 3 float32 arrays
+ * of size C (mean hi, scale, shift: see storeAffine), filled here and used to normalise.
  */
 export function bnTrainRows(
   x: usize, y: usize, rows: i32, c: i32, weight: usize, bias: usize, eps: f64,
@@ -603,7 +632,6 @@ function finishRows(
   x: usize, y: usize, rows: i32, c: i32, weight: usize, bias: usize, eps: f64,
   mean: usize, invStd: usize, variance: usize, params: usize, c0: i32, c1: i32, s1p: usize, s2p: usize,
 ): void {
-  const cb = <usize>c << 2;
   for (let ch = c0; ch < c1; ch++) {
     const o4 = <usize>ch << 2, o8 = <usize>ch << 3;
     const m = load<f64>(s1p + o8);
@@ -614,11 +642,7 @@ function finishRows(
     store<f64>(variance + o8, v);
     store<f64>(invStd + o8, is);
     const w: f64 = weight ? <f64>load<f32>(weight + o4) : 1;
-    const mHi = <f32>m;
-    store<f32>(params + o4, mHi);
-    store<f32>(params + cb + o4, <f32>(m - <f64>mHi));
-    store<f32>(params + 2 * cb + o4, <f32>(is * w));
-    store<f32>(params + 3 * cb + o4, bias ? load<f32>(bias + o4) : 0);
+    storeAffine(params, c, ch, m, is * w, bias ? <f64>load<f32>(bias + o4) : 0);
   }
   bnNormalizeRows(x, y, c, params, 0, rows, c0, c1);
 }
@@ -627,7 +651,7 @@ function finishRows(
 export function bnNormalizeRows(x: usize, y: usize, c: i32, params: usize, r0: i32, r1: i32, c0: i32, c1: i32): void {
   const rowBytes = <usize>c << 2;
   const cb = <usize>c << 2;
-  const hp = params, lp = params + cb, sp = params + 2 * cb, bp = params + 3 * cb;
+  const hp = params, sp = params + cb, bp = params + 2 * cb;
   const cv1 = c0 + ((c1 - c0) & ~3);
   for (let r = r0; r < r1; r++) {
     const px = x + <usize>r * rowBytes;
@@ -635,12 +659,12 @@ export function bnNormalizeRows(x: usize, y: usize, c: i32, params: usize, r0: i
     let ch = c0;
     for (; ch < cv1; ch += 4) {
       const o = <usize>ch << 2;
-      const d = f32x4.sub(f32x4.sub(v128.load(px + o), v128.load(hp + o)), v128.load(lp + o));
-      v128.store(py + o, f32x4.add(f32x4.mul(d, v128.load(sp + o)), v128.load(bp + o)));
+      const d = f32x4.sub(v128.load(px + o), v128.load(hp + o));
+      v128.store(py + o, madd(d, v128.load(sp + o), v128.load(bp + o)));
     }
     for (; ch < c1; ch++) {
       const o = <usize>ch << 2;
-      store<f32>(py + o, ((load<f32>(px + o) - load<f32>(hp + o)) - load<f32>(lp + o)) * load<f32>(sp + o) + load<f32>(bp + o));
+      store<f32>(py + o, (load<f32>(px + o) - load<f32>(hp + o)) * load<f32>(sp + o) + load<f32>(bp + o));
     }
   }
 }
@@ -826,17 +850,17 @@ export function gemmTiles(
       while (bq < end) {
         const b0 = v128.load(bq), b1 = v128.load(bq, 16);
         let av = v128.load32_splat(pa);
-        c00 = f32x4.add(c00, f32x4.mul(av, b0));
-        c01 = f32x4.add(c01, f32x4.mul(av, b1));
+        c00 = madd(av, b0, c00);
+        c01 = madd(av, b1, c01);
         av = v128.load32_splat(pa + rs);
-        c10 = f32x4.add(c10, f32x4.mul(av, b0));
-        c11 = f32x4.add(c11, f32x4.mul(av, b1));
+        c10 = madd(av, b0, c10);
+        c11 = madd(av, b1, c11);
         av = v128.load32_splat(pa + rs2);
-        c20 = f32x4.add(c20, f32x4.mul(av, b0));
-        c21 = f32x4.add(c21, f32x4.mul(av, b1));
+        c20 = madd(av, b0, c20);
+        c21 = madd(av, b1, c21);
         av = v128.load32_splat(pa + rs3);
-        c30 = f32x4.add(c30, f32x4.mul(av, b0));
-        c31 = f32x4.add(c31, f32x4.mul(av, b1));
+        c30 = madd(av, b0, c30);
+        c31 = madd(av, b1, c31);
         pa += ps;
         bq += 32;
       }

@@ -1,29 +1,59 @@
 // The conformance suite: every kernel test runs against every backend (ref; wasm on 1 thread;
-// wasm on 2 threads) with the same tolerances. The truth is the reference kernel run on float64
+// wasm on 2 threads; the wasm build without relaxed SIMD, on 2 threads) with the same tolerances. The truth is the reference kernel run on float64
 // copies of the same float32 inputs (the definition, in wider arithmetic), plus PyTorch's own
 // BatchNorm numbers (test/fixtures/batchnorm.json) replayed through the modules on each backend.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  getBackend, getNumThreads, kernels, listBackends, refKernels, setBackend, setNumThreads, type FloatArray,
+  getBackend, getNumThreads, kernels, listBackends, refKernels, registerBackend, setBackend, setNumThreads, type FloatArray,
 } from '../src/kernels/index.js';
 import { createWasmBackend, wasmRuntime } from '../src/kernels/wasm/index.js';
+import { nodePlatform } from '../src/kernels/wasm/node.js';
 import { WasmRuntime } from '../src/kernels/wasm/runtime.js';
 import { allocate } from '../src/tensor/tensor.js';
 import { batchNorm, RNG, tensor, type Tensor } from '../src/index.js';
 import { fixture, replay } from './bnFixture.js';
 import { assertClose, FLOAT32, FLOAT64, type Tolerance } from './helpers.js';
 
+// The default wasm runtime takes the relaxed-SIMD build (fused multiply-add) when the engine has
+// it, as Node 20 does behind a flag the runtime sets; a second runtime with BATCHNORM_WASM_RELAXED=0
+// is the build every other engine gets, registered as its own backend.
+process.env.BATCHNORM_WASM_RELAXED = '0';
+const plainRuntime = new WasmRuntime(nodePlatform());
+delete process.env.BATCHNORM_WASM_RELAXED;
+registerBackend(createWasmBackend(plainRuntime, 'wasm-plain'));
+
 const BACKENDS = [
   { name: 'ref', threads: 1 },
   { name: 'wasm', threads: 1 },
   { name: 'wasm', threads: 2 },
+  { name: 'wasm-plain', threads: 2 },
 ];
 
 test('the wasm backend is available under Node and is the default', () => {
   assert.ok(listBackends().includes('wasm'), `backends: ${listBackends().join(', ')}`);
   if (!process.env.BATCHNORM_BACKEND) assert.equal(getBackend(), 'wasm');
   assert.ok(wasmRuntime?.shared, 'shared memory');
+});
+
+test('under Node the default runtime runs the relaxed-SIMD build; BATCHNORM_WASM_RELAXED=0 gives the other', () => {
+  if (process.env.BATCHNORM_WASM_RELAXED !== '0') assert.equal(wasmRuntime?.relaxed, true);
+  assert.equal(plainRuntime.relaxed, false);
+  // The two builds are different code: a fused multiply-add rounds once. [-(1 + 2^-11), 1 + 2^-12]
+  // times [1, 1 + 2^-12] is -(1 + 2^-11) + (1 + 2^-11 + 2^-24) = 2^-24 exactly; rounding the
+  // second product to float32 first (ties to even) loses the 2^-24 and gives 0.
+  const a = Float32Array.of(-(1 + 2 ** -11), 1 + 2 ** -12);
+  const b = Float32Array.of(1, 1, 1, 1, ...Array(4).fill(1 + 2 ** -12));
+  const product = (backend: string) => {
+    setBackend(backend);
+    const out = new Float32Array(4);
+    kernels().matmul(a, b, out, 1, 2, 4, false, false);
+    return Array.from(out);
+  };
+  const saved = getBackend();
+  assert.deepEqual(product('wasm-plain'), [0, 0, 0, 0]);
+  if (wasmRuntime?.relaxed) assert.deepEqual(product('wasm'), Array(4).fill(2 ** -24));
+  setBackend(saved);
 });
 
 // ------------------------------------------------------------------------------------------

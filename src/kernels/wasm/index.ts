@@ -152,10 +152,10 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
       const pm = stats, pi = stats + 8 * c, pv = stats + 16 * c;
       const P = partsFor(n * c * s, PAR_MIN_ELEMENTS);
       if (nhwc || s === 1) {
-        const work = call.scratch(28 * c), params = call.scratch(16 * c);
+        const work = call.scratch(28 * c), params = call.scratch(12 * c);
         run('bnTrainRows', split(c, P, 4).map(([c0, c1]) => [px, py, n * s, c, pw, pb, eps, pm, pi, pv, work, params, c0, c1]));
       } else {
-        const work = call.scratch(24 * c), params = call.scratch(16 * c);
+        const work = call.scratch(24 * c), params = call.scratch(12 * c);
         run('bnTrainPlanar', split(c, P).map(([c0, c1]) => [px, py, n, c, s, pw, pb, eps, pm, pi, pv, work, params, c0, c1]));
       }
       mean.set(rt.f64(pm, c));
@@ -174,16 +174,17 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
     if (!isF32(x, y, weight, bias) || n * c * s === 0) return fallback();
     withCall((call) => {
       const px = call.in(x), py = call.out(y);
-      const params = call.scratch(16 * c);
-      const pv = rt.f32(params, 4 * c);
+      const params = call.scratch(12 * c);
+      const pv = rt.f32(params, 3 * c);
       for (let ch = 0; ch < c; ch++) {
-        // (x - mean) * scale + bias with the mean split into float32 hi + lo (see the kernels).
+        // (x - hi) * scale + shift: the mean split into float32 hi + lo, lo folded into the
+        // shift (storeAffine in the kernels).
         const m = mean[ch];
         const hi = Math.fround(m);
+        const scale = Math.fround((1 / Math.sqrt(variance[ch] + eps)) * (weight ? weight[ch] : 1));
         pv[ch] = hi;
-        pv[c + ch] = Math.fround(m - hi);
-        pv[2 * c + ch] = (1 / Math.sqrt(variance[ch] + eps)) * (weight ? weight[ch] : 1);
-        pv[3 * c + ch] = bias ? bias[ch] : 0;
+        pv[c + ch] = scale;
+        pv[2 * c + ch] = (bias ? bias[ch] : 0) - (m - hi) * scale;
       }
       const P = partsFor(n * c * s, PAR_MIN_ELEMENTS);
       if (nhwc || s === 1) run('bnNormalizeRows', split(n * s, P).map(([r0, r1]) => [px, py, c, params, r0, r1, 0, c]));
@@ -205,10 +206,10 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
       // which is the inference forward applied to dy with mean 0 and bias 0.
       withCall((call) => {
         const pdy = call.in(dy), pdx = call.out(dx);
-        const params = call.scratch(16 * c);
-        const pv = rt.f32(params, 4 * c);
+        const params = call.scratch(12 * c);
+        const pv = rt.f32(params, 3 * c);
         pv.fill(0);
-        for (let ch = 0; ch < c; ch++) pv[2 * c + ch] = invStd[ch] * (weight ? weight[ch] : 1);
+        for (let ch = 0; ch < c; ch++) pv[c + ch] = invStd[ch] * (weight ? weight[ch] : 1);
         const P = partsFor(n * c * s, PAR_MIN_ELEMENTS);
         if (nhwc || s === 1) run('bnNormalizeRows', split(n * s, P).map(([r0, r1]) => [pdy, pdx, c, params, r0, r1, 0, c]));
         else run('bnNormalizePlanar', split(c, P).map(([c0, c1]) => [pdy, pdx, n, c, s, params, c0, c1]));

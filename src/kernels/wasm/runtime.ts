@@ -24,7 +24,7 @@
 // that has not started yet has its part run by the caller too, so a split (and so every result)
 // depends only on the thread count. Node-specific code (worker_threads, os) is in ./node.ts.
 import type { FloatArray } from '../types.js';
-import { wasmPrivateBase64, wasmSharedBase64 } from './binary.gen.js';
+import { wasmPrivateBase64, wasmPrivateRelaxedBase64, wasmSharedBase64, wasmSharedRelaxedBase64 } from './binary.gen.js';
 
 /** What a platform provides to start workers (Node: ./node.ts; browsers: Web Workers). */
 export interface Platform {
@@ -32,6 +32,8 @@ export interface Platform {
   cores(): number;
   /** Starts a worker running `source` (a script defining `start(data)`), handing it `data`. */
   spawn(source: string, data: unknown): { terminate(): void } | null;
+  /** Turns on relaxed SIMD where the engine has it behind a flag (Node 20); optional. */
+  enableRelaxedSimd?(): void;
 }
 
 const EXPORTS = [
@@ -73,6 +75,11 @@ export class WasmRuntime {
   readonly memory: WebAssembly.Memory;
   /** Whether the memory is shared (storage in wasm memory, threads possible). */
   readonly shared: boolean;
+  /**
+   * Whether the kernels are the relaxed-SIMD build (fused multiply-add): when the engine accepts
+   * it and BATCHNORM_WASM_RELAXED is not 0. Results differ from the other build in the last bits.
+   */
+  readonly relaxed: boolean;
   readonly fns: Record<ExportName, WasmFn>;
   private readonly ownBuffers = new WeakSet<ArrayBufferLike>();
   private top = PAGE; // page 0 stays unused: pointer 0 means "null" to the kernels
@@ -104,7 +111,18 @@ export class WasmRuntime {
     }
     this.shared = memory !== null;
     memory ??= new WebAssembly.Memory({ initial: 16 });
-    this.module = new WebAssembly.Module(decodeBase64(this.shared ? wasmSharedBase64 : wasmPrivateBase64) as BufferSource);
+    let binary = decodeBase64(this.shared ? wasmSharedBase64 : wasmPrivateBase64);
+    let relaxed = false;
+    if (env('BATCHNORM_WASM_RELAXED') !== '0') {
+      const candidate = decodeBase64(this.shared ? wasmSharedRelaxedBase64 : wasmPrivateRelaxedBase64);
+      if (!WebAssembly.validate(candidate as BufferSource)) platform?.enableRelaxedSimd?.();
+      if (WebAssembly.validate(candidate as BufferSource)) {
+        binary = candidate;
+        relaxed = true;
+      }
+    }
+    this.relaxed = relaxed;
+    this.module = new WebAssembly.Module(binary as BufferSource);
     this.memory = memory;
     if (this.shared) this.ownBuffers.add(memory.buffer); // a private buffer may detach: never "owned"
     const mb = Number(env('BATCHNORM_WASM_MEMORY_MB') ?? 256);
