@@ -14,7 +14,9 @@
  * TF.js wasm (SIMD; NHWC, the layout they are built for), ONNX Runtime node (inference: a
  * BatchNormalization model from our ONNX exporter; 1 and 2 intra-op threads). Floor: the memory
  * traffic the kernel cannot avoid, timed with wasm SIMD loops on the same threads (read x +
- * write y for the forwards, read x and dy + write dx for the backward).
+ * write y for the forwards, read x and dy + write dx for the backward). Read: the same loops
+ * reading only (sums of x, and of dy for the backward); read + floor is what a kernel in two
+ * passes moves (statistics, then the pass that writes), the "2-pass" columns.
  * Medians after warm-up; each cell stops after ~3 s (at least 5 runs; a single run when the
  * warm-up alone takes over 2 s). Ours and the floor are timed round-robin. The machine is
  * shared: compare ratios within one run.
@@ -128,14 +130,26 @@ async function benchOurs(shape: number[]): Promise<void> {
   for (const threads of [1, 2]) {
     const copy = floorParts(threads, (i0, i1) => [x.byteOffset + 4 * i0, y.byteOffset + 4 * i0, i1 - i0]);
     const add = floorParts(threads, (i0, i1) => [x.byteOffset + 4 * i0, dy.byteOffset + 4 * i0, dx.byteOffset + 4 * i0, i1 - i0]);
+    const readX = floorParts(threads, (i0, i1) => [x.byteOffset + 4 * i0, i1 - i0]);
+    const readDy = floorParts(threads, (i0, i1) => [dy.byteOffset + 4 * i0, i1 - i0]);
     entries.push({ mode: 'train', col: `floor ${threads}T`, fn: () => rt.run('copyF32', copy) });
     entries.push({ mode: 'backward', col: `floor ${threads}T`, fn: () => rt.run('addF32', add) });
+    entries.push({ mode: 'train', col: `read ${threads}T`, fn: () => rt.run('sumF32', readX) });
+    entries.push({ mode: 'backward', col: `read ${threads}T`, fn: () => { rt.run('sumF32', readX); rt.run('sumF32', readDy); } });
   }
   const times = await measureRoundRobin(entries.map((e) => e.fn));
   entries.forEach((e, i) => {
     put(shape, e.mode, e.col, times[i]);
     if (e.col.startsWith('floor') && e.mode === 'train') put(shape, 'infer', e.col, times[i]);
   });
+  // The two-pass bound: read + floor (medians added, minimums added).
+  for (const mode of ['train', 'backward'] as const) {
+    for (const threads of [1, 2]) {
+      const row = results[`${shape.join('x')} ${mode}`];
+      const r = row[`read ${threads}T`], f = row[`floor ${threads}T`];
+      put(shape, mode, `2-pass ${threads}T`, [r[0] + f[0], r[1] + f[1]]);
+    }
+  }
   setBackend('wasm');
   setNumThreads(2);
 }
@@ -270,17 +284,20 @@ if (!args.includes('--ours')) {
 
 // Tables: medians and ratios of medians, then the same for minimums (the best of the runs:
 // what the code can do when the shared machine lets it; less sensitive to other users' load).
-const COLS = ['ours wasm 1T', 'ours wasm 2T', 'ours ref', 'floor 1T', 'floor 2T', 'torch 1T', 'torch 2T', 'ort 1T', 'ort 2T', 'tfjs wasm', 'tfjs cpu'];
+const COLS = ['ours wasm 1T', 'ours wasm 2T', 'ours ref', 'floor 1T', 'floor 2T', 'read 1T', 'read 2T', 'torch 1T', 'torch 2T', 'ort 1T', 'ort 2T', 'tfjs wasm', 'tfjs cpu'];
 const RATIOS: [string, string, string][] = [
   ['torch 1T / ours 1T', 'torch 1T', 'ours wasm 1T'],
   ['torch 2T / ours 2T', 'torch 2T', 'ours wasm 2T'],
   ['ort 1T / ours 1T', 'ort 1T', 'ours wasm 1T'],
   ['ort 2T / ours 2T', 'ort 2T', 'ours wasm 2T'],
   ['tfjs wasm / ours 1T', 'tfjs wasm', 'ours wasm 1T'],
+  ['tfjs wasm / ours 2T', 'tfjs wasm', 'ours wasm 2T'],
   ['tfjs cpu / ours 1T', 'tfjs cpu', 'ours wasm 1T'],
   ['ref / ours 1T', 'ours ref', 'ours wasm 1T'],
   ['ours 1T / floor 1T', 'ours wasm 1T', 'floor 1T'],
   ['ours 2T / floor 2T', 'ours wasm 2T', 'floor 2T'],
+  ['ours 1T / 2-pass 1T', 'ours wasm 1T', '2-pass 1T'],
+  ['ours 2T / 2-pass 2T', 'ours wasm 2T', '2-pass 2T'],
 ];
 const fmt = (v: number | undefined) => (v === undefined ? '–' : v < 1 ? v.toFixed(3) : v < 100 ? v.toFixed(2) : v.toFixed(0));
 let md = '';
@@ -288,7 +305,7 @@ for (const [which, idx] of [['Median', 0], ['Minimum', 1]] as const) {
   const get = (row: Record<string, Stat>, col: string) => (row[col] ?? row[`${col} (+fwd)`])?.[idx];
   md += `${which} ms (float32; TF.js backward includes its forward):\n\n| shape mode | ${COLS.join(' | ')} |\n|${'---|'.repeat(COLS.length + 1)}\n`;
   for (const [key, row] of Object.entries(results)) md += `| ${key} | ${COLS.map((c) => fmt(get(row, c))).join(' | ')} |\n`;
-  md += `\nRatios of ${which.toLowerCase()}s (peer time / our time: > 1 means we are faster; last two: our time / floor):\n\n| shape mode | ${RATIOS.map((r) => r[0]).join(' | ')} |\n|${'---|'.repeat(RATIOS.length + 1)}\n`;
+  md += `\nRatios of ${which.toLowerCase()}s (peer time / our time: > 1 means we are faster; last four: our time / floor and / the two-pass bound):\n\n| shape mode | ${RATIOS.map((r) => r[0]).join(' | ')} |\n|${'---|'.repeat(RATIOS.length + 1)}\n`;
   for (const [key, row] of Object.entries(results)) {
     md += `| ${key} | ${RATIOS.map(([, a, b]) => {
       const va = get(row, a), vb = get(row, b);
