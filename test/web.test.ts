@@ -206,14 +206,15 @@ describe('web lab: the numbers behind the pictures', () => {
     assert.deepEqual(lastBatchNormChannels(buildMlp({ hidden: [4], activation: 'sigmoid', bn: 'none', initStd: 0.1, seed: 0 }, 3, 2), 5), []);
   });
 
-  test('the kernels line says threads, shared memory or copies, and why', () => {
-    const wasm = { backend: 'wasm', threads: 2, sharedMemory: true, crossOriginIsolated: true };
+  test('the kernels line says the build, threads, shared memory or copies, and why', () => {
+    const wasm = { backend: 'wasm', threads: 2, sharedMemory: true, relaxedSimd: false, crossOriginIsolated: true };
     assert.equal(describeRuntime(wasm), 'wasm SIMD, 2 threads, shared memory');
+    assert.equal(describeRuntime({ ...wasm, relaxedSimd: true }), 'wasm relaxed SIMD, 2 threads, shared memory');
     assert.equal(describeRuntime({ ...wasm, threads: 1 }), 'wasm SIMD, 1 thread, shared memory');
     assert.equal(describeRuntime({ ...wasm, threads: 1, sharedMemory: false, crossOriginIsolated: false }),
       'wasm SIMD, 1 thread, copies (page not cross-origin isolated)');
     assert.equal(describeRuntime({ ...wasm, threads: 1, sharedMemory: false }), 'wasm SIMD, 1 thread, copies');
-    assert.equal(describeRuntime({ backend: 'ref', threads: 1, sharedMemory: false, crossOriginIsolated: true }),
+    assert.equal(describeRuntime({ backend: 'ref', threads: 1, sharedMemory: false, relaxedSimd: false, crossOriginIsolated: true }),
       'reference kernels (plain TypeScript), 1 thread');
   });
 
@@ -364,7 +365,7 @@ describe('web lab in Chromium', () => {
     // Two runs, one dot per evaluation each.
     const dots = await page.locator('#drift-accuracy .mark-symbol.role-mark path').count();
     assert.ok(dots >= 8, `accuracy curve dots: ${dots}`);
-    assert.match(await page.locator('#drift-status').innerText(), /^step \d+ · [\d.]+ steps\/s · (wasm SIMD|reference kernels \(plain TypeScript\)), \d+ threads?/);
+    assert.match(await page.locator('#drift-status').innerText(), /^step \d+ · [\d.]+ steps\/s · (wasm relaxed SIMD|wasm SIMD|reference kernels \(plain TypeScript\)), \d+ threads?/);
     await page.locator('#drift').screenshot({ path: join(ARTIFACTS, 'drift.png') });
   });
 
@@ -375,11 +376,12 @@ describe('web lab in Chromium', () => {
     // The runtime's default: every core, at most 8 (2 on the project's machine).
     const cores = await page.evaluate(() => navigator.hardwareConcurrency);
     const threads = Math.min(8, cores);
-    assert.deepEqual(ready[0].runtime, { backend: 'wasm', threads, sharedMemory: true, crossOriginIsolated: true });
+    // Chromium has relaxed SIMD (since 114), so the worker runs the fused multiply-add build.
+    assert.deepEqual(ready[0].runtime, { backend: 'wasm', threads, sharedMemory: true, relaxedSimd: true, crossOriginIsolated: true });
     // A page's main thread may not block on workers, so the runtime gives it one thread (browserPlatform).
     const worker = describeRuntime(ready[0].runtime);
     assert.equal(await page.locator('#runtime').innerText(),
-      `Kernels: this page wasm SIMD, 1 thread, shared memory; training worker ${worker}.`);
+      `Kernels: this page wasm relaxed SIMD, 1 thread, shared memory; training worker ${worker}.`);
     assert.ok((await page.locator('#drift-status').innerText()).endsWith(` · ${worker}`));
     // The wasm runtime's threads are Web Workers the training worker starts from blob: URLs; COEP
     // require-corp lets them start (they inherit the page's policy). One per thread past the first.
@@ -399,7 +401,7 @@ describe('web lab in Chromium', () => {
       await other.goto(plain.url);
       await other.locator('#drift-start:not([disabled])').waitFor({ timeout: 30_000 });
       assert.equal(await other.evaluate(() => crossOriginIsolated), false);
-      const copies = 'wasm SIMD, 1 thread, copies (page not cross-origin isolated)';
+      const copies = 'wasm relaxed SIMD, 1 thread, copies (page not cross-origin isolated)';
       assert.equal(await other.locator('#runtime').innerText(), `Kernels: this page ${copies}; training worker ${copies}.`);
       assert.equal(await other.locator('[data-cell="xhat-2-3"]').innerText(), '1.2247');
       assert.deepEqual(errors, []);

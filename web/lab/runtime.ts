@@ -13,6 +13,8 @@ export interface RuntimeInfo {
   threads: number;
   /** Whether the wasm backend is active with a SharedArrayBuffer memory (tensors live in it: no copies). */
   sharedMemory: boolean;
+  /** Whether the wasm backend is active with its relaxed-SIMD build (fused multiply-add). */
+  relaxedSimd: boolean;
   /** `crossOriginIsolated` of this global (false where it is undefined, as in Node). */
   crossOriginIsolated: boolean;
 }
@@ -24,18 +26,20 @@ export function runtimeInfo(): RuntimeInfo {
     backend,
     threads: getNumThreads(),
     sharedMemory: backend === 'wasm' && wasmRuntime?.shared === true,
+    relaxedSimd: backend === 'wasm' && wasmRuntime?.relaxed === true,
     crossOriginIsolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
   };
 }
 
 /**
- * One line for the page: "wasm SIMD, 2 threads, shared memory", or
+ * One line for the page: "wasm relaxed SIMD, 2 threads, shared memory", or
  * "wasm SIMD, 1 thread, copies (page not cross-origin isolated)", or "reference kernels (plain TypeScript), 1 thread".
  */
 export function describeRuntime(r: RuntimeInfo): string {
   const threads = `${r.threads} thread${r.threads === 1 ? '' : 's'}`;
   if (r.backend === 'ref') return `reference kernels (plain TypeScript), ${threads}`;
   if (r.backend !== 'wasm') return `${r.backend} kernels, ${threads}`;
-  if (r.sharedMemory) return `wasm SIMD, ${threads}, shared memory`;
-  return `wasm SIMD, ${threads}, copies${r.crossOriginIsolated ? '' : ' (page not cross-origin isolated)'}`;
+  const simd = r.relaxedSimd ? 'wasm relaxed SIMD' : 'wasm SIMD';
+  if (r.sharedMemory) return `${simd}, ${threads}, shared memory`;
+  return `${simd}, ${threads}, copies${r.crossOriginIsolated ? '' : ' (page not cross-origin isolated)'}`;
 }
