@@ -285,20 +285,13 @@ if (!args.includes('--ours')) {
 // Tables: medians and ratios of medians, then the same for minimums (the best of the runs:
 // what the code can do when the shared machine lets it; less sensitive to other users' load).
 const COLS = ['ours wasm 1T', 'ours wasm 2T', 'ours ref', 'floor 1T', 'floor 2T', 'read 1T', 'read 2T', 'torch 1T', 'torch 2T', 'ort 1T', 'ort 2T', 'tfjs wasm', 'tfjs cpu'];
-const RATIOS: [string, string, string][] = [
-  ['torch 1T / ours 1T', 'torch 1T', 'ours wasm 1T'],
-  ['torch 2T / ours 2T', 'torch 2T', 'ours wasm 2T'],
-  ['ort 1T / ours 1T', 'ort 1T', 'ours wasm 1T'],
-  ['ort 2T / ours 2T', 'ort 2T', 'ours wasm 2T'],
-  ['tfjs wasm / ours 1T', 'tfjs wasm', 'ours wasm 1T'],
-  ['tfjs wasm / ours 2T', 'tfjs wasm', 'ours wasm 2T'],
-  ['tfjs cpu / ours 1T', 'tfjs cpu', 'ours wasm 1T'],
-  ['ref / ours 1T', 'ours ref', 'ours wasm 1T'],
-  ['ours 1T / floor 1T', 'ours wasm 1T', 'floor 1T'],
-  ['ours 2T / floor 2T', 'ours wasm 2T', 'floor 2T'],
-  ['ours 1T / 2-pass 1T', 'ours wasm 1T', '2-pass 1T'],
-  ['ours 2T / 2-pass 2T', 'ours wasm 2T', '2-pass 2T'],
-];
+// Ratios a / b of two columns, labelled by them ('ours wasm 1T' -> 'ours 1T', 'ours ref' -> 'ref').
+const label = (col: string) => col.replace('ours wasm ', 'ours ').replace('ours ref', 'ref');
+const RATIOS: [string, string, string][] = ([
+  ['torch 1T', 'ours wasm 1T'], ['torch 2T', 'ours wasm 2T'], ['ort 1T', 'ours wasm 1T'], ['ort 2T', 'ours wasm 2T'],
+  ['tfjs wasm', 'ours wasm 1T'], ['tfjs wasm', 'ours wasm 2T'], ['tfjs cpu', 'ours wasm 1T'], ['ours ref', 'ours wasm 1T'],
+  ['ours wasm 1T', 'floor 1T'], ['ours wasm 2T', 'floor 2T'], ['ours wasm 1T', '2-pass 1T'], ['ours wasm 2T', '2-pass 2T'],
+] as const).map(([a, b]) => [`${label(a)} / ${label(b)}`, a, b]);
 const fmt = (v: number | undefined) => (v === undefined ? '–' : v < 1 ? v.toFixed(3) : v < 100 ? v.toFixed(2) : v.toFixed(0));
 let md = '';
 for (const [which, idx] of [['Median', 0], ['Minimum', 1]] as const) {
