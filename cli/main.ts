@@ -7,6 +7,7 @@ import { registerLrSweep } from './commands/lrSweep.js';
 import { registerPredict } from './commands/predict.js';
 import { registerInterop } from './commands/interop.js';
 import { registerConvnet } from './commands/convnet.js';
+import { registerSanturkar } from './commands/santurkar.js';
 
 const program = new Command();
 program.name('batchnorm').description('Batch Normalization for TypeScript: examples and experiments');
@@ -17,6 +18,7 @@ registerLrSweep(program);
 registerPredict(program);
 registerInterop(program);
 registerConvnet(program);
+registerSanturkar(program);
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`batchnorm: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);

@@ -74,3 +74,22 @@ export function sweepSpec(values: { lr: number; run: string; accuracy: number; o
     ],
   };
 }
+
+/**
+ * A band per run over training steps, from `lo` to `hi` (Santurkar et al., Figure 4: the range of
+ * the loss, or of the gradient's change, along the gradient), its upper edge drawn as a line; a
+ * plain line per run when `lo` equals `hi`.
+ */
+export function bandSpec(title: string, subtitle: string, yTitle: string, values: { run: string; step: number; lo: number; hi: number }[]): object {
+  const color = { field: 'run', type: 'nominal', title: null, legend: { orient: 'top-right' } };
+  return {
+    ...base,
+    title: { text: title, subtitle },
+    data: { values },
+    encoding: { x: { field: 'step', type: 'quantitative', title: 'training steps' }, color },
+    layer: [
+      { mark: { type: 'area', opacity: 0.3 }, encoding: { y: { field: 'lo', type: 'quantitative', title: yTitle }, y2: { field: 'hi' } } },
+      { mark: { type: 'line', strokeWidth: 1.5 }, encoding: { y: { field: 'hi', type: 'quantitative' } } },
+    ],
+  };
+}

@@ -33,7 +33,7 @@ export interface LabOptions {
 }
 
 /** Registers the options every lab command shares (defaults from `defaults`). */
-export function labOptions(cmd: Command, defaults: { steps: number; evalEvery: number; out: string; lr?: number }): Command {
+export function labOptions(cmd: Command, defaults: { steps: number; evalEvery: number; out: string; lr?: number; initStd?: number }): Command {
   const int = (name: string) => (v: string): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 0) throw new Error(`${name} expects a non-negative integer (got '${v}')`);
@@ -55,7 +55,7 @@ export function labOptions(cmd: Command, defaults: { steps: number; evalEvery: n
     .option('--data <dir>', 'a directory with your own copy of the four IDX files (plain or .gz)')
     .option('--optimizer <name>', "'sgd' or 'adam'", 'sgd')
     .option('--momentum <m>', 'SGD momentum', (v: string) => Number(v), 0)
-    .option('--init-std <s>', 'standard deviation of the Gaussian initial weights', num('--init-std'), 0.01)
+    .option('--init-std <s>', 'standard deviation of the Gaussian initial weights', num('--init-std'), defaults.initStd ?? 0.01)
     .option('--limit <n>', 'use only the first n training and test images (quick trials)', int('--limit'))
     .option('--resume', 'continue the runs saved in --out (same settings; --steps may grow)', false)
     .option('--only <runs>', "run only these runs (comma-separated file names, e.g. 'with-bn'); the others can run in another process with the same --out, and a final --resume gathers them")
@@ -152,6 +152,7 @@ export function resultsJson(experiment: string, command: string, runs: MlpMetric
         stepsPerSecond: Number(m.stepsPerSecond.toFixed(2)),
         curve: m.curve,
         percentiles: m.percentiles,
+        ...(m.landscape.length ? { landscape: m.landscape } : {}),
       })),
     },
     null,

@@ -3,6 +3,8 @@
  * - `placementRuns`: BatchNorm before the sigmoid (the paper), after it, and none.
  * - `runLrSweep`: the same network with and without BN over a range of learning rates,
  *   each run's outcome recorded ('trains', 'stalls' or 'diverges'), never thrown.
+ * - `santurkarRuns`: without BN, with BN, and with "noisy" BN, looking at the loss landscape
+ *   as they train (Santurkar et al. 2018; see santurkar.ts).
  */
 import { defaultMlpConfig, run, type BnPlacement, type MlpConfig, type MlpData, type MlpHooks, type MlpMetrics } from './mnistMlp.js';
 
@@ -66,4 +68,21 @@ export function runLrSweep(config: LrSweepConfig, data: MlpData, hooks: (c: MlpC
     const metrics = run(c, data, hooks(c));
     return { lr: c.lr, bn: c.bn, ...classifyRun(metrics, config.stallBelow), metrics };
   });
+}
+
+/** The step sizes of the landscape looks, as multiples of the learning rate. */
+export const LANDSCAPE_LR_MULTIPLES = [0.25, 0.5, 1, 2, 4];
+
+/**
+ * Santurkar et al.'s comparison: the same network without BN, with BN before each sigmoid, and
+ * with BN followed by changing noise of strength `noise` (see `ActivationNoise`), each looking
+ * at the loss landscape every `landscapeEvery` steps. Same seed, init and batches.
+ */
+export function santurkarRuns(base: Partial<MlpConfig> = {}, noise = 1, landscapeEvery = 100): MlpConfig[] {
+  const c: MlpConfig = { ...defaultMlpConfig, ...base, landscape: { every: landscapeEvery, lrMultiples: LANDSCAPE_LR_MULTIPLES } };
+  return [
+    { ...c, name: 'without BN', bn: 'none' },
+    { ...c, name: 'with BN', bn: 'before' },
+    { ...c, name: 'noisy BN', bn: 'before', noise },
+  ];
 }

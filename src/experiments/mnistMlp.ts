@@ -21,6 +21,7 @@ import { RNG } from '../random.js';
 import { allocate, Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/tidy.js';
 import { evaluateClassifier, trainStep } from './classifier.js';
+import { ActivationNoise, probeLandscape, type LandscapePoint } from './santurkar.js';
 
 /** Where BatchNorm goes in each hidden layer: nowhere, before the nonlinearity (the paper), or after it. */
 export type BnPlacement = 'none' | 'before' | 'after';
@@ -58,6 +59,16 @@ export interface MlpConfig {
   percentileBatch: number;
   /** Test images used for accuracy (default all). */
   evalLimit?: number;
+  /**
+   * Santurkar et al.'s "noisy BatchNorm": the strength of the changing noise injected right
+   * after each BatchNorm layer in training (see `ActivationNoise`; absent or 0: none).
+   */
+  noise?: number;
+  /**
+   * Look at the loss landscape every `every` steps (Santurkar et al., Figure 4): step sizes
+   * `lrMultiples * lr` along the gradient of the step's own batch (see `probeLandscape`).
+   */
+  landscape?: { every: number; lrMultiples: number[] };
 }
 
 /**
@@ -119,6 +130,8 @@ export interface MlpMetrics {
   percentiles: PercentilePoint[];
   /** Null when training stayed finite throughout. */
   diverged: Divergence | null;
+  /** The looks at the loss landscape (empty unless `config.landscape` asks for them). */
+  landscape: LandscapePoint[];
   /** Steps actually trained (less than `config.steps` after a divergence). */
   stepsDone: number;
   /** Training speed (evaluation excluded), over every step of the run, resumed or not. */
@@ -133,16 +146,18 @@ export interface MlpHooks {
 }
 
 /** The network: [Linear, (BN), act, (BN)] per hidden layer, then Linear to 10 classes; PyTorch's Sequential keys. */
-export function buildMlp(config: Pick<MlpConfig, 'hidden' | 'activation' | 'bn' | 'initStd' | 'seed'>, inputs = 784, classes = 10): Sequential {
+export function buildMlp(config: Pick<MlpConfig, 'hidden' | 'activation' | 'bn' | 'initStd' | 'seed' | 'noise'>, inputs = 784, classes = 10): Sequential {
   const rng = new RNG(config.seed);
   const layers: Module[] = [];
   let width = inputs;
   const act = (): Module => (config.activation === 'relu' ? new ReLU() : config.activation === 'tanh' ? new Tanh() : new Sigmoid());
-  for (const h of config.hidden) {
+  // Noisy BatchNorm: the noise follows each BatchNorm layer.
+  const bn = (h: number, layer: number): Module[] => [new BatchNorm1d(h), ...(config.noise ? [new ActivationNoise(config.noise, config.seed, layer)] : [])];
+  for (const [i, h] of config.hidden.entries()) {
     layers.push(new Linear(width, h, { rng }));
-    if (config.bn === 'before') layers.push(new BatchNorm1d(h));
+    if (config.bn === 'before') layers.push(...bn(h, i));
     layers.push(act());
-    if (config.bn === 'after') layers.push(new BatchNorm1d(h));
+    if (config.bn === 'after') layers.push(...bn(h, i));
     width = h;
   }
   layers.push(new Linear(width, classes, { rng }));
@@ -173,6 +188,8 @@ export interface MlpProgress {
   curve: CurvePoint[];
   percentiles: PercentilePoint[];
   diverged: Divergence | null;
+  /** Absent in checkpoints from before the landscape looks existed. */
+  landscape?: LandscapePoint[];
 }
 
 /** A training run under the caller's control: `step()` and `evaluate()` as often as it likes. */
@@ -186,6 +203,7 @@ export interface MlpTrainer {
   readonly diverged: Divergence | null;
   readonly curve: CurvePoint[];
   readonly percentiles: PercentilePoint[];
+  readonly landscape: LandscapePoint[];
   /** One training step on the next mini-batch; returns its loss (NaN once diverged). */
   step(): number;
   /** Test accuracy and loss, and the percentiles on the held-out batch; appended to the curves. */
@@ -216,6 +234,16 @@ function checkConfig(c: MlpConfig, data: MlpData): void {
   const last = c.hidden[c.hidden.length - 1];
   if (!(c.percentileUnit >= 0 && c.percentileUnit < last)) {
     throw new RangeError(`percentileUnit must be in 0..${last - 1} (got ${c.percentileUnit})`);
+  }
+  if (c.noise !== undefined && c.noise !== 0) {
+    if (!(c.noise > 0 && c.noise < 2)) throw new RangeError(`noise must be in (0, 2) (got ${c.noise})`);
+    if (c.bn === 'none') throw new RangeError("noise is injected after BatchNorm layers: bn must be 'before' or 'after' (got 'none')");
+  }
+  if (c.landscape) {
+    if (!Number.isInteger(c.landscape.every) || c.landscape.every <= 0) throw new RangeError(`landscape.every must be a positive integer (got ${c.landscape.every})`);
+    if (c.landscape.lrMultiples.length === 0 || !c.landscape.lrMultiples.every((m) => m > 0 && Number.isFinite(m))) {
+      throw new RangeError(`landscape.lrMultiples must be positive numbers (got [${c.landscape.lrMultiples.join(', ')}])`);
+    }
   }
   if (data.train.n < c.batchSize) throw new RangeError(`the training set (${data.train.n}) is smaller than a batch (${c.batchSize})`);
   if (data.test.n === 0) throw new RangeError('the test set is empty');
@@ -252,18 +280,28 @@ export function createMlpTrainer(config: MlpConfig, data: MlpData, options: Trai
   const heldOut = Math.min(config.percentileBatch, test.n);
   const heldOutX = new Tensor(test.images.subarray(0, heldOut * pixels), [heldOut, pixels]);
   const evalN = Math.min(config.evalLimit ?? test.n, test.n);
+  const noise = layers.filter((m): m is ActivationNoise => m instanceof ActivationNoise);
 
   const state: MlpProgress = options.resume
     ? { ...structuredClone(options.resume), trainSeconds: options.resume.trainSeconds ?? 0 }
     : { stepsDone: 0, trainSeconds: 0, curve: [], percentiles: [], diverged: null };
+  state.landscape ??= [];
+  const landscape = state.landscape;
   sampler.skip(state.stepsDone); // replay the batch order up to where the run stopped
   let lossSum = 0;
   let lossCount = 0;
 
   const step = (): number => {
     if (state.diverged) return NaN;
-    const t0 = performance.now();
     gatherBatch(train, sampler.next(), xBuf, yBuf);
+    for (const n of noise) n.setStep(state.stepsDone);
+    if (config.landscape && state.stepsDone % config.landscape.every === 0) {
+      model.train();
+      const look = probeLandscape(model, x, yBuf, config.landscape.lrMultiples.map((m) => m * config.lr));
+      if (landscape.at(-1)?.step === state.stepsDone) landscape.pop(); // a resumed run looks again
+      landscape.push({ step: state.stepsDone, ...look });
+    }
+    const t0 = performance.now();
     const value = trainStep(model, optimizer, x, yBuf);
     state.stepsDone++;
     if (!Number.isFinite(value)) {
@@ -279,8 +317,13 @@ export function createMlpTrainer(config: MlpConfig, data: MlpData, options: Trai
   const evaluate = (): { point: CurvePoint; percentiles: PercentilePoint } => {
     const { accuracy, loss } = evaluateClassifier(model, test, evalN, [pixels], 1000);
     const values = tidy(() => noGrad(() => { // still in evaluation mode
+      // With noisy BatchNorm, the sigmoid sees noise in training: measure with a draw of it.
+      const rng = new RNG((config.seed ^ 0x2545f491 ^ state.stepsDone) >>> 0);
       let h = heldOutX;
-      for (let i = 0; i < lastAct; i++) h = layers[i].forward(h);
+      for (let i = 0; i < lastAct; i++) {
+        const m = layers[i];
+        h = m instanceof ActivationNoise ? m.perturb(h, rng) : m.forward(h);
+      }
       const width = h.shape[1];
       const v = new Float64Array(heldOut);
       for (let i = 0; i < heldOut; i++) v[i] = h.data[i * width + config.percentileUnit];
@@ -314,6 +357,7 @@ export function createMlpTrainer(config: MlpConfig, data: MlpData, options: Trai
     get diverged() { return state.diverged; },
     get curve() { return state.curve; },
     get percentiles() { return state.percentiles; },
+    get landscape() { return landscape; },
     step,
     evaluate,
     progress: () => structuredClone(state),
@@ -344,6 +388,7 @@ export function run(config: MlpConfig, data: MlpData, hooks: MlpHooks = {}, trai
     curve: trainer.curve,
     percentiles: trainer.percentiles,
     diverged: trainer.diverged,
+    landscape: trainer.landscape,
     stepsDone: trainer.stepsDone,
     stepsPerSecond: seconds > 0 ? trainer.stepsDone / seconds : 0,
   };

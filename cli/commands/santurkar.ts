@@ -1,0 +1,106 @@
+import type { Command } from 'commander';
+import { santurkarRuns, LANDSCAPE_LR_MULTIPLES } from '../../src/experiments/mlpVariants.js';
+import type { MlpMetrics } from '../../src/experiments/mnistMlp.js';
+import { summarizeLandscape } from '../../src/experiments/santurkar.js';
+import { bandSpec } from '../lab/charts.js';
+import { accuracyAt, baseConfig, commandLine, labOptions, loadLabData, resultsJson, runAll, textTable, writeResults, type LabOptions } from '../lab/mlpLab.js';
+import { writeReport } from '../lab/report.js';
+import { mlpFigures, settingsText, summarySteps } from './mnist.js';
+
+const mean = (v: number[]): number => (v.length ? v.reduce((s, x) => s + x, 0) / v.length : NaN);
+
+/**
+ * Per run: how far the tracked sigmoid input's median moves between evaluations (the
+ * distribution the layer sees), and the landscape looks after step 0 averaged.
+ */
+export function santurkarSummary(m: MlpMetrics): { medianMove: number; lossRange: number; gradChange: number; smoothness: number } {
+  const p = m.percentiles.filter((x) => x.step > 0);
+  const looks = m.landscape.filter((l) => l.step > 0).map(summarizeLandscape);
+  return {
+    medianMove: mean(p.slice(1).map((x, i) => Math.abs(x.p50 - p[i].p50))),
+    lossRange: mean(looks.map((l) => l.lossMax - l.lossMin)),
+    gradChange: mean(looks.map((l) => l.gradChangeMax)),
+    smoothness: mean(looks.map((l) => l.smoothness)),
+  };
+}
+
+export function registerSanturkar(program: Command): void {
+  const cmd = program
+    .command('santurkar')
+    .description('Santurkar et al. (2018): noisy BatchNorm still trains; the loss landscape with and without BN');
+  labOptions(cmd, { steps: 5000, evalEvery: 250, out: 'runs/santurkar', lr: 0.5, initStd: 0.1 })
+    .option('--noise <k>', 'strength of the noise after each BatchNorm of the noisy run, in (0, 2)', (v: string) => Number(v), 1)
+    .option('--landscape-every <k>', 'look at the loss landscape every k steps', (v: string) => Number(v), 100)
+    .action(async (o: LabOptions & { noise: number; landscapeEvery: number }) => {
+      if (!(o.noise > 0 && o.noise < 2)) throw new Error(`--noise expects a number in (0, 2) (got '${o.noise}')`);
+      if (!(Number.isInteger(o.landscapeEvery) && o.landscapeEvery > 0)) throw new Error(`--landscape-every expects a positive integer (got '${o.landscapeEvery}')`);
+      const configs = santurkarRuns(baseConfig(o), o.noise, o.landscapeEvery);
+      const data = loadLabData(o);
+      const command = commandLine();
+      const runs = runAll(configs, data, o, (done) => writeResults(o.out, resultsJson('santurkar', command, done)));
+      const accuracy = [
+        ['step', ...runs.map((m) => m.name)],
+        ...summarySteps(runs).map((s) => [s.toLocaleString('en-US'), ...runs.map((m) => (m.diverged && m.diverged.step <= s ? 'diverged' : accuracyAt(m, s)?.accuracy.toFixed(4) ?? '-'))]),
+      ];
+      const f = (x: number, d = 3): string => (Number.isFinite(x) ? x.toFixed(d) : '-');
+      const sums = runs.map(santurkarSummary);
+      const landscape = [
+        ['run', 'median move', 'loss range', 'gradient change', 'beta-smoothness'],
+        ...runs.map((m, i) => [m.name, f(sums[i].medianMove), f(sums[i].lossRange), f(sums[i].gradChange), f(sums[i].smoothness)]),
+      ];
+      console.log(`\nTest accuracy (${o.dataset}):\n`);
+      console.log(textTable(accuracy));
+      console.log(`\nWhat the last hidden layer sees, and the landscape along the gradient (means over the run; lower = steadier / smoother):\n`);
+      console.log(textTable(landscape));
+      const multiples = LANDSCAPE_LR_MULTIPLES.join(', ');
+      const looks = (pick: (m: MlpMetrics) => { run: string; step: number; lo: number; hi: number }[]): { run: string; step: number; lo: number; hi: number }[] => runs.flatMap(pick);
+      const perLook = (fn: (l: ReturnType<typeof summarizeLandscape>, m: MlpMetrics) => [number, number]) => (m: MlpMetrics) =>
+        m.landscape.map((l) => {
+          const [lo, hi] = fn(summarizeLandscape(l), m);
+          return { run: m.name, step: l.step, lo, hi };
+        });
+      const report = await writeReport(o.out, 'How does BatchNorm help? Noisy BatchNorm and the loss landscape (Santurkar et al. 2018)', command, [
+        {
+          heading: 'Noisy BatchNorm: unstable distributions, and it still trains',
+          text: [
+            settingsText(runs[0]),
+            `The noisy run injects noise right after each BatchNorm: each value y becomes y * (a + c e1) + (b + d e2), e1 and e2 standard normal per sample, ` +
+              `with a per-unit distribution drawn afresh at every step (strength ${o.noise}: a in [${1 - o.noise / 2}, ${1 + o.noise / 2}], b in [-${o.noise}, ${o.noise}], c and d in [0, ${o.noise / 2}]). ` +
+              'Its percentile plot (measured with a draw of that noise) shows the sigmoid\'s input jumping from one evaluation to the next: more "internal covariate shift" ' +
+              'than without BN. If BatchNorm helped by keeping these distributions steady, the noisy run would train like the plain one.',
+            '"median move": the mean change of the tracked sigmoid input\'s median between two evaluations.',
+          ],
+          table: accuracy,
+          figures: mlpFigures(runs),
+        },
+        {
+          heading: 'The loss landscape along the gradient (Figure 4)',
+          text: [
+            `Every ${o.landscapeEvery} steps, on that step's own batch (BatchNorm in training mode), the weights are moved along the gradient g by ` +
+              `eta = (${multiples}) x lr and the loss and gradient measured there; then everything is put back and training goes on unchanged. ` +
+              '"loss range": max - min of the loss over those points; "gradient change": the largest ||grad(w - eta g) - grad(w)||; ' +
+              '"beta-smoothness": the largest ||grad(w - eta g) - grad(w)|| / ||eta g||. Means over the looks after step 0.',
+          ],
+          table: landscape,
+          figures: [
+            {
+              file: 'landscape-loss.svg',
+              spec: bandSpec('Loss along the gradient', `range of the loss at eta = (${multiples}) x lr`, 'loss', looks(perLook((l) => [l.lossMin, l.lossMax]))),
+              alt: 'The range of the loss when moving along the gradient, per run, over training (Santurkar et al., Figure 4a).',
+            },
+            {
+              file: 'landscape-gradient.svg',
+              spec: bandSpec('Gradient predictiveness', 'largest change of the gradient along it', '||grad(w - eta g) - grad(w)||', looks(perLook((l) => [0, l.gradChangeMax]))),
+              alt: 'The largest change of the gradient when moving along it, per run, over training (Santurkar et al., Figure 4b).',
+            },
+            {
+              file: 'landscape-smoothness.svg',
+              spec: bandSpec('Effective beta-smoothness', 'largest gradient change per distance moved', 'beta', looks(perLook((l) => [l.smoothness, l.smoothness]))),
+              alt: 'The effective beta-smoothness, per run, over training (Santurkar et al., Figure 4c).',
+            },
+          ],
+        },
+      ]);
+      console.log(`\nresults: ${writeResults(o.out, resultsJson('santurkar', command, runs))}\nreport:  ${report}`);
+    });
+}
