@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { placementRuns } from '../../src/experiments/mlpVariants.js';
-import { accuracyAt, baseConfig, commandLine, labOptions, loadLabData, resultsJson, runAll, textTable, writeResults, type LabOptions } from '../lab/mlpLab.js';
+import { baseConfig, commandLine, labOptions, loadLabData, resultsJson, runAll, textTable, writeResults, type LabOptions } from '../lab/mlpLab.js';
 import { writeReport } from '../lab/report.js';
-import { mlpFigures, settingsText, summarySteps } from './mnist.js';
+import { figure1Table, mlpFigures, settingsText } from './mnist.js';
 
 export function registerPlacement(program: Command): void {
   const cmd = program
@@ -13,10 +13,7 @@ export function registerPlacement(program: Command): void {
     const data = loadLabData(o);
     const command = commandLine();
     const runs = runAll(configs, data, o, (done) => writeResults(o.out, resultsJson('placement', command, done)));
-    const table = [
-      ['step', ...runs.map((m) => m.name)],
-      ...summarySteps(runs).map((s) => [s.toLocaleString('en-US'), ...runs.map((m) => (m.diverged && m.diverged.step <= s ? 'diverged' : accuracyAt(m, s)?.accuracy.toFixed(4) ?? '-'))]),
-    ];
+    const table = figure1Table(runs, false);
     console.log(`\nTest accuracy (${o.dataset}) by BatchNorm placement:\n`);
     console.log(textTable(table));
     const report = await writeReport(o.out, 'BatchNorm before or after the nonlinearity', command, [

@@ -3,9 +3,9 @@ import { santurkarRuns, LANDSCAPE_LR_MULTIPLES } from '../../src/experiments/mlp
 import type { MlpMetrics } from '../../src/experiments/mnistMlp.js';
 import { summarizeLandscape } from '../../src/experiments/santurkar.js';
 import { bandSpec } from '../lab/charts.js';
-import { accuracyAt, baseConfig, commandLine, labOptions, loadLabData, resultsJson, runAll, textTable, writeResults, type LabOptions } from '../lab/mlpLab.js';
+import { baseConfig, commandLine, labOptions, loadLabData, resultsJson, runAll, textTable, writeResults, type LabOptions } from '../lab/mlpLab.js';
 import { writeReport } from '../lab/report.js';
-import { mlpFigures, settingsText, summarySteps } from './mnist.js';
+import { figure1Table, mlpFigures, settingsText } from './mnist.js';
 
 const mean = (v: number[]): number => (v.length ? v.reduce((s, x) => s + x, 0) / v.length : NaN);
 
@@ -38,10 +38,7 @@ export function registerSanturkar(program: Command): void {
       const data = loadLabData(o);
       const command = commandLine();
       const runs = runAll(configs, data, o, (done) => writeResults(o.out, resultsJson('santurkar', command, done)));
-      const accuracy = [
-        ['step', ...runs.map((m) => m.name)],
-        ...summarySteps(runs).map((s) => [s.toLocaleString('en-US'), ...runs.map((m) => (m.diverged && m.diverged.step <= s ? 'diverged' : accuracyAt(m, s)?.accuracy.toFixed(4) ?? '-'))]),
-      ];
+      const accuracy = figure1Table(runs, false);
       const f = (x: number, d = 3): string => (Number.isFinite(x) ? x.toFixed(d) : '-');
       const sums = runs.map(santurkarSummary);
       const landscape = [
