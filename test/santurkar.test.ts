@@ -93,7 +93,7 @@ describe('probeLandscape', () => {
       const predicted = eta * look.gradNorm ** 2;
       assert.ok(Math.abs(drop - predicted) <= 20 * eta * predicted, `eta ${eta}: drop ${drop}, first order ${predicted}`);
     }
-    // And the loss at the weights is the model's own loss on the batch.
+    // The loss at the weights uses the batch's statistics (training mode), not the running ones.
     model.eval();
     const evalLoss = crossEntropy(model.forward(x), labels).item();
     model.train();
@@ -112,6 +112,7 @@ describe('probeLandscape', () => {
     };
     const at = gradOf(model);
     model.zeroGrad();
+    assert.ok(Math.abs(at.loss - look.loss) <= 1e-12 * at.loss);
     for (const [i, eta] of [0.5, 2].entries()) {
       const copy = net('float64').train();
       let o = 0;

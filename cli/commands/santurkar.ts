@@ -39,7 +39,7 @@ export function registerSanturkar(program: Command): void {
       const command = commandLine();
       const runs = runAll(configs, data, o, (done) => writeResults(o.out, resultsJson('santurkar', command, done)));
       const accuracy = figure1Table(runs, false);
-      const f = (x: number, d = 3): string => (Number.isFinite(x) ? x.toFixed(d) : '-');
+      const f = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '-');
       const sums = runs.map(santurkarSummary);
       const landscape = [
         ['run', 'median move', 'loss range', 'gradient change', 'beta-smoothness'],
@@ -50,12 +50,10 @@ export function registerSanturkar(program: Command): void {
       console.log(`\nWhat the last hidden layer sees, and the landscape along the gradient (means over the run; lower = steadier / smoother):\n`);
       console.log(textTable(landscape));
       const multiples = LANDSCAPE_LR_MULTIPLES.join(', ');
-      const looks = (pick: (m: MlpMetrics) => { run: string; step: number; lo: number; hi: number }[]): { run: string; step: number; lo: number; hi: number }[] => runs.flatMap(pick);
-      const perLook = (fn: (l: ReturnType<typeof summarizeLandscape>, m: MlpMetrics) => [number, number]) => (m: MlpMetrics) =>
-        m.landscape.map((l) => {
-          const [lo, hi] = fn(summarizeLandscape(l), m);
-          return { run: m.name, step: l.step, lo, hi };
-        });
+      // Every look of every run, summarised once; each figure picks its band from these.
+      const looks = runs.flatMap((m) => m.landscape.map((l) => ({ run: m.name, step: l.step, ...summarizeLandscape(l) })));
+      const band = (lo: (l: (typeof looks)[number]) => number, hi: (l: (typeof looks)[number]) => number) =>
+        looks.map((l) => ({ run: l.run, step: l.step, lo: lo(l), hi: hi(l) }));
       const report = await writeReport(o.out, 'How does BatchNorm help? Noisy BatchNorm and the loss landscape (Santurkar et al. 2018)', command, [
         {
           heading: 'Noisy BatchNorm: unstable distributions, and it still trains',
@@ -82,17 +80,17 @@ export function registerSanturkar(program: Command): void {
           figures: [
             {
               file: 'landscape-loss.svg',
-              spec: bandSpec('Loss along the gradient', `range of the loss at eta = (${multiples}) x lr`, 'loss', looks(perLook((l) => [l.lossMin, l.lossMax]))),
+              spec: bandSpec('Loss along the gradient', `range of the loss at eta = (${multiples}) x lr`, 'loss', band((l) => l.lossMin, (l) => l.lossMax)),
               alt: 'The range of the loss when moving along the gradient, per run, over training (Santurkar et al., Figure 4a).',
             },
             {
               file: 'landscape-gradient.svg',
-              spec: bandSpec('Gradient predictiveness', 'largest change of the gradient along it', '||grad(w - eta g) - grad(w)||', looks(perLook((l) => [0, l.gradChangeMax]))),
+              spec: bandSpec('Gradient predictiveness', 'largest change of the gradient along it', '||grad(w - eta g) - grad(w)||', band(() => 0, (l) => l.gradChangeMax)),
               alt: 'The largest change of the gradient when moving along it, per run, over training (Santurkar et al., Figure 4b).',
             },
             {
               file: 'landscape-smoothness.svg',
-              spec: bandSpec('Effective beta-smoothness', 'largest gradient change per distance moved', 'beta', looks(perLook((l) => [l.smoothness, l.smoothness]))),
+              spec: bandSpec('Effective beta-smoothness', 'largest gradient change per distance moved', 'beta', band((l) => l.smoothness, (l) => l.smoothness)),
               alt: 'The effective beta-smoothness, per run, over training (Santurkar et al., Figure 4c).',
             },
           ],
