@@ -2,13 +2,19 @@
 // scripts/gen_conv_fixtures.py), against a direct-loop convolution written here (a second
 // route to the same numbers), against float64 central differences, plus errors and modules.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import {
   BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, RNG, Sequential, SGD, conv2d, crossEntropy, getBackend, kernels,
   maxPool2d, noGrad, setBackend, tensor, Tensor, type Conv2dDims, type Pool2dDims, type Size2,
 } from '../src/index.js';
 import { loadMnist } from '../src/data/mnist.js';
-import { buildConvnet, convnetRuns, run as runConvnet } from '../src/experiments/convnet.js';
+import { buildConvnet, convnetRuns, convnetSweepRuns, run as runConvnet, summarizeSeeds, type ConvnetConfig, type SeedSummary } from '../src/experiments/convnet.js';
+import { parseSeeds } from '../cli/commands/convnet.js';
 import { assertClose, FLOAT32, FLOAT64, gradcheck, loadFixture, randomTensor } from './helpers.js';
 
 interface TJ {
@@ -367,5 +373,62 @@ describe('the conv net experiment (src/experiments/convnet.ts) on a slice of rea
     assert.ok(m.diverged, 'diverged');
     assert.equal(m.final, null);
     assert.ok(m.stepsDone < 30);
+  });
+});
+
+describe('a seed sweep of the conv net (convnetSweepRuns, summarizeSeeds, `convnet --seed 0-2`)', () => {
+  test('the pairs come per learning rate and seed, each pair from one seed, names saying what differs', () => {
+    const configs = convnetSweepRuns({ steps: 10 }, [0.05, 0.2], [3, 4]);
+    assert.deepEqual(configs.map((c) => [c.name, c.lr, c.seed, c.bn]), [
+      ['without BN, lr 0.05, seed 3', 0.05, 3, false], ['with BN, lr 0.05, seed 3', 0.05, 3, true],
+      ['without BN, lr 0.05, seed 4', 0.05, 4, false], ['with BN, lr 0.05, seed 4', 0.05, 4, true],
+      ['without BN, lr 0.2, seed 3', 0.2, 3, false], ['with BN, lr 0.2, seed 3', 0.2, 3, true],
+      ['without BN, lr 0.2, seed 4', 0.2, 4, false], ['with BN, lr 0.2, seed 4', 0.2, 4, true],
+    ]);
+    assert.deepEqual(convnetSweepRuns({}, [0.1], [7]).map((c) => c.name), ['without BN', 'with BN']);
+    assert.throws(() => convnetSweepRuns({}, [0.1], []), /at least one learning rate and one seed \(got 1 and 0\)/);
+  });
+  test('the summary counts stalled and diverged runs and takes the median of the others', () => {
+    const [plain, bn] = convnetSweepRuns({}, [0.2], [0]);
+    const m = (config: ConvnetConfig, seed: number, acc: number | null) => ({
+      name: config.name, config: { ...config, seed }, curve: [], stepsDone: 1, stepsPerSecond: 1,
+      final: acc === null ? null : { testAccuracy: acc, loss: 1, testImages: 10 },
+      diverged: acc === null ? { step: 1, reason: 'training loss became NaN' } : null,
+    });
+    const runs = [m(plain, 0, 0.9), m(bn, 0, 0.1), m(plain, 1, 0.3), m(bn, 1, 0.8), m(plain, 2, 0.7), m(bn, 2, null), m(plain, 3, 0.95), m(bn, 3, 0.6)];
+    assert.deepEqual(summarizeSeeds(runs, 0.5), [
+      { setting: 'without BN, lr 0.2', bn: false, lr: 0.2, seeds: [0, 1, 2, 3], stalled: 1, diverged: 0, median: (0.7 + 0.9) / 2, lowest: 0.3, highest: 0.95 },
+      { setting: 'with BN, lr 0.2', bn: true, lr: 0.2, seeds: [0, 1, 2, 3], stalled: 1, diverged: 1, median: 0.6, lowest: 0.1, highest: 0.8 },
+    ]);
+  });
+  test('--seed takes a seed, a list or a range, and says what is wrong with anything else', () => {
+    assert.deepEqual(parseSeeds('3'), [3]);
+    assert.deepEqual(parseSeeds('0,4,7'), [0, 4, 7]);
+    assert.deepEqual(parseSeeds('0-3,9'), [0, 1, 2, 3, 9]);
+    assert.throws(() => parseSeeds('1,x'), /--seed expects non-negative integers like 3, 0,4,7 or 0-9 \(got '1,x'\)/);
+    assert.throws(() => parseSeeds('-1'), /--seed expects non-negative integers/);
+    assert.throws(() => parseSeeds('5-2'), /the range 5-2 is empty/);
+    assert.throws(() => parseSeeds('0-2,2'), /lists seed 2 twice/);
+  });
+  test('the command runs every seed, prints the summary and writes it to results.json', () => {
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const out = mkdtempSync(join(tmpdir(), 'convnet-seeds-'));
+    try {
+      const stdout = execFileSync(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), 'convnet', '--steps', '20', '--eval-every', '10',
+        '--limit', '300', '--eval-limit', '100', '--channels', '2,4', '--seed', '0-2', '--out', out, '--no-progress'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      assert.match(stdout, /Over the 3 seeds/);
+      assert.match(stdout, /setting\s+seeds\s+stalled \(< 0\.5\)\s+diverged\s+median\s+lowest\s+highest/);
+      const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+      assert.deepEqual(results.seeds, [0, 1, 2]);
+      assert.equal(results.runs.length, 6);
+      assert.deepEqual(results.runs.map((r: { settings: { seed: number } }) => r.settings.seed), [0, 0, 1, 1, 2, 2]);
+      assert.deepEqual(results.summary.map((g: SeedSummary) => [g.setting, g.seeds]), [['without BN, lr 0.05', [0, 1, 2]], ['with BN, lr 0.05', [0, 1, 2]]]);
+      const finals = (bn: boolean) => results.runs.filter((r: { settings: { bn: boolean } }) => r.settings.bn === bn).map((r: { final: { testAccuracy: number } }) => r.final.testAccuracy).sort((a: number, b: number) => a - b);
+      assert.equal(results.summary[1].median, finals(true)[1], 'the median of three is the middle one');
+      assert.ok(new Set(finals(false)).size > 1, 'different seeds, different runs');
+      assert.match(readFileSync(join(out, 'accuracy.svg'), 'utf8'), /^<svg[\s\S]*<\/svg>$/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 });

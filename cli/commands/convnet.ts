@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { loadMnist, type DatasetName } from '../../src/data/mnist.js';
-import { convnetRuns, defaultConvnetConfig, run, type ConvnetConfig, type ConvnetMetrics } from '../../src/experiments/convnet.js';
+import { convnetSweepRuns, defaultConvnetConfig, run, summarizeSeeds, type ConvnetConfig, type ConvnetMetrics, type SeedSummary } from '../../src/experiments/convnet.js';
 import { accuracySpec } from '../lab/charts.js';
 import { commandLine, textTable, writeResults } from '../lab/mlpLab.js';
 import { writeReport } from '../lab/report.js';
@@ -13,8 +13,9 @@ interface ConvnetOptions {
   steps: number;
   evalEvery: number;
   evalLimit: number;
-  seed: number;
+  seed: number[];
   lr: number[];
+  stallBelow: number;
   momentum: number;
   channels: [number, number];
   batchSize: number;
@@ -28,6 +29,33 @@ const int = (name: string, min = 1) => (v: string): number => {
   if (!Number.isInteger(n) || n < min) throw new Error(`${name} expects an integer >= ${min} (got '${v}')`);
   return n;
 };
+
+/** '3', '0,4,7' or '0-9' (a range includes both ends). */
+export function parseSeeds(v: string): number[] {
+  const seeds = v.split(',').flatMap((part) => {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    if (!m) throw new Error(`--seed expects non-negative integers like 3, 0,4,7 or 0-9 (got '${v}')`);
+    const [lo, hi] = [Number(m[1]), Number(m[2] ?? m[1])];
+    if (hi < lo) throw new Error(`--seed: the range ${part.trim()} is empty (got '${v}')`);
+    if (hi - lo >= 1000) throw new Error(`--seed: the range ${part.trim()} has more than 1000 seeds (got '${v}')`);
+    return Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
+  });
+  const repeated = seeds.find((x, i) => seeds.indexOf(x) !== i);
+  if (repeated !== undefined) throw new Error(`--seed lists seed ${repeated} twice (got '${v}')`);
+  return seeds;
+}
+
+/** A sweep's settings over their seeds: stalled and diverged runs, and the final accuracy's median and range. */
+export function seedTable(summary: SeedSummary[], stallBelow: number): string[][] {
+  const acc = (a: number | null): string => (a === null ? '-' : a.toFixed(4));
+  return [
+    ['setting', 'seeds', `stalled (< ${stallBelow})`, 'diverged', 'median', 'lowest', 'highest'],
+    ...summary.map((g) => [
+      g.setting, String(g.seeds.length), `${g.stalled}/${g.seeds.length}`, `${g.diverged}/${g.seeds.length}`,
+      acc(g.median), acc(g.lowest), acc(g.highest),
+    ]),
+  ];
+}
 
 /** Accuracy on the curve at about 1/4, 1/2 and all of the run, then on the whole test set. */
 export function convnetTable(runs: ConvnetMetrics[]): string[][] {
@@ -50,9 +78,9 @@ export function convnetTable(runs: ConvnetMetrics[]): string[][] {
   return [header, ...rows];
 }
 
-export function convnetSettings(c: ConvnetConfig, lrs: number[] = [c.lr]): string {
+export function convnetSettings(c: ConvnetConfig, lrs: number[] = [c.lr], seeds: number[] = [c.seed]): string {
   return `Conv2d(1, ${c.channels[0]}, 3, pad 1) -> [BatchNorm2d] -> ReLU -> MaxPool2d(2) -> Conv2d(${c.channels[0]}, ${c.channels[1]}, 3, pad 1) -> ` +
-    `[BatchNorm2d] -> ReLU -> MaxPool2d(2) -> Linear(${c.channels[1] * 49}, 10); PyTorch's default initialisation, seed ${c.seed}; ` +
+    `[BatchNorm2d] -> ReLU -> MaxPool2d(2) -> Linear(${c.channels[1] * 49}, 10); PyTorch's default initialisation, ${seeds.length > 1 ? `seeds ${seeds.join(', ')}` : `seed ${seeds[0]}`}; ` +
     `batch ${c.batchSize}, SGD lr ${lrs.join(' and ')}${c.momentum ? ` momentum ${c.momentum}` : ''}, ${c.steps} steps; ` +
     `curve on the first ${c.evalLimit ?? 'all'} test images every ${c.evalEvery} steps, final accuracy on the whole test set; dataset ${c.dataset}.`;
 }
@@ -66,12 +94,17 @@ export function registerConvnet(program: Command): void {
     .option('--steps <n>', 'training steps per run', int('--steps'), defaultConvnetConfig.steps)
     .option('--eval-every <k>', 'evaluate every k steps', int('--eval-every'), defaultConvnetConfig.evalEvery)
     .option('--eval-limit <n>', 'test images per evaluation along the curve (the final one uses all)', int('--eval-limit'), defaultConvnetConfig.evalLimit)
-    .option('--seed <s>', 'seed of the initial weights and the batch order (the same for both runs)', int('--seed', 0), 0)
+    .option('--seed <s>', 'seed of the initial weights and the batch order (the same for both runs); a list 0,4,7 or a range 0-9 runs the pair for each', parseSeeds, [0])
     .option('--lr <rates>', 'SGD learning rate; a comma-separated list runs the pair at each (e.g. 0.05,0.2)', (v: string) => {
       const rates = v.split(',').map(Number);
       if (!rates.every((r) => r > 0 && Number.isFinite(r))) throw new Error(`--lr expects positive numbers like 0.05 or 0.05,0.2 (got '${v}')`);
       return rates;
     }, [defaultConvnetConfig.lr])
+    .option('--stall-below <acc>', 'with several seeds: a run whose final test accuracy is below this has stalled (chance is 0.1)', (v: string) => {
+      const a = Number(v);
+      if (!(a > 0 && a < 1)) throw new Error(`--stall-below expects an accuracy between 0 and 1 (got '${v}')`);
+      return a;
+    }, 0.5)
     .option('--momentum <m>', 'SGD momentum', (v: string) => Number(v), defaultConvnetConfig.momentum)
     .option('--channels <c1,c2>', 'output channels of the two convolutions', (v: string) => {
       const c = v.split(',').map(Number);
@@ -87,17 +120,17 @@ export function registerConvnet(program: Command): void {
       const t0 = performance.now();
       const data = loadMnist({ dataset: o.dataset, dataDir: o.data, limit: o.limit });
       console.error(`${o.dataset}: ${data.train.n} training and ${data.test.n} test images from ${data.dataDir} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-      const configs = o.lr.flatMap((lr) =>
-        convnetRuns({
-          steps: o.steps, evalEvery: o.evalEvery, evalLimit: o.evalLimit, seed: o.seed, lr, momentum: o.momentum,
-          channels: o.channels, batchSize: o.batchSize, dataset: o.dataset,
-        }).map((c) => (o.lr.length > 1 ? { ...c, name: `${c.name}, lr ${lr}` } : c)),
-      );
+      const configs = convnetSweepRuns({
+        steps: o.steps, evalEvery: o.evalEvery, evalLimit: o.evalLimit, momentum: o.momentum,
+        channels: o.channels, batchSize: o.batchSize, dataset: o.dataset,
+      }, o.lr, o.seed);
+      const sweep = o.seed.length > 1;
       mkdirSync(o.out, { recursive: true });
       const command = commandLine();
       const results = (runs: ConvnetMetrics[]): string =>
         JSON.stringify({
           experiment: 'convnet', command, date: new Date().toISOString(),
+          ...(sweep ? { seeds: o.seed, stallBelow: o.stallBelow, summary: summarizeSeeds(runs, o.stallBelow) } : {}),
           runs: runs.map((m) => ({
             name: m.name, settings: m.config, stepsDone: m.stepsDone, diverged: m.diverged,
             stepsPerSecond: Number(m.stepsPerSecond.toFixed(2)), final: m.final, curve: m.curve,
@@ -131,15 +164,26 @@ export function registerConvnet(program: Command): void {
       const table = convnetTable(runs);
       console.log(`\nTest accuracy of the conv net on ${o.dataset}:\n`);
       console.log(textTable(table));
+      const seeds = sweep ? seedTable(summarizeSeeds(runs, o.stallBelow), o.stallBelow) : null;
+      if (seeds) {
+        console.log(`\nOver the ${o.seed.length} seeds (final test accuracy on all ${runs[0].final?.testImages ?? data.test.n} test images; chance is 0.1):\n`);
+        console.log(textTable(seeds));
+      }
+      const curves = runs.map((m) => ({ ...m, ...(sweep ? { group: `${m.config.bn ? 'with' : 'without'} BN${o.lr.length > 1 ? `, lr ${m.config.lr}` : ''}` } : {}) }));
       const report = await writeReport(o.out, `A small conv net with and without BatchNorm2d (${o.dataset})`, command, [
+        ...(seeds ? [{
+          heading: `Over ${o.seed.length} seeds`,
+          text: [`Each setting trained from seeds ${o.seed.join(', ')} (initial weights and batch order); a run has stalled when its final test accuracy on the whole test set is below ${o.stallBelow}.`],
+          table: seeds,
+        }] : []),
         {
           heading: 'Test accuracy',
           text: [
-            convnetSettings(configs[0], o.lr),
+            convnetSettings(configs[0], o.lr, o.seed),
             'Both runs start from the same convolution and linear weights and see the same batches; "with BN" adds BatchNorm2d after each convolution (whose bias it then drops).',
           ],
           table,
-          figures: [{ file: 'accuracy.svg', spec: accuracySpec(runs, `Conv net on ${o.dataset}: test accuracy`), alt: `Test accuracy against training steps, on the first ${configs[0].evalLimit} test images.` }],
+          figures: [{ file: 'accuracy.svg', spec: accuracySpec(curves, `Conv net on ${o.dataset}: test accuracy`), alt: `Test accuracy against training steps, on the first ${configs[0].evalLimit} test images.` }],
         },
       ]);
       console.log(`\nresults: ${writeResults(o.out, results(runs))}\nreport:  ${report}\nfigure:  ${o.out}/accuracy.svg`);

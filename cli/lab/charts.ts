@@ -4,6 +4,8 @@ import type { CurvePoint, PercentilePoint } from '../../src/experiments/mnistMlp
 export interface NamedCurve {
   name: string;
   curve: CurvePoint[];
+  /** Runs with the same group share a colour and a legend entry (a sweep's seeds of one setting). */
+  group?: string;
 }
 
 /** Renders a Vega-Lite spec to an SVG string. vega/vega-lite are loaded on first use. */
@@ -20,7 +22,8 @@ const base = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', backg
 
 /** Figure 1a: test accuracy against training steps, one line per run. */
 export function accuracySpec(runs: NamedCurve[], title = 'Test accuracy'): object {
-  const values = runs.flatMap((r) => r.curve.map((p) => ({ run: r.name, step: p.step, accuracy: p.testAccuracy })));
+  const values = runs.flatMap((r) => r.curve.map((p) => ({ run: r.name, group: r.group ?? r.name, step: p.step, accuracy: p.testAccuracy })));
+  const grouped = runs.some((r) => r.group !== undefined);
   const accs = values.map((v) => v.accuracy).filter((a) => a > 0);
   // Zoom on the interesting part: from a bit below the lowest accuracy after the first evaluations.
   const late = values.filter((v) => v.step >= Math.max(...values.map((u) => u.step)) * 0.1).map((v) => v.accuracy);
@@ -29,11 +32,12 @@ export function accuracySpec(runs: NamedCurve[], title = 'Test accuracy'): objec
     ...base,
     title,
     data: { values },
-    mark: { type: 'line', point: values.length < 60 },
+    mark: { type: 'line', point: values.length < 60 && !grouped, ...(grouped ? { opacity: 0.6, strokeWidth: 1.2 } : {}) },
     encoding: {
       x: { field: 'step', type: 'quantitative', title: 'training steps' },
       y: { field: 'accuracy', type: 'quantitative', title: 'test accuracy', scale: { domain: [lo, 1], clamp: true } },
-      color: { field: 'run', type: 'nominal', title: null, legend: { orient: 'bottom-right' } },
+      color: { field: grouped ? 'group' : 'run', type: 'nominal', title: null, legend: { orient: 'bottom-right' } },
+      ...(grouped ? { detail: { field: 'run', type: 'nominal' } } : {}),
     },
   };
 }

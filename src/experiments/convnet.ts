@@ -75,6 +75,59 @@ export function convnetRuns(base: Partial<ConvnetConfig> = {}): ConvnetConfig[] 
   ];
 }
 
+/**
+ * The pairs (without, with BN) at every learning rate and seed, in that order; a name says the
+ * learning rate and the seed when the sweep has several.
+ */
+export function convnetSweepRuns(base: Partial<ConvnetConfig>, lrs: number[], seeds: number[]): ConvnetConfig[] {
+  if (lrs.length === 0 || seeds.length === 0) throw new RangeError(`a sweep needs at least one learning rate and one seed (got ${lrs.length} and ${seeds.length})`);
+  return lrs.flatMap((lr) => seeds.flatMap((seed) => convnetRuns({ ...base, lr, seed }).map((c) => ({
+    ...c,
+    name: c.name + (lrs.length > 1 ? `, lr ${lr}` : '') + (seeds.length > 1 ? `, seed ${seed}` : ''),
+  }))));
+}
+
+/** One setting (BN or not, learning rate) of a sweep, over its seeds. */
+export interface SeedSummary {
+  /** 'without BN' or 'with BN', and the learning rate. */
+  setting: string;
+  bn: boolean;
+  lr: number;
+  seeds: number[];
+  /** Runs whose final test accuracy is below the threshold (chance is 1 / classes). */
+  stalled: number;
+  /** Runs whose loss stopped being finite. */
+  diverged: number;
+  /** Over the runs that did not diverge (null when all did). */
+  median: number | null;
+  lowest: number | null;
+  highest: number | null;
+}
+
+/** Groups a sweep's runs by (BN, learning rate): how many stalled or diverged, and the spread of the final accuracy. */
+export function summarizeSeeds(runs: ConvnetMetrics[], stallBelow: number): SeedSummary[] {
+  const groups = new Map<string, ConvnetMetrics[]>();
+  for (const m of runs) {
+    const key = `${m.config.bn ? 'with' : 'without'} BN, lr ${m.config.lr}`;
+    groups.set(key, [...(groups.get(key) ?? []), m]);
+  }
+  return [...groups].map(([setting, ms]) => {
+    const finals = ms.flatMap((m) => (m.final ? [m.final.testAccuracy] : [])).sort((a, b) => a - b);
+    const mid = finals.length >> 1;
+    return {
+      setting,
+      bn: ms[0].config.bn,
+      lr: ms[0].config.lr,
+      seeds: ms.map((m) => m.config.seed),
+      stalled: finals.filter((a) => a < stallBelow).length,
+      diverged: ms.filter((m) => m.diverged).length,
+      median: finals.length === 0 ? null : finals.length % 2 ? finals[mid] : (finals[mid - 1] + finals[mid]) / 2,
+      lowest: finals[0] ?? null,
+      highest: finals.at(-1) ?? null,
+    };
+  });
+}
+
 export interface ConvnetMetrics {
   name: string;
   config: ConvnetConfig;
