@@ -207,6 +207,13 @@ describe('BatchNorm bad input', () => {
     assert.throws(() => new BatchNorm1d(3).forward(randomTensor([2, 3, 4, 5], 1, { dtype: 'float32' })), /expected 2D or 3D input \(got 4D input\)/);
     assert.throws(() => new BatchNorm3d(3).forward(randomTensor([2, 3, 4, 5], 1, { dtype: 'float32' })), /expected 5D input \(got 4D input\)/);
   });
+  test('an input that is not a tensor (a nested array, undefined) is named, module and function alike', () => {
+    assert.throws(() => new BatchNorm1d(2).forward([[1, 2], [3, 4]] as unknown as Tensor), /^TypeError: batch_norm\(\): argument 'input' \(position 1\) must be Tensor, not Array$/);
+    assert.throws(() => new BatchNorm2d(2).forward(undefined as unknown as Tensor), /batch_norm\(\): argument 'input' \(position 1\) must be Tensor, not undefined/);
+    const x = randomTensor([4, 2], 1, { dtype: 'float32' });
+    assert.throws(() => batchNorm(x, { weight: [1, 1] as unknown as Tensor, training: true }), /batch_norm\(\): argument 'weight' \(position 4\) must be Tensor, not Array/);
+    assert.throws(() => batchNorm(x, { runningMean: new Float32Array(2) as unknown as Tensor }), /batch_norm\(\): argument 'running_mean' \(position 2\) must be Tensor, not Float32Array/);
+  });
   test('wrong channel count names both', () => {
     assert.throws(() => new BatchNorm2d(4).forward(randomTensor([2, 3, 4, 4], 1, { dtype: 'float32' })), /expected input with 4 channels in dim 1 \(got 3 channels, input shape \[2, 3, 4, 4\]\)/);
   });

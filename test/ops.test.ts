@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   add, crossEntropy, div, exp, flatten, linear, log, logSoftmax, matmul, mean, mseLoss, mul, neg, nllLoss, noGrad,
-  pow, relu, reshape, sigmoid, sqrt, sub, sum, tanh, tensor, transpose,
+  pow, relu, reshape, sigmoid, sqrt, sub, sum, tanh, tensor, transpose, type Tensor,
 } from '../src/index.js';
 import { assertClose, gradcheck, randomTensor } from './helpers.js';
 
@@ -126,5 +126,28 @@ describe('bad input gets a clear error', () => {
   });
   test('ragged nested arrays', () => {
     assert.throws(() => tensor([[1, 2], [3]]), /expected sequence of length 2 at dim 1 \(got 1\)/);
+  });
+  test('an argument that is not a tensor is named before anything reads it (PyTorch: "must be Tensor, not list")', () => {
+    const x = tensor([[1, 2], [3, 4]]);
+    const list = [[1, 2], [3, 4]] as unknown as Tensor;
+    const cases: [string, () => unknown, RegExp][] = [
+      ['relu', () => relu(list), /^relu\(\): argument 'input' \(position 1\) must be Tensor, not Array$/],
+      ['sigmoid', () => sigmoid(undefined as unknown as Tensor), /^sigmoid\(\): argument 'input' \(position 1\) must be Tensor, not undefined$/],
+      ['exp', () => exp(new Float32Array(2) as unknown as Tensor), /^exp\(\): argument 'input' \(position 1\) must be Tensor, not Float32Array$/],
+      ['matmul', () => matmul(x, list), /^matmul\(\): argument 'other' \(position 2\) must be Tensor, not Array$/],
+      ['linear', () => linear(x, x, [1, 2] as unknown as Tensor), /^linear\(\): argument 'bias' \(position 3\) must be Tensor, not Array$/],
+      ['sum', () => sum(null as unknown as Tensor), /^sum\(\): argument 'input' \(position 1\) must be Tensor, not null$/],
+      ['reshape', () => reshape(list, [4]), /^reshape\(\): argument 'input' \(position 1\) must be Tensor, not Array$/],
+      ['log_softmax', () => logSoftmax(list, 1), /^log_softmax\(\): argument 'input'/],
+      ['mse_loss', () => mseLoss(x, list), /^mse_loss\(\): argument 'target' \(position 2\) must be Tensor, not Array$/],
+      ['cross_entropy', () => crossEntropy(x, undefined as unknown as number[]), /^cross_entropy\(\): argument 'target' \(position 2\) must be Tensor or an array of class indices, not undefined$/],
+      ['nll_loss', () => nllLoss(x, 1 as unknown as number[]), /^nll_loss\(\): argument 'target' \(position 2\) must be Tensor or an array of class indices, not number$/],
+      ['add', () => add(x, list), /^add\(\): argument 'other' \(position 2\) must be Tensor or number, not Array$/],
+      ['mul', () => mul('2' as unknown as number, x), /^mul\(\): argument 'input' \(position 1\) must be Tensor or number, not string$/],
+      ['div of numbers', () => div(1, 2), /^div\(\): expected at least one Tensor argument \(got number and number\)$/],
+    ];
+    for (const [name, f, expected] of cases) assert.throws(f, (e: Error) => e instanceof TypeError && expected.test(e.message), name);
+    assert.deepEqual(Array.from(add(2, x).data), [3, 4, 5, 6], 'a number operand still works, on either side');
+    assert.deepEqual(Array.from(sub(x, 1).data), [0, 1, 2, 3]);
   });
 });

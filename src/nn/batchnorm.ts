@@ -1,5 +1,6 @@
 import { noGrad } from '../autograd/tape.js';
 import { batchNorm } from '../ops/batchNorm.js';
+import { expectTensors } from '../ops/util.js';
 import { formatShape } from '../tensor/shape.js';
 import { full, Tensor, zeros } from '../tensor/tensor.js';
 import { Module, Parameter } from './module.js';
@@ -92,6 +93,7 @@ export abstract class BatchNorm extends Module {
   protected abstract checkInputDim(input: Tensor): void;
 
   forward(input: Tensor): Tensor {
+    expectTensors('batch_norm', { input });
     this.checkInputDim(input);
     if (input.shape[1] !== this.numFeatures) {
       throw new RangeError(

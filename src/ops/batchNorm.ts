@@ -2,7 +2,7 @@ import { record } from '../autograd/tape.js';
 import { kernels, type BNDims } from '../kernels/index.js';
 import { allocateOutput, Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
-import { floatDtype } from './util.js';
+import { expectTensors, floatDtype } from './util.js';
 
 export interface BatchNormArgs {
   /** Per-channel running mean (C), updated in place in training mode; null if not tracked. */
@@ -39,6 +39,7 @@ export interface BatchNormArgs {
 export function batchNorm(input: Tensor, args: BatchNormArgs = {}): Tensor {
   const { runningMean = null, runningVar = null, weight = null, bias = null } = args;
   const { training = false, momentum = 0.1, eps = 1e-5 } = args;
+  expectTensors('batch_norm', { input, running_mean: runningMean, running_var: runningVar, weight, bias }, ['running_mean', 'running_var', 'weight', 'bias']);
   const dtype = floatDtype('batch_norm', input, ...[weight, bias].filter((t): t is Tensor => t !== null));
   if (input.ndim < 2) {
     throw new RangeError(`batch_norm: expected an input of shape (N, C, *) with at least 2 dims (got ${input.ndim}D input)`);

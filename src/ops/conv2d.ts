@@ -2,7 +2,7 @@ import { record } from '../autograd/tape.js';
 import { kernels, type Conv2dDims } from '../kernels/index.js';
 import { allocateOutput, Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
-import { floatDtype } from './util.js';
+import { expectTensors, floatDtype } from './util.js';
 
 /** A size given once for both spatial dims (`3`) or per dim (`[3, 5]`: height, width). */
 export type Size2 = number | readonly [number, number];
@@ -38,6 +38,7 @@ export interface Conv2dOptions {
  * const y = conv2d(x, weight, bias, { stride: 1, padding: 1 }); // 3x3 kernel, same size out
  */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options: Conv2dOptions = {}): Tensor {
+  expectTensors('conv2d', { input: x, weight, bias }, ['bias']);
   const dtype = bias ? floatDtype('conv2d', x, weight, bias) : floatDtype('conv2d', x, weight);
   const [strideH, strideW] = pair(options.stride ?? 1, 'stride');
   const [padH, padW] = pair(options.padding ?? 0, 'padding');

@@ -3,13 +3,15 @@ import { releaseStorage } from '../kernels/index.js';
 import type { FloatArray } from '../kernels/types.js';
 import { allocate, Tensor } from '../tensor/tensor.js';
 import { broadcastShapes, sameShape, sizeOf } from '../tensor/shape.js';
-import { asTensor, broadcastOffsets, floatDtype, sumToShape } from './util.js';
+import { broadcastOffsets, floatDtype, operands, sumToShape } from './util.js';
 
 /**
  * Elementwise binary ops with numpy/PyTorch broadcasting. Each op is its forward `f` and the
  * partial derivatives `da`, `db` of f(a, b), side by side.
  */
 interface BinaryRule {
+  /** The op's name in errors ('add'), and its node's on the tape ('AddBackward'). */
+  fn: string;
   name: string;
   f(a: number, b: number): number;
   da(g: number, a: number, b: number): number;
@@ -17,8 +19,7 @@ interface BinaryRule {
 }
 
 function binary(rule: BinaryRule, x: Tensor | number, y: Tensor | number): Tensor {
-  const a = x instanceof Tensor ? x : asTensor(x, y as Tensor);
-  const b = asTensor(y, a);
+  const [a, b] = operands(rule.fn, x, y);
   const dtype = floatDtype(rule.name, a, b);
   const shape = sameShape(a.shape, b.shape) ? [...a.shape] : broadcastShapes(a.shape, b.shape);
   const size = sizeOf(shape);
@@ -43,10 +44,11 @@ function binary(rule: BinaryRule, x: Tensor | number, y: Tensor | number): Tenso
   });
 }
 
-const ADD: BinaryRule = { name: 'AddBackward', f: (a, b) => a + b, da: (g) => g, db: (g) => g };
-const SUB: BinaryRule = { name: 'SubBackward', f: (a, b) => a - b, da: (g) => g, db: (g) => -g };
-const MUL: BinaryRule = { name: 'MulBackward', f: (a, b) => a * b, da: (g, _a, b) => g * b, db: (g, a) => g * a };
+const ADD: BinaryRule = { fn: 'add', name: 'AddBackward', f: (a, b) => a + b, da: (g) => g, db: (g) => g };
+const SUB: BinaryRule = { fn: 'sub', name: 'SubBackward', f: (a, b) => a - b, da: (g) => g, db: (g) => -g };
+const MUL: BinaryRule = { fn: 'mul', name: 'MulBackward', f: (a, b) => a * b, da: (g, _a, b) => g * b, db: (g, a) => g * a };
 const DIV: BinaryRule = {
+  fn: 'div',
   name: 'DivBackward',
   f: (a, b) => a / b,
   da: (g, _a, b) => g / b,

@@ -2,13 +2,14 @@ import { record } from '../autograd/tape.js';
 import { kernels } from '../kernels/index.js';
 import { allocateOutput, Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
-import { floatDtype } from './util.js';
+import { expectTensors, floatDtype } from './util.js';
 
 /**
  * y = x @ weight^T + bias, fused (PyTorch's `F.linear`): x (*, in), weight (out, in),
  * bias (out) or null -> y (*, out). No transposed copy of the weight is made.
  */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+  expectTensors('linear', { input: x, weight, bias }, ['bias']);
   const dtype = bias ? floatDtype('linear', x, weight, bias) : floatDtype('linear', x, weight);
   if (weight.ndim !== 2) throw new RangeError(`linear: expected a 2D weight (got shape ${formatShape(weight.shape)})`);
   const [outF, inF] = weight.shape;

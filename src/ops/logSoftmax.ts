@@ -1,13 +1,14 @@
 import { record } from '../autograd/tape.js';
 import { allocateOutput, Tensor } from '../tensor/tensor.js';
 import { normalizeDim, sizeOf } from '../tensor/shape.js';
-import { floatDtype } from './util.js';
+import { expectTensors, floatDtype } from './util.js';
 
 /**
  * log(softmax(x)) along `dim`, computed as x - max - log(sum(exp(x - max))) so it never
  * overflows. Backward: dx = g - softmax(x) * sum(g) along `dim`.
  */
 export function logSoftmax(x: Tensor, dim: number): Tensor {
+  expectTensors('log_softmax', { input: x });
   const dtype = floatDtype('log_softmax', x);
   const d = normalizeDim(dim, x.ndim);
   const n = x.ndim === 0 ? 1 : x.shape[d];

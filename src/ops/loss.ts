@@ -4,12 +4,17 @@ import { formatShape, sameShape } from '../tensor/shape.js';
 import { sub, mul } from './elementwise.js';
 import { logSoftmax } from './logSoftmax.js';
 import { mean, sum } from './reduce.js';
-import { floatDtype } from './util.js';
+import { describeValue, expectTensors, floatDtype } from './util.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
 /** Class indices: a Tensor of whole numbers, an Int32Array, or a plain array. */
 export type Targets = Tensor | ArrayLike<number>;
+
+function expectTargets(fn: string, target: unknown): void {
+  if (target instanceof Tensor || (typeof target === 'object' && target !== null && typeof (target as ArrayLike<number>).length === 'number')) return;
+  throw new TypeError(`${fn}(): argument 'target' (position 2) must be Tensor or an array of class indices, not ${describeValue(target)}`);
+}
 
 function targetIndices(target: Targets, n: number, classes: number): Int32Array {
   const values = target instanceof Tensor ? target.data : target;
@@ -30,6 +35,8 @@ function targetIndices(target: Targets, n: number, classes: number): Int32Array 
 
 /** Negative log-likelihood of class indices under log-probabilities (N, C), like `F.nll_loss`. */
 export function nllLoss(logProbs: Tensor, target: Targets, reduction: Reduction = 'mean'): Tensor {
+  expectTensors('nll_loss', { input: logProbs });
+  expectTargets('nll_loss', target);
   const dtype = floatDtype('nll_loss', logProbs);
   if (logProbs.ndim !== 2) {
     throw new RangeError(`nll_loss: expected input of shape (N, C) (got ${formatShape(logProbs.shape)})`);
@@ -60,6 +67,8 @@ export function nllLoss(logProbs: Tensor, target: Targets, reduction: Reduction 
  * nll_loss(log_softmax(logits, 1)).
  */
 export function crossEntropy(logits: Tensor, target: Targets, reduction: Reduction = 'mean'): Tensor {
+  expectTensors('cross_entropy', { input: logits });
+  expectTargets('cross_entropy', target);
   if (logits.ndim !== 2) {
     throw new RangeError(`cross_entropy: expected input of shape (N, C) (got ${formatShape(logits.shape)})`);
   }
@@ -68,6 +77,7 @@ export function crossEntropy(logits: Tensor, target: Targets, reduction: Reducti
 
 /** Mean squared error, like `F.mse_loss`; input and target must have the same shape. */
 export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {
+  expectTensors('mse_loss', { input, target });
   if (!sameShape(input.shape, target.shape)) {
     throw new RangeError(
       `mse_loss: expected input and target of the same shape (got ${formatShape(input.shape)} and ${formatShape(target.shape)})`,

@@ -1,13 +1,14 @@
 import { record } from '../autograd/tape.js';
 import { kernels, type FloatArray, type Kernels } from '../kernels/index.js';
 import { allocate, allocateOutput, Tensor } from '../tensor/tensor.js';
-import { floatDtype } from './util.js';
+import { expectTensors, floatDtype } from './util.js';
 
 /**
  * Elementwise unary ops. `f` and its derivative `df` (written in terms of the input x and the
  * output y, whichever is cheaper) sit side by side.
  */
-function unary(name: string, x: Tensor, f: (x: number) => number, df: (x: number, y: number) => number): Tensor {
+function unary(fn: string, name: string, x: Tensor, f: (x: number) => number, df: (x: number, y: number) => number): Tensor {
+  expectTensors(fn, { input: x });
   const dtype = floatDtype(name, x);
   const xd = x.data;
   const out = allocate(dtype, x.size);
@@ -20,25 +21,25 @@ function unary(name: string, x: Tensor, f: (x: number) => number, df: (x: number
 }
 
 export function neg(x: Tensor): Tensor {
-  return unary('NegBackward', x, (v) => -v, () => -1);
+  return unary('neg', 'NegBackward', x, (v) => -v, () => -1);
 }
 
 /** x ** exponent for a constant exponent. */
 export function pow(x: Tensor, exponent: number): Tensor {
   if (typeof exponent !== 'number') throw new TypeError(`pow: expected a number exponent (got ${typeof exponent})`);
-  return unary('PowBackward', x, (v) => v ** exponent, (v) => exponent * v ** (exponent - 1));
+  return unary('pow', 'PowBackward', x, (v) => v ** exponent, (v) => exponent * v ** (exponent - 1));
 }
 
 export function sqrt(x: Tensor): Tensor {
-  return unary('SqrtBackward', x, Math.sqrt, (_v, y) => 0.5 / y);
+  return unary('sqrt', 'SqrtBackward', x, Math.sqrt, (_v, y) => 0.5 / y);
 }
 
 export function exp(x: Tensor): Tensor {
-  return unary('ExpBackward', x, Math.exp, (_v, y) => y);
+  return unary('exp', 'ExpBackward', x, Math.exp, (_v, y) => y);
 }
 
 export function log(x: Tensor): Tensor {
-  return unary('LogBackward', x, Math.log, (v) => 1 / v);
+  return unary('log', 'LogBackward', x, Math.log, (v) => 1 / v);
 }
 
 /**
@@ -46,8 +47,9 @@ export function log(x: Tensor): Tensor {
  * backward kernel beside the forward one.
  */
 function activation(
-  name: string, x: Tensor, forward: keyof Kernels, backward: keyof Kernels, backwardUsesInput: boolean,
+  fn: string, name: string, x: Tensor, forward: keyof Kernels, backward: keyof Kernels, backwardUsesInput: boolean,
 ): Tensor {
+  expectTensors(fn, { input: x });
   const dtype = floatDtype(name, x);
   const k = kernels();
   const out = allocateOutput(dtype, x.size);
@@ -61,14 +63,14 @@ function activation(
 
 /** 1 / (1 + exp(-x)). */
 export function sigmoid(x: Tensor): Tensor {
-  return activation('SigmoidBackward', x, 'sigmoid', 'sigmoidBackward', false);
+  return activation('sigmoid', 'SigmoidBackward', x, 'sigmoid', 'sigmoidBackward', false);
 }
 
 /** max(x, 0). */
 export function relu(x: Tensor): Tensor {
-  return activation('ReluBackward', x, 'relu', 'reluBackward', true);
+  return activation('relu', 'ReluBackward', x, 'relu', 'reluBackward', true);
 }
 
 export function tanh(x: Tensor): Tensor {
-  return activation('TanhBackward', x, 'tanh', 'tanhBackward', false);
+  return activation('tanh', 'TanhBackward', x, 'tanh', 'tanhBackward', false);
 }

@@ -2,10 +2,11 @@ import { record } from '../autograd/tape.js';
 import { kernels } from '../kernels/index.js';
 import { allocateOutput, Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
-import { floatDtype } from './util.js';
+import { expectTensors, floatDtype } from './util.js';
 
 /** Matrix product of two 2-D tensors: (m, k) @ (k, n) -> (m, n). */
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  expectTensors('matmul', { input: a, other: b });
   const dtype = floatDtype('matmul', a, b);
   if (a.ndim !== 2 || b.ndim !== 2) {
     throw new RangeError(`matmul: expected 2D tensors (got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)})`);

@@ -3,7 +3,7 @@ import { kernels, type Pool2dDims } from '../kernels/index.js';
 import { allocateOutput, Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import { pair, type Size2 } from './conv2d.js';
-import { floatDtype } from './util.js';
+import { expectTensors, floatDtype } from './util.js';
 
 /**
  * 2-D max pooling, like `F.max_pool2d(x, kernelSize, stride, padding, dilation)` with
@@ -18,6 +18,7 @@ import { floatDtype } from './util.js';
  * const y = maxPool2d(x, 2); // (N, C, 28, 28) -> (N, C, 14, 14)
  */
 export function maxPool2d(x: Tensor, kernelSize: Size2, stride: Size2 | null = null, padding: Size2 = 0, dilation: Size2 = 1): Tensor {
+  expectTensors('max_pool2d', { input: x });
   const dtype = floatDtype('max_pool2d', x);
   const [kH, kW] = pair(kernelSize, 'kernel_size');
   const [strideH, strideW] = pair(stride ?? kernelSize, 'stride');

@@ -1,7 +1,7 @@
 import { record } from '../autograd/tape.js';
 import { allocate, Tensor } from '../tensor/tensor.js';
 import { normalizeDim } from '../tensor/shape.js';
-import { broadcastOffsets, floatDtype } from './util.js';
+import { broadcastOffsets, expectTensors, floatDtype } from './util.js';
 
 /** The dims to reduce, normalised and sorted; all of them when `dim` is undefined. */
 function reducedDims(x: Tensor, dim: number | number[] | undefined): Set<number> {
@@ -35,10 +35,12 @@ function reduce(name: string, x: Tensor, dim: number | number[] | undefined, kee
 
 /** Sum over `dim` (one, several, or all when omitted), like `torch.sum`. */
 export function sum(x: Tensor, dim?: number | number[], keepdim = false): Tensor {
+  expectTensors('sum', { input: x });
   return reduce('SumBackward', x, dim, keepdim, false);
 }
 
 /** Mean over `dim` (one, several, or all when omitted), like `torch.mean`. */
 export function mean(x: Tensor, dim?: number | number[], keepdim = false): Tensor {
+  expectTensors('mean', { input: x });
   return reduce('MeanBackward', x, dim, keepdim, true);
 }

@@ -1,10 +1,11 @@
 import { record } from '../autograd/tape.js';
 import { allocate, Tensor } from '../tensor/tensor.js';
 import { formatShape, normalizeDim, sizeOf, stridesOf } from '../tensor/shape.js';
-import { stridedOffsets } from './util.js';
+import { expectTensors, stridedOffsets } from './util.js';
 
 /** Same elements, new shape; one dimension may be -1 (inferred). Storage is shared. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  expectTensors('reshape', { input: x });
   const inferred = shape.filter((d) => d === -1).length;
   if (inferred > 1) throw new RangeError('only one dimension can be inferred');
   let target = [...shape];
@@ -23,6 +24,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 
 /** Flattens dims startDim..endDim into one, like `torch.flatten`. */
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
+  expectTensors('flatten', { input: x });
   if (x.ndim === 0) return reshape(x, [1]);
   const s = normalizeDim(startDim, x.ndim);
   const e = normalizeDim(endDim, x.ndim);
@@ -33,6 +35,7 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
 
 /** Swaps two dimensions (a contiguous copy). */
 export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
+  expectTensors('transpose', { input: x });
   const d0 = normalizeDim(dim0, x.ndim);
   const d1 = normalizeDim(dim1, x.ndim);
   const perm = x.shape.map((_, i) => (i === d0 ? d1 : i === d1 ? d0 : i));

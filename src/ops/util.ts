@@ -14,10 +14,50 @@ export function floatDtype(op: string, ...tensors: Tensor[]): 'float32' | 'float
   return dtype as 'float32' | 'float64';
 }
 
+/** What a value is, for an error message: 'Array', 'number', 'undefined', 'Float32Array', ... */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'Array';
+  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
+  return typeof value;
+}
+
+/**
+ * Checks an op's tensor arguments before anything reads them, in PyTorch's words:
+ * "relu(): argument 'input' (position 1) must be Tensor, not Array". `args` lists them in the
+ * op's order; a name in `optional` may also be null or undefined.
+ */
+export function expectTensors(fn: string, args: Record<string, unknown>, optional: readonly string[] = []): void {
+  let position = 0;
+  for (const name in args) {
+    position++;
+    const value = args[name];
+    if (value instanceof Tensor || (value == null && optional.includes(name))) continue;
+    throw new TypeError(`${fn}(): argument '${name}' (position ${position}) must be Tensor, not ${describeValue(value)}`);
+  }
+}
+
+/**
+ * The operands of a binary op (`fn`: 'add', ...) as tensors: a number becomes a 0-d constant of
+ * the other operand's dtype; anything else is an error naming the argument.
+ */
+export function operands(fn: string, input: Tensor | number, other: Tensor | number): [Tensor, Tensor] {
+  const check = (value: unknown, name: string, position: number): void => {
+    if (!(value instanceof Tensor) && typeof value !== 'number') {
+      throw new TypeError(`${fn}(): argument '${name}' (position ${position}) must be Tensor or number, not ${describeValue(value)}`);
+    }
+  };
+  check(input, 'input', 1);
+  check(other, 'other', 2);
+  if (input instanceof Tensor) return [input, asTensor(other, input)];
+  if (other instanceof Tensor) return [asTensor(input, other), other];
+  throw new TypeError(`${fn}(): expected at least one Tensor argument (got number and number)`);
+}
+
 /** A scalar operand becomes a 0-d constant of the other operand's dtype. */
 export function asTensor(value: Tensor | number, like: Tensor): Tensor {
   if (value instanceof Tensor) return value;
-  if (typeof value !== 'number') throw new TypeError(`expected a Tensor or a number (got ${typeof value})`);
+  if (typeof value !== 'number') throw new TypeError(`expected a Tensor or a number (got ${describeValue(value)})`);
   const data = allocate(like.dtype === 'int64' ? 'float64' : like.dtype, 1);
   data[0] = value;
   return new Tensor(data, []);
