@@ -2,7 +2,7 @@
 // loadStateDict that checks everything before changing anything; the seeded RNG.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BatchNorm1d, BatchNorm2d, Linear, manualSeed, Module, randn, ReLU, RNG, Sequential, Sigmoid, tensor, Tensor } from '../src/index.js';
+import { BatchNorm1d, BatchNorm2d, Linear, manualSeed, Module, randn, ReLU, RNG, Sequential, Sigmoid, tensor, Tensor, type StateDict } from '../src/index.js';
 
 class Net extends Module {
   features = new Sequential(new Linear(4, 3), new BatchNorm1d(3), new ReLU());
@@ -76,6 +76,8 @@ describe('Module', () => {
     const r = net.loadStateDict(sd, { strict: false });
     assert.deepEqual(r.missingKeys, ['features.1.running_var']);
     assert.deepEqual(Array.from(net.head.weight.data), [0.5, 0.5, 0.5, 0.5, 0.5, 0.5]);
+    assert.throws(() => net.loadStateDict(undefined as unknown as StateDict), /^TypeError: Expected state_dict to be dict-like, got undefined\.$/);
+    assert.throws(() => net.loadStateDict([] as unknown as StateDict), /Expected state_dict to be dict-like, got Array\./);
   });
 
   test('BatchNorm2d inside a model is found by parameters() and stateDict()', () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   Adam, BatchNorm1d, crossEntropy, Linear, mseLoss, Optimizer, ReLU, RNG, Sequential, SGD, Sigmoid, Tanh, tensor,
-  randn, type StateDict,
+  randn, type Parameter, type StateDict,
 } from '../src/index.js';
 import { assertClose, loadFixture } from './helpers.js';
 
@@ -100,4 +100,6 @@ test('optimizer hyper-parameters are checked', () => {
   assert.throws(() => new SGD(p, { lr: 0.1, nesterov: true }), /Nesterov momentum requires a momentum and zero dampening/);
   assert.throws(() => new Adam(p, { betas: [1, 0.9] }), /Invalid beta parameter at index 0: 1/);
   assert.throws(() => new SGD([], { lr: 0.1 }), /empty parameter list/);
+  assert.throws(() => new SGD(undefined as unknown as Parameter[], { lr: 0.1 }), /^TypeError: SGD: params argument given to the optimizer should be an iterable of Tensors, but got undefined$/);
+  assert.throws(() => new Adam([[1, 2]] as unknown as Parameter[]), /^TypeError: Adam: optimizer can only optimize Tensors, but one of the params is Array$/);
 });

@@ -2,6 +2,7 @@ import { noGrad } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { keep } from '../tensor/tidy.js';
 import { formatShape, sameShape } from '../tensor/shape.js';
+import { describeValue } from '../ops/util.js';
 
 /** A trainable tensor owned by a module (PyTorch's `nn.Parameter`): `requiresGrad` by default. */
 export class Parameter extends Tensor {
@@ -132,6 +133,9 @@ export abstract class Module {
    * default) missing and unexpected keys are errors; shapes must always match.
    */
   loadStateDict(stateDict: StateDict, { strict = true }: LoadStateDictOptions = {}): { missingKeys: string[]; unexpectedKeys: string[] } {
+    if (stateDict === null || typeof stateDict !== 'object' || Array.isArray(stateDict)) {
+      throw new TypeError(`Expected state_dict to be dict-like, got ${describeValue(stateDict)}.`);
+    }
     const own = this.stateDict();
     const missingKeys = Object.keys(own).filter((k) => !(k in stateDict));
     const unexpectedKeys = Object.keys(stateDict).filter((k) => !(k in own));

@@ -2,6 +2,7 @@ import type { Parameter, StateDict } from '../nn/module.js';
 import { allocate, Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import type { FloatArray } from '../kernels/types.js';
+import { describeValue } from '../ops/util.js';
 
 /**
  * Base of the optimizers: holds the parameters, clears their gradients, and saves and loads
@@ -13,7 +14,12 @@ export abstract class Optimizer {
   private readonly name: string;
 
   constructor(params: Iterable<Parameter>, name: string) {
+    if (params == null || typeof (params as Partial<Iterable<Parameter>>)[Symbol.iterator] !== 'function') {
+      throw new TypeError(`${name}: params argument given to the optimizer should be an iterable of Tensors, but got ${describeValue(params)}`);
+    }
     this.params = [...params];
+    const odd = this.params.find((p) => !(p instanceof Tensor));
+    if (odd !== undefined) throw new TypeError(`${name}: optimizer can only optimize Tensors, but one of the params is ${describeValue(odd)}`);
     this.name = name;
     if (this.params.length === 0) throw new Error(`${name}: optimizer got an empty parameter list`);
   }
