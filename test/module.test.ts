@@ -56,6 +56,26 @@ describe('Module', () => {
     assert.deepEqual(Array.from(dst.forward(x).data), Array.from(src.forward(x).data));
   });
 
+  test('BatchNorm refuses running statistics that would make every output NaN, and nothing is loaded', () => {
+    const net = new Sequential(new Linear(2, 2), new BatchNorm1d(2));
+    const before = JSON.stringify(Object.entries(net.stateDict()).map(([k, t]) => [k, Array.from(t.data)]));
+    const sd = { ...new Sequential(new Linear(2, 2, { rng: new RNG(1) }), new BatchNorm1d(2)).stateDict() };
+    sd['1.running_var'] = tensor([1, -0.5]);
+    sd['1.running_mean'] = tensor([0, Infinity]);
+    assert.throws(() => net.loadStateDict(sd), (e: Error) => {
+      assert.match(e.message, /Error\(s\) in loading state_dict for Sequential/);
+      assert.match(e.message, /invalid value for 1\.running_mean: running_mean must be finite \(got Infinity at channel 1\)/);
+      assert.match(e.message, /invalid value for 1\.running_var: running_var must be non-negative \(got -0\.5 at channel 1\)/);
+      return true;
+    });
+    assert.equal(JSON.stringify(Object.entries(net.stateDict()).map(([k, t]) => [k, Array.from(t.data)])), before);
+    sd['1.running_var'] = tensor([1, NaN]);
+    sd['1.running_mean'] = tensor([0, 0]);
+    assert.throws(() => net.loadStateDict(sd), /running_var must be finite \(got NaN at channel 1\)/);
+    sd['1.running_var'] = tensor([0, 2]); // a zero variance is legitimate (a constant channel): eps keeps it finite
+    net.loadStateDict(sd);
+    assert.deepEqual(Array.from(net.eval().forward(tensor([[1, 2]])).data).map(Number.isFinite), [true, true]);
+  });
   test('strict loading names missing and unexpected keys and size mismatches, and loads nothing on error', () => {
     const net = new Net();
     const before = Array.from(net.head.weight.data);

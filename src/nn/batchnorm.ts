@@ -89,6 +89,13 @@ export abstract class BatchNorm extends Module {
     this.registerBuffer('numBatchesTracked');
   }
 
+  /** Running statistics that would make every output NaN: see `runningStatsProblem`. */
+  protected override refuseStateValue(name: string, value: Tensor): string | null {
+    if (name === 'running_mean') return runningStatsProblem(name, value.data, false);
+    if (name === 'running_var') return runningStatsProblem(name, value.data, true);
+    return null;
+  }
+
   /** Throws PyTorch's error for an input rank this variant does not accept. */
   protected abstract checkInputDim(input: Tensor): void;
 
@@ -205,4 +212,16 @@ export class BatchNorm3d extends BatchNorm {
   protected checkInputDim(input: Tensor): void {
     if (input.ndim !== 5) throw rankError('5D', input);
   }
+}
+
+/**
+ * Why stored statistics (`name`, as the file calls them) would turn every output into NaN in
+ * evaluation mode, or null: a value that is not finite, or a negative variance.
+ */
+function runningStatsProblem(name: string, values: ArrayLike<number>, isVariance: boolean): string | null {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) return `${name} must be finite (got ${values[i]} at channel ${i})`;
+    if (isVariance && values[i] < 0) return `${name} must be non-negative (got ${values[i]} at channel ${i})`;
+  }
+  return null;
 }

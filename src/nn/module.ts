@@ -46,6 +46,15 @@ export abstract class Module {
     if (!this.#buffers.includes(name)) this.#buffers.push(name);
   }
 
+  /**
+   * Why `value` cannot be loaded into this module's own entry `name` (its PyTorch name, e.g.
+   * 'running_var'), or null. `loadStateDict` asks before copying anything; shapes are checked
+   * already. BatchNorm refuses statistics that would turn every output into NaN.
+   */
+  protected refuseStateValue(_name: string, _value: Tensor): string | null {
+    return null;
+  }
+
   /** Direct children, in declaration order (numeric names first, in order, as in Sequential). */
   namedChildren(): [string, Module][] {
     return Object.entries(this).filter((e): e is [string, Module] => e[1] instanceof Module);
@@ -151,6 +160,14 @@ export abstract class Module {
         errors.push(
           `size mismatch for ${key}: copying a param with shape ${formatShape(source.shape)} from checkpoint, the shape in current model is ${formatShape(target.shape)}.`,
         );
+      }
+    }
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [k, target] of [...m.ownParameters(), ...m.ownBuffers()]) {
+        const source = stateDict[prefix ? `${prefix}.${k}` : k];
+        if (!(source instanceof Tensor) || !sameShape(source.shape, target.shape)) continue;
+        const why = m.refuseStateValue(k, source);
+        if (why) errors.push(`invalid value for ${prefix ? `${prefix}.${k}` : k}: ${why}.`);
       }
     }
     if (errors.length) {
