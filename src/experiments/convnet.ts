@@ -21,7 +21,7 @@ import { SGD } from '../optim/sgd.js';
 import { RNG } from '../random.js';
 import { allocate, Tensor } from '../tensor/tensor.js';
 import { evaluateClassifier, trainStep } from './classifier.js';
-import type { CurvePoint, Divergence, MlpData } from './mnistMlp.js';
+import { percentile, type CurvePoint, type Divergence, type MlpData } from './mnistMlp.js';
 
 export interface ConvnetConfig {
   /** A label for the run ('without BN', 'with BN'). */
@@ -113,7 +113,6 @@ export function summarizeSeeds(runs: ConvnetMetrics[], stallBelow: number): Seed
   }
   return [...groups].map(([setting, ms]) => {
     const finals = ms.flatMap((m) => (m.final ? [m.final.testAccuracy] : [])).sort((a, b) => a - b);
-    const mid = finals.length >> 1;
     return {
       setting,
       bn: ms[0].config.bn,
@@ -121,7 +120,7 @@ export function summarizeSeeds(runs: ConvnetMetrics[], stallBelow: number): Seed
       seeds: ms.map((m) => m.config.seed),
       stalled: finals.filter((a) => a < stallBelow).length,
       diverged: ms.filter((m) => m.diverged).length,
-      median: finals.length === 0 ? null : finals.length % 2 ? finals[mid] : (finals[mid - 1] + finals[mid]) / 2,
+      median: finals.length === 0 ? null : percentile(finals, 50),
       lowest: finals[0] ?? null,
       highest: finals.at(-1) ?? null,
     };
