@@ -102,4 +102,5 @@ test('optimizer hyper-parameters are checked', () => {
   assert.throws(() => new SGD([], { lr: 0.1 }), /empty parameter list/);
   assert.throws(() => new SGD(undefined as unknown as Parameter[], { lr: 0.1 }), /^TypeError: SGD: params argument given to the optimizer should be an iterable of Tensors, but got undefined$/);
   assert.throws(() => new Adam([[1, 2]] as unknown as Parameter[]), /^TypeError: Adam: optimizer can only optimize Tensors, but one of the params is Array$/);
+  assert.throws(() => new SGD(p, { lr: 0.1 }).loadStateDict(undefined as unknown as StateDict), /^TypeError: Expected state_dict to be dict-like, got undefined\.$/);
 });

@@ -4,6 +4,13 @@ import { keep } from '../tensor/tidy.js';
 import { formatShape, sameShape } from '../tensor/shape.js';
 import { describeValue } from '../ops/util.js';
 
+/** PyTorch's check of a state dict argument (a module's or an optimizer's): an object of tensors by key. */
+export function expectStateDict(value: unknown): asserts value is StateDict {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TypeError(`Expected state_dict to be dict-like, got ${describeValue(value)}.`);
+  }
+}
+
 /** A trainable tensor owned by a module (PyTorch's `nn.Parameter`): `requiresGrad` by default. */
 export class Parameter extends Tensor {
   constructor(data: Tensor, requiresGrad = true) {
@@ -142,9 +149,7 @@ export abstract class Module {
    * default) missing and unexpected keys are errors; shapes must always match.
    */
   loadStateDict(stateDict: StateDict, { strict = true }: LoadStateDictOptions = {}): { missingKeys: string[]; unexpectedKeys: string[] } {
-    if (stateDict === null || typeof stateDict !== 'object' || Array.isArray(stateDict)) {
-      throw new TypeError(`Expected state_dict to be dict-like, got ${describeValue(stateDict)}.`);
-    }
+    expectStateDict(stateDict);
     const own = this.stateDict();
     const missingKeys = Object.keys(own).filter((k) => !(k in stateDict));
     const unexpectedKeys = Object.keys(stateDict).filter((k) => !(k in own));

@@ -1,4 +1,4 @@
-import type { Parameter, StateDict } from '../nn/module.js';
+import { expectStateDict, type Parameter, type StateDict } from '../nn/module.js';
 import { allocate, Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import type { FloatArray } from '../kernels/types.js';
@@ -66,6 +66,7 @@ export abstract class Optimizer {
    * a size that does not match the parameter is an error.
    */
   loadStateDict(sd: StateDict): void {
+    expectStateDict(sd);
     const { arrays, scalars } = this.stateNames();
     const perParam = new Map<number, Record<string, Tensor>>();
     for (const [key, t] of Object.entries(sd)) {

@@ -132,6 +132,12 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
     while (p > t && (c / p) * s * 4 < 131072) p = Math.max(t, p >> 1);
     return p;
   };
+  // y = (x - hi) * scale + shift per channel; params: 3C float32 (hi, scale, shift) in wasm memory.
+  const runAffine = (px: number, py: number, params: number, n: number, c: number, s: number, nhwc: boolean) => {
+    const P = partsFor(n * c * s, PAR_MIN_ELEMENTS);
+    if (nhwc || s === 1) run('bnNormalizeRows', split(n * s, P).map(([r0, r1]) => [px, py, c, params, r0, r1, 0, c]));
+    else run('bnNormalizePlanar', split(c, planarParts(n, c, s)).map(([c0, c1]) => [px, py, n, c, s, params, c0, c1]));
+  };
 
   /** Runs body with a Call; on exhausted wasm memory, runs the reference kernel instead. */
   function withCall(body: (c: Call) => void, fallback: () => void): void {
@@ -196,9 +202,7 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
         pv[c + ch] = scale;
         pv[2 * c + ch] = (bias ? bias[ch] : 0) - (m - hi) * scale;
       }
-      const P = partsFor(n * c * s, PAR_MIN_ELEMENTS);
-      if (nhwc || s === 1) run('bnNormalizeRows', split(n * s, P).map(([r0, r1]) => [px, py, c, params, r0, r1, 0, c]));
-      else run('bnNormalizePlanar', split(c, planarParts(n, c, s)).map(([c0, c1]) => [px, py, n, c, s, params, c0, c1]));
+      runAffine(px, py, params, n, c, s, nhwc);
     }, fallback);
   };
 
@@ -220,9 +224,7 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
         const pv = rt.f32(params, 3 * c);
         pv.fill(0);
         for (let ch = 0; ch < c; ch++) pv[c + ch] = invStd[ch] * (weight ? weight[ch] : 1);
-        const P = partsFor(n * c * s, PAR_MIN_ELEMENTS);
-        if (nhwc || s === 1) run('bnNormalizeRows', split(n * s, P).map(([r0, r1]) => [pdy, pdx, c, params, r0, r1, 0, c]));
-        else run('bnNormalizePlanar', split(c, planarParts(n, c, s)).map(([c0, c1]) => [pdy, pdx, n, c, s, params, c0, c1]));
+        runAffine(pdy, pdx, params, n, c, s, nhwc);
       }, fallback);
       return;
     }
