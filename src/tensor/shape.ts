@@ -29,12 +29,41 @@ export function sameShape(a: Shape, b: Shape): boolean {
 }
 
 export function checkShape(shape: Shape): number[] {
+  if (!Array.isArray(shape)) {
+    throw new TypeError(`shape must be an array of non-negative integers (got ${describeShapeArg(shape)})`);
+  }
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {
       throw new RangeError(`shape must contain non-negative integers (got ${formatShape(shape)})`);
     }
   }
   return [...shape];
+}
+
+function describeShapeArg(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  return `${typeof v} ${String(v)}`;
+}
+
+/** The arguments of a creation function: `(shape, options?)` or `(...dims, options?)`. */
+export type ShapeArgs<O> = [shape: Shape, options?: O] | number[] | [...dims: number[], options: O];
+
+/**
+ * The shape of a creation function called either as `zeros([2, 3], options)` or, as in
+ * PyTorch, `zeros(2, 3)` / `zeros(2, 3, options)`: the dimensions and the options object.
+ */
+export function shapeArgs<O extends object>(name: string, args: readonly unknown[]): [number[], O] {
+  const last = args[args.length - 1];
+  const hasOptions = args.length > 0 && typeof last === 'object' && last !== null && !Array.isArray(last);
+  const dims = hasOptions ? args.slice(0, -1) : args;
+  const options = (hasOptions ? last : {}) as O;
+  if (dims.length === 0) throw new TypeError(`${name}(): missing the shape (an array, or integers as arguments)`);
+  if (dims.length === 1 && Array.isArray(dims[0])) return [checkShape(dims[0] as Shape), options];
+  if (dims.every((d) => typeof d === 'number')) return [checkShape(dims as number[]), options];
+  throw new TypeError(
+    `${name}(): expected a shape as an array or as integers (got ${dims.map(describeShapeArg).join(', ') || 'nothing'})`,
+  );
 }
 
 /** Resolves a possibly negative dimension index against `ndim` (PyTorch's wording on error). */

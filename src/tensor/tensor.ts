@@ -3,7 +3,7 @@ import type { FloatArray } from '../kernels/types.js';
 import { allocateStorage, releaseStorage } from '../kernels/index.js';
 import { getDefaultRng, type RNG } from '../random.js';
 import * as ops from '../ops/index.js';
-import { checkShape, formatShape, sameShape, sizeOf, type Shape } from './shape.js';
+import { checkShape, formatShape, sameShape, shapeArgs, sizeOf, type Shape, type ShapeArgs } from './shape.js';
 import { trackOutput, trackStorage } from './tidy.js';
 
 /**
@@ -12,6 +12,16 @@ import { trackOutput, trackStorage } from './tidy.js';
  * Float64Array: exact for integers up to 2^53).
  */
 export type DType = 'float32' | 'float64' | 'int64';
+
+const DTYPES: readonly string[] = ['float32', 'float64', 'int64'];
+
+function checkDtype(dtype: unknown): DType {
+  if (typeof dtype !== 'string' || !DTYPES.includes(dtype)) {
+    const got = typeof dtype === 'string' ? `'${dtype}'` : String(dtype);
+    throw new TypeError(`dtype must be one of 'float32', 'float64', 'int64' (got ${got})`);
+  }
+  return dtype as DType;
+}
 
 /**
  * Zero-filled storage for `size` elements of `dtype`: the single allocation point for tensor
@@ -69,7 +79,7 @@ export class Tensor {
     if (data.length !== sizeOf(s)) {
       throw new RangeError(`shape '${formatShape(s)}' is invalid for input of size ${data.length}`);
     }
-    this.dtype = dtype ?? (data instanceof Float32Array ? 'float32' : 'float64');
+    this.dtype = dtype === undefined ? (data instanceof Float32Array ? 'float32' : 'float64') : checkDtype(dtype);
     if ((this.dtype === 'float32') !== data instanceof Float32Array) {
       throw new TypeError(`dtype ${this.dtype} does not match storage ${data.constructor.name}`);
     }
@@ -276,30 +286,44 @@ function flattenNested(data: NestedArray, shape: number[], out: number[], dim = 
 }
 
 /**
- * Creates a tensor, like `torch.tensor`.
+ * Creates a tensor, like `torch.tensor`. The dtype is `options.dtype`, else float64 for a
+ * Float64Array (as PyTorch keeps a float64 numpy array's type), else float32.
  * @example
  * tensor([[1, 2], [3, 4]])                  // shape [2, 2], inferred
+ * tensor([1, 2], { requiresGrad: true })    // options without a shape
  * tensor([1, 2, 3, 4, 5, 6], [2, 3])        // flat data plus a shape
  * tensor(new Float32Array(6), [2, 3], { requiresGrad: true })
  */
-export function tensor(data: NestedArray | ArrayLike<number>, shape?: Shape, options: TensorOptions = {}): Tensor {
-  const dtype = options.dtype ?? 'float32';
+export function tensor(data: NestedArray | ArrayLike<number>, options?: TensorOptions): Tensor;
+export function tensor(data: NestedArray | ArrayLike<number>, shape?: Shape, options?: TensorOptions): Tensor;
+export function tensor(
+  data: NestedArray | ArrayLike<number>,
+  shapeOrOptions?: Shape | TensorOptions,
+  maybeOptions: TensorOptions = {},
+): Tensor {
+  const optionsSecond = typeof shapeOrOptions === 'object' && shapeOrOptions !== null && !Array.isArray(shapeOrOptions);
+  const shape = optionsSecond ? undefined : (shapeOrOptions as Shape | undefined);
+  const options = optionsSecond ? (shapeOrOptions as TensorOptions) : maybeOptions;
+  const dtype = options.dtype === undefined ? (data instanceof Float64Array ? 'float64' : 'float32') : checkDtype(options.dtype);
   let flat: ArrayLike<number>;
   let s: number[];
   if (typeof data === 'number') {
     flat = [data];
-    s = shape ? [...shape] : [];
+    s = shape ? checkShape(shape) : [];
   } else if (Array.isArray(data) && shape === undefined) {
     s = inferShape(data as NestedArray);
     const out: number[] = [];
     flattenNested(data as NestedArray, s, out);
     flat = out;
   } else {
+    if (data === null || typeof data !== 'object' || typeof (data as ArrayLike<number>).length !== 'number') {
+      throw new TypeError(`tensor(): expected a number, nested arrays of numbers or a typed array (got ${data === null ? 'null' : typeof data})`);
+    }
     flat = data as ArrayLike<number>;
     if (Array.isArray(flat) && flat.some((v) => typeof v !== 'number')) {
       throw new TypeError('with an explicit shape, data must be a flat array of numbers');
     }
-    s = shape ? [...shape] : [flat.length];
+    s = shape ? checkShape(shape) : [flat.length];
   }
   if (flat.length !== sizeOf(s)) {
     throw new RangeError(`shape '${formatShape(s)}' is invalid for input of size ${flat.length}`);
@@ -312,15 +336,19 @@ export function tensor(data: NestedArray | ArrayLike<number>, shape?: Shape, opt
 /** A tensor filled with `value`. */
 export function full(shape: Shape, value: number, options: TensorOptions = {}): Tensor {
   const s = checkShape(shape);
-  const dtype = options.dtype ?? 'float32';
+  const dtype = checkDtype(options.dtype ?? 'float32');
   return new Tensor(allocate(dtype, sizeOf(s)).fill(value), s, dtype, options.requiresGrad ?? false);
 }
 
-export function zeros(shape: Shape, options: TensorOptions = {}): Tensor {
+/** Zeros, like `torch.zeros`: `zeros([2, 3])`, `zeros(2, 3)`, `zeros(2, 3, { dtype: 'float64' })`. */
+export function zeros(...args: ShapeArgs<TensorOptions>): Tensor {
+  const [shape, options] = shapeArgs<TensorOptions>('zeros', args);
   return full(shape, 0, options);
 }
 
-export function ones(shape: Shape, options: TensorOptions = {}): Tensor {
+/** Ones, like `torch.ones`; the shape as in `zeros`. */
+export function ones(...args: ShapeArgs<TensorOptions>): Tensor {
+  const [shape, options] = shapeArgs<TensorOptions>('ones', args);
   return full(shape, 1, options);
 }
 
@@ -329,16 +357,18 @@ export interface RandomOptions extends TensorOptions {
   rng?: RNG;
 }
 
-/** Standard normal samples, like `torch.randn`, from a seeded generator. */
-export function randn(shape: Shape, options: RandomOptions = {}): Tensor {
+/** Standard normal samples, like `torch.randn`, from a seeded generator; the shape as in `zeros`. */
+export function randn(...args: ShapeArgs<RandomOptions>): Tensor {
+  const [shape, options] = shapeArgs<RandomOptions>('randn', args);
   const rng = options.rng ?? getDefaultRng();
   const t = zeros(shape, options);
   for (let i = 0; i < t.size; i++) t.data[i] = rng.normal();
   return t;
 }
 
-/** Uniform samples in [low, high), like `torch.rand` scaled. */
-export function rand(shape: Shape, options: RandomOptions & { low?: number; high?: number } = {}): Tensor {
+/** Uniform samples in [low, high), like `torch.rand` scaled; the shape as in `zeros`. */
+export function rand(...args: ShapeArgs<RandomOptions & { low?: number; high?: number }>): Tensor {
+  const [shape, options] = shapeArgs<RandomOptions & { low?: number; high?: number }>('rand', args);
   const rng = options.rng ?? getDefaultRng();
   const low = options.low ?? 0;
   const high = options.high ?? 1;

@@ -1,0 +1,52 @@
+// Creating tensors as a PyTorch user would type it: `zeros(2, 3)`, `tensor(data, { requiresGrad })`,
+// a Float64Array keeping its type, and the errors a wrong call gets.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ones, rand, randn, RNG, sum, mul, Tensor, tensor, zeros, full } from '../src/index.js';
+
+test('zeros/ones/randn/rand take the shape as an array or as integers (torch.zeros(2, 3)), options last', () => {
+  assert.deepEqual(zeros(2, 3).shape, [2, 3]);
+  assert.deepEqual(zeros([2, 3]).shape, [2, 3]);
+  assert.deepEqual(ones(4).shape, [4]);
+  assert.deepEqual(Array.from(ones(2, 2).data), [1, 1, 1, 1]);
+  assert.equal(zeros(2, 3, { dtype: 'float64' }).dtype, 'float64');
+  assert.equal(ones([2], { requiresGrad: true }).requiresGrad, true);
+  assert.deepEqual(Array.from(randn(2, 3, { rng: new RNG(7) }).data), Array.from(randn([2, 3], { rng: new RNG(7) }).data));
+  const u = rand(3, 4, { rng: new RNG(7), low: 2, high: 3 });
+  assert.deepEqual(u.shape, [3, 4]);
+  assert.ok(u.data.every((v) => v >= 2 && v < 3));
+  assert.deepEqual(zeros([]).shape, [], 'an empty shape is a scalar');
+});
+
+test('tensor(data, options) without a shape, as torch.tensor(data, requires_grad=True)', () => {
+  const t = tensor([1, 2], { requiresGrad: true });
+  assert.deepEqual(t.shape, [2]);
+  sum(mul(t, t)).backward();
+  assert.deepEqual(Array.from(t.grad!.data), [2, 4]);
+  assert.equal(tensor([[1, 2]], { dtype: 'float64' }).dtype, 'float64');
+  assert.deepEqual(tensor([1, 2, 3, 4], [2, 2], { requiresGrad: true }).shape, [2, 2], 'the (data, shape, options) form still works');
+});
+
+test('a Float64Array keeps float64 unless a dtype is given; other arrays give float32', () => {
+  assert.equal(tensor(new Float64Array([0.1, 0.2])).dtype, 'float64');
+  assert.equal(tensor(new Float64Array([0.1, 0.2])).data[0], 0.1, 'no rounding to float32');
+  assert.equal(tensor(new Float64Array(4), [2, 2], { dtype: 'float32' }).dtype, 'float32');
+  assert.equal(tensor(new Float32Array(2)).dtype, 'float32');
+  assert.equal(tensor([0.1]).dtype, 'float32');
+});
+
+test('wrong calls name what was expected and what came', () => {
+  const cases: [string, () => unknown, RegExp][] = [
+    ['no shape', () => (zeros as () => Tensor)(), /^zeros\(\): missing the shape/],
+    ['string dim', () => zeros('2' as unknown as number), /^zeros\(\): expected a shape as an array or as integers \(got string 2\)$/],
+    ['mixed', () => randn(2 as never, [3] as never), /^randn\(\): expected a shape as an array or as integers \(got number 2, Array\)$/],
+    ['negative', () => ones(2, -1), /^shape must contain non-negative integers \(got \[2, -1\]\)$/],
+    ['dtype', () => zeros(2, { dtype: 'int32' as never }), /^dtype must be one of 'float32', 'float64', 'int64' \(got 'int32'\)$/],
+    ['dtype of tensor()', () => tensor([1], { dtype: 'float16' as never }), /got 'float16'/],
+    ['dtype of full()', () => full([1], 0, { dtype: 'bool' as never }), /got 'bool'/],
+    ['dtype of the constructor', () => new Tensor(new Float64Array(1), [1], 'uint8' as never), /got 'uint8'/],
+    ['data', () => tensor(undefined as never), /^tensor\(\): expected a number, nested arrays of numbers or a typed array \(got undefined\)$/],
+    ['shape not an array', () => tensor([1, 2], 2 as never), /^shape must be an array of non-negative integers \(got number 2\)$/],
+  ];
+  for (const [name, f, expected] of cases) assert.throws(f, (e: Error) => e instanceof TypeError || e instanceof RangeError ? expected.test(e.message) : false, name);
+});
