@@ -1,4 +1,7 @@
 #!/usr/bin/env node
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { registerExample } from './commands/example.js';
 import { registerMnist } from './commands/mnist.js';
@@ -10,7 +13,19 @@ import { registerConvnet } from './commands/convnet.js';
 import { registerSanturkar } from './commands/santurkar.js';
 
 const program = new Command();
-program.name('batchnorm').description('Batch Normalization for TypeScript: examples and experiments');
+/** The package's version, from the nearest package.json above this file (dist/cli or cli). */
+function packageVersion(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+  }
+  return 'unknown';
+}
+
+program
+  .name('batchnorm')
+  .description('Batch Normalization for TypeScript: examples and experiments')
+  .version(packageVersion(), '-V, --version', 'print the version');
 registerExample(program);
 registerMnist(program);
 registerPlacement(program);

@@ -1,6 +1,8 @@
 // The worked example, against values computed by hand (closed forms), and the CLI that prints it.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runWorkedExample } from '../src/experiments/workedExample.js';
@@ -39,4 +41,11 @@ test('`batchnorm example` prints the computed example', () => {
   assert.match(out, /16\.0000/);
   assert.match(out, /-1\.0000/);
   assert.match(out, /Expected more than 1 value per channel when training/);
+});
+
+test('`batchnorm --version` prints the version of package.json', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  const out = execFileSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', '--version'], { cwd: root, encoding: 'utf8' });
+  assert.equal(out.trim(), version);
 });
