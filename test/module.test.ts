@@ -100,6 +100,22 @@ describe('Module', () => {
     assert.throws(() => net.loadStateDict([] as unknown as StateDict), /Expected state_dict to be dict-like, got Array\./);
   });
 
+  test('a state dict without num_batches_tracked loads, as in PyTorch (unversioned dicts: older checkpoints, safetensors)', () => {
+    // PyTorch 1.13: BatchNorm1d(3).load_state_dict({without num_batches_tracked}) -> <All keys matched successfully>
+    const net = new Net();
+    const bn = net.features[1] as BatchNorm1d;
+    bn.forward(randn([4, 3], { rng: new RNG(1) }));
+    const source = new Net();
+    (source.features[1] as BatchNorm1d).runningMean.data.fill(0.25);
+    const sd = { ...source.stateDict() };
+    delete sd['features.1.num_batches_tracked'];
+    assert.deepEqual(net.loadStateDict(sd), { missingKeys: [], unexpectedKeys: [] });
+    assert.deepEqual(Array.from(bn.runningMean.data), [0.25, 0.25, 0.25]);
+    assert.equal(bn.numBatchesTracked.item(), 1, 'the counter keeps its value');
+    delete sd['features.1.running_mean'];
+    assert.throws(() => net.loadStateDict(sd), /Missing key\(s\) in state_dict: "features.1.running_mean"\.$/, 'only the counter is optional');
+  });
+
   test('BatchNorm2d inside a model is found by parameters() and stateDict()', () => {
     class Conv extends Module {
       bn = new BatchNorm2d(2);

@@ -96,6 +96,11 @@ export abstract class BatchNorm extends Module {
     return null;
   }
 
+  /** A state dict without 'num_batches_tracked' loads and leaves the counter as it is (PyTorch's rule for unversioned dicts). */
+  protected override optionalStateKeys(): readonly string[] {
+    return ['num_batches_tracked'];
+  }
+
   /** Throws PyTorch's error for an input rank this variant does not accept. */
   protected abstract checkInputDim(input: Tensor): void;
 

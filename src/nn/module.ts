@@ -62,6 +62,15 @@ export abstract class Module {
     return null;
   }
 
+  /**
+   * Own state keys a loaded state dict may lack: they keep their value and are not reported
+   * missing. BatchNorm's 'num_batches_tracked', as PyTorch fills it in for a state dict without
+   * version metadata (older checkpoints, and every safetensors file, carry none).
+   */
+  protected optionalStateKeys(): readonly string[] {
+    return [];
+  }
+
   /** Direct children, in declaration order (numeric names first, in order, as in Sequential). */
   namedChildren(): [string, Module][] {
     return Object.entries(this).filter((e): e is [string, Module] => e[1] instanceof Module);
@@ -151,7 +160,8 @@ export abstract class Module {
   loadStateDict(stateDict: StateDict, { strict = true }: LoadStateDictOptions = {}): { missingKeys: string[]; unexpectedKeys: string[] } {
     expectStateDict(stateDict);
     const own = this.stateDict();
-    const missingKeys = Object.keys(own).filter((k) => !(k in stateDict));
+    const optional = new Set(this.namedModules().flatMap(([prefix, m]) => m.optionalStateKeys().map((k) => (prefix ? `${prefix}.${k}` : k))));
+    const missingKeys = Object.keys(own).filter((k) => !(k in stateDict) && !optional.has(k));
     const unexpectedKeys = Object.keys(stateDict).filter((k) => !(k in own));
     const errors: string[] = [];
     if (strict && missingKeys.length) errors.push(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(', ')}.`);
