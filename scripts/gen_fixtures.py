@@ -292,14 +292,29 @@ def run_training_case(name, opt_cfg, loss_name, seed, n_steps=4, batch=10):
     model = make_model(tanh_head, bias_before_bn).float()
     initial = state_json(model)
 
+    # Parameter groups (optional): "bn" = the BatchNorm layers' weight and bias, "rest" = the
+    # others, each group with its own overrides (the common "no weight decay on BN" recipe).
+    names = {"lr": "lr", "momentum": "momentum", "weightDecay": "weight_decay",
+             "eps": "eps", "betas": "betas", "dampening": "dampening"}
+    if "groups" in opt_cfg:
+        def picked(which):
+            return [p for m in model for p in m.parameters(recurse=False)
+                    if isinstance(m, nn.BatchNorm1d) == (which == "bn")]
+        params = [dict({"params": picked(g["params"])},
+                       **{names[k]: (tuple(v) if k == "betas" else v)
+                          for k, v in g.items() if k != "params"})
+                  for g in opt_cfg["groups"]]
+    else:
+        params = model.parameters()
+
     if opt_cfg["type"] == "SGD":
-        opt = torch.optim.SGD(model.parameters(), lr=opt_cfg["lr"],
+        opt = torch.optim.SGD(params, lr=opt_cfg["lr"],
                               momentum=opt_cfg["momentum"],
                               dampening=opt_cfg["dampening"],
                               weight_decay=opt_cfg["weightDecay"],
                               nesterov=opt_cfg["nesterov"])
     elif opt_cfg["type"] == "Adam":
-        opt = torch.optim.Adam(model.parameters(), lr=opt_cfg["lr"],
+        opt = torch.optim.Adam(params, lr=opt_cfg["lr"],
                                betas=tuple(opt_cfg["betas"]), eps=opt_cfg["eps"],
                                weight_decay=opt_cfg["weightDecay"])
     else:
@@ -308,7 +323,12 @@ def run_training_case(name, opt_cfg, loss_name, seed, n_steps=4, batch=10):
     loss_fn = nn.MSELoss() if loss_name == "mse" else nn.CrossEntropyLoss()
 
     steps = []
-    for _ in range(n_steps):
+    for step in range(n_steps):
+        # a learning-rate schedule: every group's lr scaled after a given step
+        decay = opt_cfg.get("lrDecay")
+        if decay and step == decay["atStep"]:
+            for g in opt.param_groups:
+                g["lr"] *= decay["factor"]
         x = torch.randn(batch, 6)
         if loss_name == "mse":
             y = torch.empty(batch, 3).uniform_(-1.0, 1.0)
@@ -363,6 +383,14 @@ def training_cases():
         ("adam_wd", adam(0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=1e-2),
          "cross_entropy"),
         ("mse_sgd", sgd(0.1, momentum=0.9), "mse"),
+        ("sgd_groups_no_bn_decay_schedule",
+         dict(sgd(0.1, momentum=0.9, weight_decay=1e-2),
+              groups=[{"params": "rest"}, {"params": "bn", "weightDecay": 0, "lr": 0.3}],
+              lrDecay={"atStep": 2, "factor": 0.5}), "cross_entropy"),
+        ("adam_groups",
+         dict(adam(0.01, weight_decay=1e-3),
+              groups=[{"params": "bn", "weightDecay": 0, "betas": [0.8, 0.9]},
+                      {"params": "rest", "lr": 0.02}]), "cross_entropy"),
     ]
     return [run_training_case(name, cfg, loss, seed=2000 + i)
             for i, (name, cfg, loss) in enumerate(specs)]

@@ -1,6 +1,7 @@
 // Whole networks against PyTorch (test/fixtures/training.json, scripts/gen_fixtures.py):
 // Linear, BatchNorm1d before and after the activation, Sigmoid/ReLU/Tanh, cross-entropy and
-// MSE, SGD (momentum, dampening, Nesterov, weight decay) and Adam, four steps, then eval.
+// MSE, SGD (momentum, dampening, Nesterov, weight decay) and Adam, parameter groups (no weight
+// decay on BN, own lr) and a learning-rate change between steps, four steps, then eval.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
@@ -10,10 +11,13 @@ import {
 import { assertClose, loadFixture } from './helpers.js';
 
 type Arr = { shape: number[]; data: number[] };
+/** Parameter groups: 'bn' = the BatchNorm layers' weight and bias, 'rest' = the others; each with its overrides. */
+type GroupSpec = { params: 'bn' | 'rest'; lr?: number; weightDecay?: number; betas?: [number, number] };
 interface Case {
   name: string;
-  optimizer: { type: 'SGD'; lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean }
-    | { type: 'Adam'; lr: number; betas: [number, number]; eps: number; weightDecay: number };
+  optimizer: ({ type: 'SGD'; lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean }
+    | { type: 'Adam'; lr: number; betas: [number, number]; eps: number; weightDecay: number })
+    & { groups?: GroupSpec[]; lrDecay?: { atStep: number; factor: number } };
   loss: 'cross_entropy' | 'mse';
   tanhHead: boolean;
   /** False for the Adam cases: see make_model in scripts/gen_fixtures.py and the bias test below. */
@@ -44,10 +48,13 @@ describe(`training against PyTorch ${fixture.torch}`, () => {
       const net = model(c.tanhHead, c.biasBeforeBn);
       net.loadStateDict(toStateDict(c.initialState));
       const o = c.optimizer;
-      const opt: Optimizer = o.type === 'SGD'
-        ? new SGD(net.parameters(), { lr: o.lr, momentum: o.momentum, dampening: o.dampening, weightDecay: o.weightDecay, nesterov: o.nesterov })
-        : new Adam(net.parameters(), { lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weightDecay });
+      const picked = (which: 'bn' | 'rest') => net.layers().filter((m) => (m instanceof BatchNorm1d) === (which === 'bn')).flatMap((m) => m.parameters());
+      const params = o.groups ? o.groups.map(({ params: which, ...overrides }) => ({ params: picked(which), ...overrides })) : net.parameters();
+      const opt: Optimizer<{ lr: number }> = o.type === 'SGD'
+        ? new SGD(params, { lr: o.lr, momentum: o.momentum, dampening: o.dampening, weightDecay: o.weightDecay, nesterov: o.nesterov })
+        : new Adam(params, { lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weightDecay });
       c.steps.forEach((s, i) => {
+        if (o.lrDecay && i === o.lrDecay.atStep) for (const g of opt.paramGroups) g.lr *= o.lrDecay.factor;
         net.train();
         opt.zeroGrad();
         const out = net.forward(tensor(s.input.data, s.input.shape));
@@ -103,4 +110,20 @@ test('optimizer hyper-parameters are checked', () => {
   assert.throws(() => new SGD(undefined as unknown as Parameter[], { lr: 0.1 }), /^TypeError: SGD: params argument given to the optimizer should be an iterable of Tensors, but got undefined$/);
   assert.throws(() => new Adam([[1, 2]] as unknown as Parameter[]), /^TypeError: Adam: optimizer can only optimize Tensors, but one of the params is Array$/);
   assert.throws(() => new SGD(p, { lr: 0.1 }).loadStateDict(undefined as unknown as StateDict), /^TypeError: Expected state_dict to be dict-like, got undefined\.$/);
+});
+
+test('parameter groups: checked when made and before every step (a schedule may have set a bad lr)', () => {
+  const [w, b] = new Linear(2, 2).parameters();
+  assert.throws(() => new SGD([{ params: [w] }, { params: [w, b] }], { lr: 0.1 }), /^Error: SGD: some parameters appear in more than one parameter group$/);
+  assert.throws(() => new SGD([{ params: [w] }, { params: [b], momentum: -1 }], { lr: 0.1 }), /^RangeError: SGD \(parameter group 1\): Invalid momentum value: -1$/);
+  assert.throws(() => new SGD([{ params: [w] }], {} as never), /^TypeError: SGD: parameter group didn't specify a value of required optimization parameter lr$/);
+  assert.throws(() => new Adam([{ params: [w], betas: [0.9, 1] }]), /^RangeError: Adam: Invalid beta parameter at index 1: 1$/);
+  assert.throws(() => new Adam([{ params: 3 as never }]), /^TypeError: Adam: params should be an iterable of Tensors, but got number$/);
+  const opt = new SGD([{ params: [w], lr: 0.5 }, { params: [b] }], { lr: 0.1, momentum: 0.9 });
+  assert.deepEqual(opt.paramGroups.map((g) => [g.lr, g.momentum, g.params.length]), [[0.5, 0.9, 1], [0.1, 0.9, 1]]);
+  assert.deepEqual(opt.params, [w, b], 'params lists every group in order (the state indices)');
+  opt.paramGroups[1].lr = NaN;
+  const before = Array.from(w.data);
+  assert.throws(() => opt.step(), /^RangeError: SGD \(parameter group 1\): Invalid learning rate value: NaN$/);
+  assert.deepEqual(Array.from(w.data), before, 'nothing updated');
 });

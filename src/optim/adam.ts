@@ -2,7 +2,8 @@ import type { Parameter } from '../nn/module.js';
 import { kernels } from '../kernels/index.js';
 import type { FloatArray } from '../kernels/types.js';
 import { allocate } from '../tensor/tensor.js';
-import { checkHyper, Optimizer } from './optimizer.js';
+import { describeValue } from '../ops/util.js';
+import { checkHyper, Optimizer, type ParamGroupInput } from './optimizer.js';
 
 export interface AdamOptions {
   lr?: number;
@@ -25,46 +26,44 @@ interface AdamState {
  * The moments have the parameter's dtype, as in PyTorch; `stateDict()` names them
  * `state.<i>.exp_avg`, `state.<i>.exp_avg_sq`, with `state.<i>.step`.
  */
-export class Adam extends Optimizer {
-  readonly lr: number;
-  readonly betas: [number, number];
-  readonly eps: number;
-  readonly weightDecay: number;
+export class Adam extends Optimizer<Required<AdamOptions>> {
   private readonly state = new Map<Parameter, AdamState>();
 
-  constructor(params: Iterable<Parameter>, options: AdamOptions = {}) {
-    super(params, 'Adam');
+  /** @param params parameters, or groups with their own options (see `SGD`) */
+  constructor(params: Iterable<Parameter> | Iterable<ParamGroupInput<AdamOptions>>, options: AdamOptions = {}) {
     const { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = 0 } = options;
-    checkHyper('Adam', 'learning rate', lr);
-    checkHyper('Adam', 'epsilon', eps);
-    checkHyper('Adam', 'weight_decay', weightDecay);
-    betas.forEach((b, i) => {
-      if (!(b >= 0 && b < 1)) throw new RangeError(`Adam: Invalid beta parameter at index ${i}: ${b}`);
-    });
-    this.lr = lr;
-    this.betas = [betas[0], betas[1]];
-    this.eps = eps;
-    this.weightDecay = weightDecay;
+    super(params, { lr, betas, eps, weightDecay }, 'Adam');
   }
 
   step(): void {
-    const [beta1, beta2] = this.betas;
     const k = kernels();
-    for (const p of this.params) {
-      const grad = p.peekGrad();
-      if (!grad) continue;
-      let s = this.state.get(p);
-      if (!s) {
-        s = { step: 0, m: allocate(p.dtype, p.size), v: allocate(p.dtype, p.size) };
-        this.state.set(p, s);
+    for (const { params, lr, betas: [beta1, beta2], eps, weightDecay } of this.groups()) {
+      for (const p of params) {
+        const grad = p.peekGrad();
+        if (!grad) continue;
+        let s = this.state.get(p);
+        if (!s) {
+          s = { step: 0, m: allocate(p.dtype, p.size), v: allocate(p.dtype, p.size) };
+          this.state.set(p, s);
+        }
+        s.step += 1;
+        k.adamStep(p.data, grad.data, s.m, s.v, {
+          stepSize: lr / (1 - beta1 ** s.step),
+          bc2Sqrt: Math.sqrt(1 - beta2 ** s.step),
+          beta1, beta2, eps, weightDecay,
+        });
       }
-      s.step += 1;
-      k.adamStep(p.data, grad.data, s.m, s.v, {
-        stepSize: this.lr / (1 - beta1 ** s.step),
-        bc2Sqrt: Math.sqrt(1 - beta2 ** s.step),
-        beta1, beta2, eps: this.eps, weightDecay: this.weightDecay,
-      });
     }
+  }
+
+  protected checkGroup(h: Required<AdamOptions>, where: string): void {
+    checkHyper(where, 'learning rate', h.lr);
+    checkHyper(where, 'epsilon', h.eps);
+    checkHyper(where, 'weight_decay', h.weightDecay);
+    if (!Array.isArray(h.betas) || h.betas.length !== 2) throw new TypeError(`${where}: betas must be a pair of numbers (got ${describeValue(h.betas)})`);
+    h.betas.forEach((b, i) => {
+      if (!(b >= 0 && b < 1)) throw new RangeError(`${where}: Invalid beta parameter at index ${i}: ${b}`);
+    });
   }
 
   protected stateNames() {

@@ -4,24 +4,77 @@ import { formatShape } from '../tensor/shape.js';
 import type { FloatArray } from '../kernels/types.js';
 import { describeValue } from '../ops/util.js';
 
+/** A parameter group as given to an optimizer: its parameters and the options that differ from the defaults. */
+export type ParamGroupInput<H> = { params: Iterable<Parameter> } & Partial<H>;
+
 /**
- * Base of the optimizers: holds the parameters, clears their gradients, and saves and loads
- * per-parameter state under PyTorch's optimizer `state_dict` names (`state.<i>.<name>`, i the
- * parameter's index in the list the optimizer was given).
+ * A parameter group as the optimizer holds it: parameters and every hyperparameter. The
+ * hyperparameters may be changed between steps (a learning-rate schedule sets `group.lr`),
+ * as in PyTorch's `optimizer.param_groups`.
  */
-export abstract class Optimizer {
+export type ParamGroup<H> = { params: Parameter[] } & H;
+
+function isParamGroupInput(v: unknown): v is ParamGroupInput<object> {
+  return typeof v === 'object' && v !== null && !(v instanceof Tensor) && 'params' in v;
+}
+
+/**
+ * Base of the optimizers: holds the parameters in groups (PyTorch's `param_groups`), clears
+ * their gradients, and saves and loads per-parameter state under PyTorch's optimizer
+ * `state_dict` names (`state.<i>.<name>`, i the parameter's index over all groups in order).
+ */
+export abstract class Optimizer<H extends object = object> {
+  /** Every parameter, group after group. */
   readonly params: Parameter[];
+  /** The groups with their hyperparameters (one group when given a plain parameter list). */
+  readonly paramGroups: ParamGroup<H>[];
   private readonly name: string;
 
-  constructor(params: Iterable<Parameter>, name: string) {
+  /**
+   * @param params parameters, or parameter groups `{ params, ...options }` whose options
+   *   override `defaults` (`[{ params: bnParams, weightDecay: 0 }, { params: rest }]`)
+   */
+  constructor(params: Iterable<Parameter> | Iterable<ParamGroupInput<H>>, defaults: Partial<H>, name: string) {
     if (params == null || typeof (params as Partial<Iterable<Parameter>>)[Symbol.iterator] !== 'function') {
       throw new TypeError(`${name}: params argument given to the optimizer should be an iterable of Tensors, but got ${describeValue(params)}`);
     }
-    this.params = [...params];
-    const odd = this.params.find((p) => !(p instanceof Tensor));
-    if (odd !== undefined) throw new TypeError(`${name}: optimizer can only optimize Tensors, but one of the params is ${describeValue(odd)}`);
     this.name = name;
-    if (this.params.length === 0) throw new Error(`${name}: optimizer got an empty parameter list`);
+    const items: unknown[] = [...params];
+    if (items.length === 0) throw new Error(`${name}: optimizer got an empty parameter list`);
+    const inputs: ParamGroupInput<H>[] = items.every(isParamGroupInput)
+      ? (items as ParamGroupInput<H>[])
+      : [{ params: items as Parameter[] } as unknown as ParamGroupInput<H>];
+    const seen = new Set<Parameter>();
+    this.paramGroups = inputs.map((input, g) => {
+      const where = this.groupName(g, inputs.length);
+      if (input.params == null || typeof (input.params as Partial<Iterable<Parameter>>)[Symbol.iterator] !== 'function') {
+        throw new TypeError(`${where}: params should be an iterable of Tensors, but got ${describeValue(input.params)}`);
+      }
+      const groupParams = [...input.params];
+      const odd = groupParams.find((p) => !(p instanceof Tensor));
+      if (odd !== undefined) throw new TypeError(`${where}: optimizer can only optimize Tensors, but one of the params is ${describeValue(odd)}`);
+      for (const p of groupParams) {
+        if (seen.has(p)) throw new Error(`${name}: some parameters appear in more than one parameter group`);
+        seen.add(p);
+      }
+      const group = { ...defaults, ...input, params: groupParams } as ParamGroup<H>;
+      this.checkGroup(group, where);
+      return group;
+    });
+    this.params = this.paramGroups.flatMap((g) => g.params);
+  }
+
+  private groupName(g: number, count: number): string {
+    return count > 1 ? `${this.name} (parameter group ${g})` : this.name;
+  }
+
+  /** Throws for a group's hyperparameters that are out of range (`where` names the optimizer and group). */
+  protected abstract checkGroup(h: H, where: string): void;
+
+  /** The groups, each checked again (a schedule may have changed a hyperparameter since the last step). */
+  protected groups(): ParamGroup<H>[] {
+    this.paramGroups.forEach((g, i) => this.checkGroup(g, this.groupName(i, this.paramGroups.length)));
+    return this.paramGroups;
   }
 
   /** Applies one update from the parameters' current `.grad` (parameters without one are skipped). */

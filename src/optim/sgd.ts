@@ -2,7 +2,7 @@ import type { Parameter } from '../nn/module.js';
 import { kernels } from '../kernels/index.js';
 import type { FloatArray } from '../kernels/types.js';
 import { allocate } from '../tensor/tensor.js';
-import { checkHyper, Optimizer } from './optimizer.js';
+import { checkHyper, Optimizer, type ParamGroupInput } from './optimizer.js';
 
 export interface SGDOptions {
   lr: number;
@@ -22,43 +22,43 @@ export interface SGDOptions {
  * `state.<i>.momentum_buffer`.
  * @example const opt = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
  */
-export class SGD extends Optimizer {
-  readonly lr: number;
-  readonly momentum: number;
-  readonly dampening: number;
-  readonly weightDecay: number;
-  readonly nesterov: boolean;
+export class SGD extends Optimizer<Required<SGDOptions>> {
   private readonly buffers = new Map<Parameter, FloatArray>();
 
-  constructor(params: Iterable<Parameter>, options: SGDOptions) {
-    super(params, 'SGD');
-    const { lr, momentum = 0, dampening = 0, weightDecay = 0, nesterov = false } = options;
-    checkHyper('SGD', 'learning rate', lr);
-    checkHyper('SGD', 'momentum', momentum);
-    checkHyper('SGD', 'weight_decay', weightDecay);
-    if (nesterov && (momentum <= 0 || dampening !== 0)) {
-      throw new RangeError('Nesterov momentum requires a momentum and zero dampening');
-    }
-    this.lr = lr;
-    this.momentum = momentum;
-    this.dampening = dampening;
-    this.weightDecay = weightDecay;
-    this.nesterov = nesterov;
+  /**
+   * @param params parameters, or groups with their own options:
+   *   `new SGD([{ params: bnParams, weightDecay: 0 }, { params: others }], { lr: 0.1, weightDecay: 1e-4 })`
+   */
+  constructor(params: Iterable<Parameter> | Iterable<ParamGroupInput<SGDOptions>>, options: SGDOptions) {
+    const { lr, momentum = 0, dampening = 0, weightDecay = 0, nesterov = false } = options ?? {};
+    super(params, { lr, momentum, dampening, weightDecay, nesterov }, 'SGD');
   }
 
   step(): void {
-    const { lr, momentum, dampening, weightDecay, nesterov } = this;
     const k = kernels();
-    for (const p of this.params) {
-      const grad = p.peekGrad();
-      if (!grad) continue;
-      let buf = this.buffers.get(p) ?? null;
-      const first = buf === null;
-      if (momentum !== 0 && buf === null) {
-        buf = allocate(p.dtype, p.size);
-        this.buffers.set(p, buf);
+    for (const { params, lr, momentum, dampening, weightDecay, nesterov } of this.groups()) {
+      for (const p of params) {
+        const grad = p.peekGrad();
+        if (!grad) continue;
+        let buf = this.buffers.get(p) ?? null;
+        const first = buf === null;
+        if (momentum !== 0 && buf === null) {
+          buf = allocate(p.dtype, p.size);
+          this.buffers.set(p, buf);
+        }
+        k.sgdStep(p.data, grad.data, momentum !== 0 ? buf : null, { lr, momentum, dampening, weightDecay, nesterov, first });
       }
-      k.sgdStep(p.data, grad.data, momentum !== 0 ? buf : null, { lr, momentum, dampening, weightDecay, nesterov, first });
+    }
+  }
+
+  protected checkGroup(h: Required<SGDOptions>, where: string): void {
+    if (h.lr === undefined) throw new TypeError(`${where}: parameter group didn't specify a value of required optimization parameter lr`);
+    checkHyper(where, 'learning rate', h.lr);
+    checkHyper(where, 'momentum', h.momentum);
+    checkHyper(where, 'weight_decay', h.weightDecay);
+    checkHyper(where, 'dampening', h.dampening);
+    if (h.nesterov && (h.momentum <= 0 || h.dampening !== 0)) {
+      throw new RangeError(`${where}: Nesterov momentum requires a momentum and zero dampening`);
     }
   }
 
