@@ -201,6 +201,80 @@ describe('BatchNorm properties', () => {
   });
 });
 
+/** Moves dim 1 to the end ((N, C, *) -> (N, *, C)) or back, by index arithmetic (not the library's ops). */
+function moveChannels(data: ArrayLike<number>, shape: number[], toLast: boolean): number[] {
+  const [n, c] = toLast ? [shape[0], shape[1]] : [shape[0], shape[shape.length - 1]];
+  const s = data.length / (n * c);
+  const out = new Array<number>(data.length);
+  for (let i = 0; i < n; i++) {
+    for (let ch = 0; ch < c; ch++) {
+      for (let k = 0; k < s; k++) {
+        const first = (i * c + ch) * s + k;
+        const last = (i * s + k) * c + ch;
+        if (toLast) out[last] = data[first];
+        else out[first] = data[last];
+      }
+    }
+  }
+  return out;
+}
+
+describe('channelsLast: (N, *, C) inputs (Keras / TF.js layout) give the channels-first answer, transposed', () => {
+  const cases = [
+    { Cls: BatchNorm1d, first: [6, 3, 5] },
+    { Cls: BatchNorm2d, first: [3, 4, 5, 6] },
+    { Cls: BatchNorm3d, first: [2, 3, 2, 3, 4] },
+  ];
+  for (const { Cls, first } of cases) {
+    test(`${Cls.name} ${JSON.stringify(first)}: outputs, running statistics and gradients in training, then eval`, () => {
+      const last = [first[0], ...first.slice(2), first[1]];
+      const c = first[1];
+      const make = (channelsLast: boolean) => {
+        const bn = new Cls(c, { channelsLast, dtype: 'float64', momentum: 0.3 });
+        bn.weight!.data.set(Array.from({ length: c }, (_, i) => 0.5 + i));
+        bn.bias!.data.set(Array.from({ length: c }, (_, i) => i - 1));
+        return bn;
+      };
+      const ref = make(false);
+      const cl = make(true);
+      for (let step = 0; step < 2; step++) {
+        const xFirst = randomTensor(first, 70 + step, { mean: 3, std: 2, dtype: 'float64', requiresGrad: true });
+        const xLast = tensor(moveChannels(xFirst.data, first, true), last, { dtype: 'float64', requiresGrad: true });
+        const gFirst = randomTensor(first, 80 + step, { dtype: 'float64' });
+        const gLast = tensor(moveChannels(gFirst.data, first, true), last, { dtype: 'float64' });
+        const yFirst = ref.forward(xFirst);
+        const yLast = cl.forward(xLast);
+        assertClose(moveChannels(yLast.data, last, false), yFirst.data, FLOAT64, 'output');
+        yFirst.mul(gFirst).sum().backward();
+        yLast.mul(gLast).sum().backward();
+        assertClose(moveChannels(xLast.grad!.data, last, false), xFirst.grad!.data, FLOAT64, 'dx');
+        assertClose(cl.weight!.grad!.data, ref.weight!.grad!.data, FLOAT64, 'dweight');
+        assertClose(cl.bias!.grad!.data, ref.bias!.grad!.data, FLOAT64, 'dbias');
+        cl.zeroGrad();
+        ref.zeroGrad();
+      }
+      assertClose(cl.runningMean!.data, ref.runningMean!.data, FLOAT64, 'running mean');
+      assertClose(cl.runningVar!.data, ref.runningVar!.data, FLOAT64, 'running var');
+      assert.equal(cl.numBatchesTracked!.item(), 2);
+      const x = randomTensor(first, 90, { dtype: 'float64' });
+      const yEval = cl.eval().forward(tensor(moveChannels(x.data, first, true), last, { dtype: 'float64' }));
+      assertClose(moveChannels(yEval.data, last, false), ref.eval().forward(x).data, FLOAT64, 'eval output');
+    });
+  }
+  test('float32 on the default backend, the channel count check and toString', () => {
+    const bn = new BatchNorm2d(3, { channelsLast: true });
+    const y = bn.forward(randomTensor([4, 5, 5, 3], 3, { mean: 1e4, std: 1e-2, dtype: 'float32' }));
+    for (let ch = 0; ch < 3; ch++) {
+      let m = 0;
+      for (let i = ch; i < y.size; i += 3) m += y.data[i] / (y.size / 3);
+      assert.ok(Math.abs(m) < 1e-4, `channel ${ch} mean ${m}: stable statistics on the channels-last kernel too`);
+    }
+    assert.throws(() => bn.forward(randomTensor([2, 3, 4, 4], 1, { dtype: 'float32' })),
+      /BatchNorm2d\(3\): expected input with 3 channels in the last dim \(channelsLast\) \(got 4 channels, input shape \[2, 3, 4, 4\]\)/);
+    assert.match(String(bn), /channelsLast=true/);
+  });
+});
+
 describe('BatchNorm bad input', () => {
   test('wrong rank, in PyTorch words', () => {
     assert.throws(() => new BatchNorm2d(3).forward(randomTensor([2, 3, 4], 1, { dtype: 'float32' })), /expected 4D input \(got 3D input\)/);

@@ -31,6 +31,21 @@ test('a checkpoint rebuilds the same model: same keys, same weights, same eval o
   for (const [a, b] of back.modules().map((m, i) => [m.toString(), model.modules()[i].toString()])) assert.equal(a, b);
 });
 
+test('a channels-last BatchNorm keeps its layout through a checkpoint; channels-first specs carry no channelsLast key', () => {
+  const rng = new RNG(8);
+  const model = new Sequential(new BatchNorm2d(3, { channelsLast: true }), new Flatten(), new Linear(12, 2, { rng }), new BatchNorm1d(2));
+  model.forward(randn([4, 2, 2, 3], { rng }).mul(2));
+  const { model: back, architecture } = loadCheckpoint(serializeCheckpoint(model));
+  const layers = (architecture.model as { layers: Record<string, unknown>[] }).layers;
+  assert.equal(layers[0].channelsLast, true);
+  assert.ok(!('channelsLast' in layers[3]), 'files of channels-first models are as before');
+  model.eval();
+  const x = randn([2, 2, 2, 3], { rng });
+  assert.deepEqual(Array.from(back.forward(x).data), Array.from(model.forward(x).data));
+  assert.throws(() => buildModel({ type: 'BatchNorm2d', numFeatures: 3, eps: 1e-5, momentum: 0.1, affine: true, trackRunningStats: true, channelsLast: 'yes' as never }),
+    /architecture: model \(BatchNorm2d\) has channelsLast "yes" \(expected true or false\)/);
+});
+
 test('checkpoint errors: no architecture, bad JSON, unknown layer, missing field', () => {
   const plain = serializeSafetensors({ w: randn([1], { rng: new RNG(0) }) });
   assert.throws(() => loadCheckpoint(plain), /no "batchnorm\.architecture" in the metadata/);

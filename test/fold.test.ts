@@ -64,6 +64,19 @@ for (const [name, make, inputShape] of [['MLP', mlp, [7, 10]], ['conv net', conv
   });
 }
 
+test('a channels-last BatchNorm1d after a Linear on (N, L, F) folds exactly; a channels-last one after a Conv2d (it normalises the width) stays', () => {
+  const rng = new RNG(12);
+  const mlp = new Sequential(new Linear(6, 4, { rng }), new BatchNorm1d(4, { channelsLast: true }), new ReLU());
+  const conv = new Sequential(new Conv2d(5, 2, 1, { rng }), new BatchNorm2d(4, { channelsLast: true }));
+  for (const [model, x, foldable] of [[mlp, randn([3, 5, 6], { rng }), true], [conv, randn([3, 5, 4, 4], { rng }), false]] as const) {
+    for (const m of model.modules()) if ('runningVar' in m) randomizeBn(m as BatchNorm, rng);
+    model.eval();
+    const folded = foldBatchNorm(model);
+    assert.equal(folded[1] instanceof Identity, foldable);
+    assertClose(folded.forward(x), model.forward(x), foldable ? 'Linear + channels-last BN1d on (N, L, F)' : 'Conv2d + channels-last BN2d');
+  }
+});
+
 test('fold on a float64 model agrees to 1e-12 (the formula, free of float32 rounding)', () => {
   const rng = new RNG(5);
   const model = new Sequential(new Linear(6, 5, { rng, dtype: 'float64' }), new BatchNorm1d(5, { dtype: 'float64' }));

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { BatchNorm1d, RNG, Tensor, randn } from '../src/index.js';
+import { BatchNorm1d, BatchNorm2d, RNG, Tensor, randn } from '../src/index.js';
 import { kerasBatchNorm, loadKerasBatchNorm, toKerasBatchNorm } from '../src/io/keras.js';
 
 await tf.setBackend('cpu');
@@ -58,15 +58,36 @@ test('kerasBatchNorm: eval and train outputs equal TF.js\'s; momentum 1 - m, eps
   }
 });
 
-test('4-D: a Keras channels-last BatchNormalization equals BatchNorm2d on the transposed (N, C, H, W) input', () => {
+test('4-D: a Keras channels-last layer (axis -1, the default) becomes a channelsLast BatchNorm2d that takes (N, H, W, C) as it is', () => {
   const rng = new RNG(2);
   const config = { momentum: 0.99, epsilon: 1e-3 };
   const layer = trainedKerasLayer([4, 3, 3, 6], config, rng);
-  const bn = kerasBatchNorm(layer.getWeights().map((w) => w.dataSync() as Float32Array), { ...config, dims: 2 }).eval();
+  const bn = kerasBatchNorm(layer.getWeights().map((w) => w.dataSync() as Float32Array), { ...config, dims: 2 });
+  assert.equal(bn.channelsLast, true);
+  const xNhwc = randn([2, 3, 3, 6], { rng }).mul(3).add(2);
+  close(bn.eval().forward(xNhwc).data, (layer.apply(toTf(xNhwc), { training: false }) as tf.Tensor).dataSync(), 'eval, NHWC');
+  close(bn.train().forward(xNhwc).data, (layer.apply(toTf(xNhwc), { training: true }) as tf.Tensor).dataSync(), 'train, NHWC');
+  close(bn.runningMean!.data, layer.getWeights()[2].dataSync(), 'moving_mean after a step');
+  assert.deepEqual(toKerasBatchNorm(bn).axis, -1);
+});
+
+// The reference for axis 1 is TF.js's channels-last layer on the transposed input: TF.js 4.22's
+// own layer with axis 1 does not follow the formula in inference on the cpu backend (some values
+// get another channel's statistics; checked by hand against (x - mean) / sqrt(var + eps) * gamma + beta).
+test('4-D: axis 1 (channels_first models) gives a channels-first BatchNorm2d: Keras\'s function on (N, C, H, W)', () => {
+  const rng = new RNG(2);
+  const config = { momentum: 0.99, epsilon: 1e-3 };
+  const layer = trainedKerasLayer([4, 3, 3, 6], config, rng);
+  const bn = kerasBatchNorm(layer.getWeights().map((w) => w.dataSync() as Float32Array), { ...config, dims: 2, axis: 1 }).eval();
+  assert.equal(bn.channelsLast, false);
   const xNhwc = randn([2, 3, 3, 6], { rng }).mul(3).add(2);
   const theirs = tf.transpose(layer.apply(toTf(xNhwc), { training: false }) as tf.Tensor, [0, 3, 1, 2]).dataSync();
   const xNchw = new Tensor(tf.transpose(toTf(xNhwc), [0, 3, 1, 2]).dataSync() as Float32Array, [2, 6, 3, 3]);
   close(bn.forward(xNchw).data, theirs, 'NCHW');
+  assert.deepEqual(toKerasBatchNorm(bn).axis, 1);
+  assert.throws(() => kerasBatchNorm([[1], [0], [0], [1]], { dims: 2, axis: 2 }), /Keras axis must be -1 or 3 \(channels last\) or 1 \(channels first\) for a 2-d layer \(got 2\)/);
+  assert.throws(() => loadKerasBatchNorm(new BatchNorm2d(1, { momentum: 0.01, eps: 1e-3 }), [[1], [0], [0], [1]], { axis: -1 }),
+    /Keras axis -1 is channels last, but this BatchNorm2d is channels first; construct it with \{ channelsLast: true \}/);
 });
 
 test('center/scale false: the missing gamma/beta are 1/0, as in Keras', () => {

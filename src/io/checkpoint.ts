@@ -55,6 +55,8 @@ export type LayerSpec =
       momentum: number | null;
       affine: boolean;
       trackRunningStats: boolean;
+      /** Present (true) only for a channels-last layer. */
+      channelsLast?: boolean;
     }
   | { type: 'ReLU' | 'Sigmoid' | 'Tanh' | 'Identity' }
   | { type: 'Flatten'; startDim: number; endDim: number };
@@ -79,8 +81,8 @@ export function describeModel(model: Module, path = 'model'): LayerSpec {
   }
   if (model instanceof BatchNorm) {
     const type = model instanceof BatchNorm1d ? 'BatchNorm1d' : model instanceof BatchNorm2d ? 'BatchNorm2d' : 'BatchNorm3d';
-    const { numFeatures, eps, momentum, affine, trackRunningStats } = model;
-    return { type, numFeatures, eps, momentum, affine, trackRunningStats };
+    const { numFeatures, eps, momentum, affine, trackRunningStats, channelsLast } = model;
+    return { type, numFeatures, eps, momentum, affine, trackRunningStats, ...(channelsLast ? { channelsLast } : {}) };
   }
   if (model instanceof ReLU) return { type: 'ReLU' };
   if (model instanceof Sigmoid) return { type: 'Sigmoid' };
@@ -117,7 +119,9 @@ export function buildModel(spec: LayerSpec, { dtype = 'float32' }: { dtype?: 'fl
     case 'BatchNorm2d':
     case 'BatchNorm3d': {
       const Cls = { BatchNorm1d, BatchNorm2d, BatchNorm3d }[spec.type];
-      return new Cls(get('numFeatures'), { eps: get('eps'), momentum: get('momentum'), affine: get('affine'), trackRunningStats: get('trackRunningStats'), dtype });
+      const channelsLast = s.channelsLast ?? false;
+      if (typeof channelsLast !== 'boolean') throw new TypeError(`architecture: ${path} (${spec.type}) has channelsLast ${JSON.stringify(channelsLast)} (expected true or false)`);
+      return new Cls(get('numFeatures'), { eps: get('eps'), momentum: get('momentum'), affine: get('affine'), trackRunningStats: get('trackRunningStats'), channelsLast, dtype });
     }
     case 'ReLU':
       return new ReLU();

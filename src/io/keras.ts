@@ -10,7 +10,8 @@
  * | `moving_mean`                        | `runningMean`                          |
  * | `moving_variance`: moving average of | `runningVar`: moving average of the    |
  * |   the BIASED batch variance (/n)     |   UNBIASED batch variance (/(n-1))     |
- * | `axis=-1`: channels last (N, H, W, C)| channel dim 1: (N, C, H, W)            |
+ * | `axis=-1`: channels last (N, H, W, C)| channel dim 1: (N, C, H, W), or the    |
+ * |                                      |   last dim with `channelsLast: true`   |
  *
  * What converts exactly: everything inference uses. Both normalise with
  * `(x - mean) / sqrt(var + eps) * gamma + beta`, Keras with its moving variance as stored, so
@@ -39,6 +40,12 @@ export interface KerasBatchNormConfig {
   center?: boolean;
   /** Whether the Keras layer has gamma (default true). */
   scale?: boolean;
+  /**
+   * The Keras layer's `axis`: -1 (Keras's default, channels last: (N, H, W, C)) or 1
+   * (`data_format='channels_first'` models: (N, C, H, W)). The last axis may also be given
+   * by number (3 for a 2-d layer).
+   */
+  axis?: number;
 }
 
 /** One weight array as Keras's `get_weights()` / TF.js's `getWeights()` data gives it. */
@@ -87,7 +94,8 @@ function checkConfig({ momentum = 0.99, epsilon = 1e-3 }: KerasBatchNormConfig):
  * A BatchNorm equivalent to a Keras / TF.js `BatchNormalization` layer: `momentum` 1 - m,
  * `eps` = epsilon, and its weights `[gamma, beta, moving_mean, moving_variance]` loaded
  * (see the module comment for exactly what converts). `dims` picks BatchNorm1d (default),
- * 2d or 3d. Inputs must be channels-first here: transpose Keras's (N, H, W, C) to (N, C, H, W).
+ * 2d or 3d. The layout follows the Keras `axis` (default -1): the layer is `channelsLast` and
+ * takes Keras's (N, H, W, C) inputs as they are; `axis: 1` gives a channels-first layer.
  * A Keras layer without gamma/beta (`scale`/`center` false) gives gamma 1 / beta 0, which is
  * the same function; pass `affine: false` to leave them out entirely when neither is present.
  * @example
@@ -98,20 +106,29 @@ export function kerasBatchNorm(
   config: KerasBatchNormConfig & { dims?: 1 | 2 | 3; dtype?: 'float32' | 'float64' } = {},
 ): BatchNorm {
   const { momentum, epsilon } = checkConfig(config);
-  const { center = true, scale = true, dims = 1, dtype = 'float32' } = config;
+  const { center = true, scale = true, dims = 1, dtype = 'float32', axis = -1 } = config;
   const w = splitWeights(weights, center, scale, null);
   const Cls = { 1: BatchNorm1d, 2: BatchNorm2d, 3: BatchNorm3d }[dims];
   if (!Cls) throw new RangeError(`kerasBatchNorm: dims must be 1, 2 or 3 (got ${dims})`);
-  const bn = new Cls(w.c, { momentum: 1 - momentum, eps: epsilon, affine: center || scale, dtype });
+  const channelsLast = kerasAxisIsLast('kerasBatchNorm', axis, dims);
+  const bn = new Cls(w.c, { momentum: 1 - momentum, eps: epsilon, affine: center || scale, channelsLast, dtype });
   copyInto(bn, w);
   return bn;
+}
+
+/** Whether a Keras `axis` means channels last for a layer of `dims` spatial dims (-1 or dims + 1), or first (1). */
+function kerasAxisIsLast(fn: string, axis: number, dims: number): boolean {
+  if (axis === -1 || axis === dims + 1) return true;
+  if (axis === 1) return false;
+  throw new RangeError(`${fn}: Keras axis must be -1 or ${dims + 1} (channels last) or 1 (channels first) for a ${dims}-d layer (got ${axis})`);
 }
 
 /**
  * Loads Keras-ordered weights `[gamma, beta, moving_mean, moving_variance]` into an existing
  * BatchNorm, after checking that its `momentum` and `eps` are Keras's converted (`momentum`
  * must be 1 - m, `eps` must be epsilon): otherwise outputs would silently differ, and the
- * error says how to construct the layer. Returns the layer.
+ * error says how to construct the layer. When `config.axis` is given, the layer's layout must
+ * match it (`channelsLast` for -1). Returns the layer.
  * @example
  * const bn = new BatchNorm1d(64, { momentum: 0.01, eps: 1e-3 }); // Keras momentum 0.99, epsilon 1e-3
  * loadKerasBatchNorm(bn, weights, { momentum: 0.99, epsilon: 1e-3 });
@@ -128,6 +145,16 @@ export function loadKerasBatchNorm(bn: BatchNorm, weights: readonly KerasWeight[
     );
   }
   if (!bn.runningMean) throw new Error(`loadKerasBatchNorm: this ${bn.constructor.name} keeps no running statistics (trackRunningStats false)`);
+  if (config.axis !== undefined) {
+    const dims = bn instanceof BatchNorm3d ? 3 : bn instanceof BatchNorm2d ? 2 : 1;
+    const last = kerasAxisIsLast('loadKerasBatchNorm', config.axis, dims);
+    if (last !== bn.channelsLast) {
+      throw new Error(
+        `loadKerasBatchNorm: Keras axis ${config.axis} is channels ${last ? 'last' : 'first'}, but this ${bn.constructor.name} is channels ${bn.channelsLast ? 'last' : 'first'}; ` +
+          `construct it with { channelsLast: ${last} } or use kerasBatchNorm()`,
+      );
+    }
+  }
   if (!bn.affine && (center || scale)) {
     throw new Error(`loadKerasBatchNorm: the Keras layer has ${[scale && 'gamma', center && 'beta'].filter(Boolean).join(' and ')}, but this ${bn.constructor.name} has affine false`);
   }
@@ -147,12 +174,12 @@ function copyInto(bn: BatchNorm, w: ReturnType<typeof splitWeights>): void {
 }
 
 /**
- * The reverse, for export to Keras / TF.js: `[gamma, beta, moving_mean, moving_variance]` and
- * the Keras `momentum` (1 - momentum here) and `epsilon`. The running variance is exported as
+ * The reverse, for export to Keras / TF.js: `[gamma, beta, moving_mean, moving_variance]`,
+ * the Keras `momentum` (1 - momentum here), `epsilon` and `axis` (-1 for a channels-last layer, else 1). The running variance is exported as
  * stored (what inference uses). A BatchNorm with `momentum` null (cumulative average) has no
  * Keras equivalent; momentum is then reported as null.
  */
-export function toKerasBatchNorm(bn: BatchNorm): { weights: Float32Array[]; momentum: number | null; epsilon: number } {
+export function toKerasBatchNorm(bn: BatchNorm): { weights: Float32Array[]; momentum: number | null; epsilon: number; axis: number } {
   if (!bn.runningMean || !bn.runningVar) throw new Error(`toKerasBatchNorm: this ${bn.constructor.name} keeps no running statistics`);
   const c = bn.numFeatures;
   const f32 = (t: Tensor | null, fill: number) => (t ? Float32Array.from(t.data) : new Float32Array(c).fill(fill));
@@ -160,5 +187,6 @@ export function toKerasBatchNorm(bn: BatchNorm): { weights: Float32Array[]; mome
     weights: [f32(bn.weight, 1), f32(bn.bias, 0), f32(bn.runningMean, 0), f32(bn.runningVar, 1)],
     momentum: bn.momentum === null ? null : 1 - bn.momentum,
     epsilon: bn.eps,
+    axis: bn.channelsLast ? -1 : 1,
   };
 }

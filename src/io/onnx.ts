@@ -4,7 +4,8 @@
  * https://github.com/onnx/onnx/blob/main/onnx/onnx.proto. Runs in a browser too.
  *
  * Layer mapping: Linear -> Gemm (2-D input) or MatMul + Add; Conv2d -> Conv; MaxPool2d ->
- * MaxPool; BatchNorm1d/2d/3d -> BatchNormalization (running statistics, inference mode);
+ * MaxPool; BatchNorm1d/2d/3d -> BatchNormalization (running statistics, inference mode;
+ * a channels-last one between two Transposes);
  * ReLU/Sigmoid/Tanh -> Relu/Sigmoid/Tanh; Flatten -> Flatten or Reshape; Identity -> nothing.
  * Initializers are named by their state dict keys (`0.weight`, `1.running_mean`), as
  * `torch.onnx.export` names them.
@@ -183,8 +184,8 @@ export function exportOnnx(model: Module, inputShape: number[], options: ExportO
         throw new Error(`exportOnnx: layer "${path}" (${layer.constructor.name}) rejects its input of shape ${formatShape(inShape)}: ${(err as Error).message}`, { cause: err });
       }
       const out = li === layers.length - 1 ? outputName : `/${path}/${layer.constructor.name}_output_0`;
-      const node = (op: string, inputs: string[], attribute: Attr[] = [], output = out): void => {
-        nodes.push({ input: inputs, output: [output], name: `/${path}/${op}`, op_type: op, attribute });
+      const node = (op: string, inputs: string[], attribute: Attr[] = [], output = out, name = `/${path}/${op}`): void => {
+        nodes.push({ input: inputs, output: [output], name, op_type: op, attribute });
       };
       const key = (k: string) => (path ? `${path}.${k}` : k);
       if (layer instanceof Linear) {
@@ -222,11 +223,18 @@ export function exportOnnx(model: Module, inputShape: number[], options: ExportO
         const c = layer.numFeatures;
         const scale = layer.weight ? addInit(key('weight'), layer.weight) : addInit(key('weight'), zeros([c]).add(1));
         const bias = layer.bias ? addInit(key('bias'), layer.bias) : addInit(key('bias'), zeros([c]));
-        node('BatchNormalization', [value, scale, bias, addInit(key('running_mean'), layer.runningMean), addInit(key('running_var'), layer.runningVar)], [
+        // ONNX normalises dim 1: a channels-last layer of rank > 2 is wrapped in two Transposes.
+        const r = inShape.length;
+        const wrap = layer.channelsLast && r > 2;
+        if (wrap) node('Transpose', [value], [ints('perm', [0, r - 1, ...Array.from({ length: r - 2 }, (_, i) => i + 1)])], `/${path}/Transpose_output_0`);
+        const bnIn = wrap ? `/${path}/Transpose_output_0` : value;
+        const bnOut = wrap ? `/${path}/BatchNormalization_output_0` : out;
+        node('BatchNormalization', [bnIn, scale, bias, addInit(key('running_mean'), layer.runningMean), addInit(key('running_var'), layer.runningVar)], [
           float('epsilon', layer.eps),
           // ONNX momentum is the weight of the OLD statistics (Keras's convention); unused in inference.
           float('momentum', 1 - (layer.momentum ?? 0.1)),
-        ]);
+        ], bnOut);
+        if (wrap) node('Transpose', [bnOut], [ints('perm', [0, ...Array.from({ length: r - 2 }, (_, i) => i + 2), 1])], out, `/${path}/Transpose_1`);
       } else if (layer instanceof ReLU) {
         node('Relu', [value]);
       } else if (layer instanceof Sigmoid) {

@@ -22,12 +22,18 @@ export interface BatchNormOptions {
    * statistics are used in evaluation mode too, and no running statistics exist.
    */
   trackRunningStats?: boolean;
+  /**
+   * Channels in the last dim: inputs (N, *, C), as Keras and TF.js lay them out (their
+   * `axis=-1`), e.g. (N, H, W, C) for BatchNorm2d. Default false: (N, C, *), PyTorch's layout.
+   * Same statistics and parameters either way; the kernels run on either layout directly.
+   */
+  channelsLast?: boolean;
   dtype?: 'float32' | 'float64';
 }
 
 /**
- * Batch Normalization (Ioffe & Szegedy 2015) over the channel dim 1 of an input (N, C, *),
- * with PyTorch's semantics. Training mode:
+ * Batch Normalization (Ioffe & Szegedy 2015) over the channel dim 1 of an input (N, C, *)
+ * (or the last dim, (N, *, C), with `channelsLast`), with PyTorch's semantics. Training mode:
  *
  *   y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias
  *
@@ -61,6 +67,8 @@ export abstract class BatchNorm extends Module {
   readonly momentum: number | null;
   readonly affine: boolean;
   readonly trackRunningStats: boolean;
+  /** Channels in the last dim (N, *, C) instead of dim 1. */
+  readonly channelsLast: boolean;
 
   constructor(
     readonly numFeatures: number,
@@ -70,7 +78,7 @@ export abstract class BatchNorm extends Module {
     if (!Number.isInteger(numFeatures) || numFeatures <= 0) {
       throw new RangeError(`${new.target.name}: numFeatures must be a positive integer (got ${numFeatures})`);
     }
-    const { eps = 1e-5, momentum = 0.1, affine = true, trackRunningStats = true, dtype = 'float32' } = options;
+    const { eps = 1e-5, momentum = 0.1, affine = true, trackRunningStats = true, channelsLast = false, dtype = 'float32' } = options;
     if (!(eps > 0)) throw new RangeError(`${new.target.name}: eps must be positive (got ${eps})`);
     if (momentum !== null && !(momentum >= 0 && momentum <= 1)) {
       throw new RangeError(`${new.target.name}: momentum must be in [0, 1] or null (got ${momentum})`);
@@ -79,6 +87,7 @@ export abstract class BatchNorm extends Module {
     this.momentum = momentum;
     this.affine = affine;
     this.trackRunningStats = trackRunningStats;
+    this.channelsLast = channelsLast;
     this.weight = affine ? new Parameter(full([numFeatures], 1, { dtype })) : null;
     this.bias = affine ? new Parameter(zeros([numFeatures], { dtype })) : null;
     this.runningMean = trackRunningStats ? zeros([numFeatures], { dtype }) : null;
@@ -107,10 +116,12 @@ export abstract class BatchNorm extends Module {
   forward(input: Tensor): Tensor {
     expectTensors('batch_norm', { input });
     this.checkInputDim(input);
-    if (input.shape[1] !== this.numFeatures) {
+    const channelDim = this.channelsLast ? input.ndim - 1 : 1;
+    if (input.shape[channelDim] !== this.numFeatures) {
+      const where = this.channelsLast ? 'the last dim (channelsLast)' : 'dim 1';
       throw new RangeError(
-        `${this.constructor.name}(${this.numFeatures}): expected input with ${this.numFeatures} channels in dim 1 ` +
-          `(got ${input.shape[1]} channels, input shape ${formatShape(input.shape)})`,
+        `${this.constructor.name}(${this.numFeatures}): expected input with ${this.numFeatures} channels in ${where} ` +
+          `(got ${input.shape[channelDim]} channels, input shape ${formatShape(input.shape)})`,
       );
     }
     // As PyTorch's _BatchNorm.forward: count the batch, and with momentum null weight it 1/count.
@@ -120,7 +131,7 @@ export abstract class BatchNorm extends Module {
     if (training && this.numBatchesTracked) {
       const count = this.numBatchesTracked.data;
       // A batch that fails validation must not be counted: check before incrementing.
-      const n = input.size / (input.shape[1] || 1);
+      const n = input.size / (input.shape[channelDim] || 1);
       if (n > 1) {
         count[0] += 1;
         if (this.momentum === null) factor = 1 / count[0];
@@ -136,6 +147,7 @@ export abstract class BatchNorm extends Module {
       training: useBatchStats,
       momentum: factor,
       eps: this.eps,
+      channelsLast: this.channelsLast,
     });
   }
 
@@ -190,7 +202,7 @@ export abstract class BatchNorm extends Module {
   }
 
   override toString(): string {
-    return `${this.constructor.name}(${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.affine}, trackRunningStats=${this.trackRunningStats}${this.frozen ? ', frozen' : ''})`;
+    return `${this.constructor.name}(${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.affine}, trackRunningStats=${this.trackRunningStats}${this.channelsLast ? ', channelsLast=true' : ''}${this.frozen ? ', frozen' : ''})`;
   }
 }
 
@@ -198,21 +210,21 @@ function rankError(allowed: string, input: Tensor): RangeError {
   return new RangeError(`expected ${allowed} input (got ${input.ndim}D input)`);
 }
 
-/** BatchNorm over (N, C) or (N, C, L) (PyTorch's `nn.BatchNorm1d`): after Linear layers. */
+/** BatchNorm over (N, C) or (N, C, L) (PyTorch's `nn.BatchNorm1d`; (N, L, C) with `channelsLast`): after Linear layers. */
 export class BatchNorm1d extends BatchNorm {
   protected checkInputDim(input: Tensor): void {
     if (input.ndim !== 2 && input.ndim !== 3) throw rankError('2D or 3D', input);
   }
 }
 
-/** BatchNorm over (N, C, H, W) (PyTorch's `nn.BatchNorm2d`): after Conv2d layers. */
+/** BatchNorm over (N, C, H, W) (PyTorch's `nn.BatchNorm2d`; (N, H, W, C) with `channelsLast`): after Conv2d layers. */
 export class BatchNorm2d extends BatchNorm {
   protected checkInputDim(input: Tensor): void {
     if (input.ndim !== 4) throw rankError('4D', input);
   }
 }
 
-/** BatchNorm over (N, C, D, H, W) (PyTorch's `nn.BatchNorm3d`). */
+/** BatchNorm over (N, C, D, H, W) (PyTorch's `nn.BatchNorm3d`; (N, D, H, W, C) with `channelsLast`). */
 export class BatchNorm3d extends BatchNorm {
   protected checkInputDim(input: Tensor): void {
     if (input.ndim !== 5) throw rankError('5D', input);

@@ -38,7 +38,10 @@ export function cloneModel<M extends Module>(model: M): M {
  * BatchNorm layers that do not follow a Linear/Conv2d, or that keep no running statistics,
  * stay as they are. A Linear is folded with the BatchNorm1d after it for (N, features)
  * activations, the usual case: on (N, L, features) BatchNorm1d would normalise dim 1 instead,
- * which no per-feature scaling reproduces, so do not fold such models.
+ * which no per-feature scaling reproduces, so do not fold such models; a channels-last
+ * BatchNorm1d (`channelsLast`) normalises the features on any rank and folds exactly. A Conv2d
+ * followed by a channels-last BatchNorm (which normalises the width, not the conv's channels)
+ * is left as it is.
  *
  * Throws when a BatchNorm is in training mode (it would use batch statistics, which no fixed
  * weight can reproduce): call `model.eval()` first.
@@ -61,7 +64,7 @@ export function foldBatchNorm<M extends Module>(model: M): M {
         const layer = seq[i];
         const bn = seq[i + 1];
         if (!(layer instanceof Linear || layer instanceof Conv2d) || !(bn instanceof BatchNorm)) continue;
-        if (!bn.runningMean || !bn.runningVar) continue;
+        if (!bn.runningMean || !bn.runningVar || (bn.channelsLast && layer instanceof Conv2d)) continue;
         const out = layer instanceof Linear ? layer.outFeatures : layer.outChannels;
         if (bn.numFeatures !== out) {
           throw new RangeError(`foldBatchNorm: layer ${i} has ${out} outputs but the ${bn.constructor.name} after it has ${bn.numFeatures} features`);
