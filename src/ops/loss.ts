@@ -27,7 +27,10 @@ function targetIndices(target: Targets, n: number, classes: number): Int32Array 
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const t = values[i];
-    if (!Number.isInteger(t) || t < 0 || t >= classes) throw new RangeError(`Target ${t} is out of bounds.`);
+    if (!Number.isInteger(t)) {
+      throw new TypeError(`target ${i} is ${t}: expected class indices (integers in [0, ${classes})); class probabilities are not supported`);
+    }
+    if (t < 0 || t >= classes) throw new RangeError(`Target ${t} is out of bounds.`);
     out[i] = t;
   }
   return out;
