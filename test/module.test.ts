@@ -116,6 +116,17 @@ describe('Module', () => {
     assert.throws(() => net.loadStateDict(sd), /Missing key\(s\) in state_dict: "features.1.running_mean"\.$/, 'only the counter is optional');
   });
 
+  test('apply visits children first, then the module itself (PyTorch order), and returns the module', () => {
+    const net = new Net();
+    const seen: string[] = [];
+    assert.equal(net.apply((m) => seen.push(m.constructor.name)), net);
+    assert.deepEqual(seen, ['Linear', 'BatchNorm1d', 'ReLU', 'Sequential', 'Linear', 'Net']);
+    net.apply((m) => {
+      if (m instanceof BatchNorm1d) m.weight!.data.fill(0.5);
+    });
+    assert.deepEqual(Array.from(net.stateDict()['features.1.weight'].data), [0.5, 0.5, 0.5]);
+  });
+
   test('BatchNorm2d inside a model is found by parameters() and stateDict()', () => {
     class Conv extends Module {
       bn = new BatchNorm2d(2);

@@ -124,6 +124,17 @@ export abstract class Module {
     );
   }
 
+  /**
+   * Calls `fn` on every module below this one (children first, depth first) and then on this
+   * one, like PyTorch's `apply`; for custom initialisation. Returns this.
+   * @example model.apply((m) => { if (m instanceof Linear) m.weight.data.fill(0.01); });
+   */
+  apply(fn: (module: Module) => void): this {
+    for (const child of this.children()) child.apply(fn);
+    fn(this);
+    return this;
+  }
+
   /** Sets training mode on this module and every module below it. Returns this. */
   train(mode = true): this {
     for (const m of this.modules()) m.training = mode;
