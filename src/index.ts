@@ -33,6 +33,7 @@ export { saveCheckpoint, loadCheckpoint, serializeCheckpoint, checkpointMetadata
 export { Identity } from './nn/identity.js';
 export { foldBatchNorm, cloneModel } from './nn/fold.js';
 export { freezeBatchNorm, unfreezeBatchNorm } from './nn/freeze.js';
+export { updateBn, type BnBatch } from './nn/updateBn.js';
 export { exportOnnx, decodeOnnx, ONNX_OPSET, type ExportOnnxOptions } from './io/onnx.js';
 export { kerasBatchNorm, loadKerasBatchNorm, toKerasBatchNorm, type KerasBatchNormConfig, type KerasWeight } from './io/keras.js';
 export { inspectWeights, type WeightsReport, type BatchNormSummary, type TensorSummary } from './io/inspect.js';

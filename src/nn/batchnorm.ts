@@ -64,7 +64,8 @@ export abstract class BatchNorm extends Module {
   #frozeAffine = false;
 
   readonly eps: number;
-  readonly momentum: number | null;
+  /** May be changed between steps (as `bn.momentum = None` in PyTorch); checked at every forward. */
+  momentum: number | null;
   readonly affine: boolean;
   readonly trackRunningStats: boolean;
   /** Channels in the last dim (N, *, C) instead of dim 1. */
@@ -80,9 +81,7 @@ export abstract class BatchNorm extends Module {
     }
     const { eps = 1e-5, momentum = 0.1, affine = true, trackRunningStats = true, channelsLast = false, dtype = 'float32' } = options;
     if (!(eps > 0)) throw new RangeError(`${new.target.name}: eps must be positive (got ${eps})`);
-    if (momentum !== null && !(momentum >= 0 && momentum <= 1)) {
-      throw new RangeError(`${new.target.name}: momentum must be in [0, 1] or null (got ${momentum})`);
-    }
+    checkMomentum(new.target.name, momentum);
     this.eps = eps;
     this.momentum = momentum;
     this.affine = affine;
@@ -124,6 +123,7 @@ export abstract class BatchNorm extends Module {
           `(got ${input.shape[channelDim]} channels, input shape ${formatShape(input.shape)})`,
       );
     }
+    checkMomentum(this.constructor.name, this.momentum);
     // As PyTorch's _BatchNorm.forward: count the batch, and with momentum null weight it 1/count.
     let factor = this.momentum ?? 0;
     // Frozen: behave as in evaluation mode whatever `training` says.
@@ -203,6 +203,12 @@ export abstract class BatchNorm extends Module {
 
   override toString(): string {
     return `${this.constructor.name}(${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.affine}, trackRunningStats=${this.trackRunningStats}${this.channelsLast ? ', channelsLast=true' : ''}${this.frozen ? ', frozen' : ''})`;
+  }
+}
+
+function checkMomentum(layer: string, momentum: number | null): void {
+  if (momentum !== null && !(typeof momentum === 'number' && momentum >= 0 && momentum <= 1)) {
+    throw new RangeError(`${layer}: momentum must be in [0, 1] or null (got ${momentum})`);
   }
 }
 
