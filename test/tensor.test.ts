@@ -16,6 +16,7 @@ test('zeros/ones/randn/rand take the shape as an array or as integers (torch.zer
   assert.deepEqual(u.shape, [3, 4]);
   assert.ok(u.data.every((v) => v >= 2 && v < 3));
   assert.deepEqual(zeros([]).shape, [], 'an empty shape is a scalar');
+  assert.deepEqual(randn([2, 3], undefined).shape, [2, 3], 'options passed on as undefined');
 });
 
 test('tensor(data, options) without a shape, as torch.tensor(data, requires_grad=True)', () => {

@@ -175,9 +175,10 @@ function copyInto(bn: BatchNorm, w: ReturnType<typeof splitWeights>): void {
 
 /**
  * The reverse, for export to Keras / TF.js: `[gamma, beta, moving_mean, moving_variance]`,
- * the Keras `momentum` (1 - momentum here), `epsilon` and `axis` (-1 for a channels-last layer, else 1). The running variance is exported as
- * stored (what inference uses). A BatchNorm with `momentum` null (cumulative average) has no
- * Keras equivalent; momentum is then reported as null.
+ * the Keras `momentum` (1 - momentum here), `epsilon` and `axis` (-1 for a channels-last
+ * layer, else 1). The running variance is exported as stored (what inference uses). A
+ * BatchNorm with `momentum` null (cumulative average) has no Keras equivalent; momentum is
+ * then reported as null.
  */
 export function toKerasBatchNorm(bn: BatchNorm): { weights: Float32Array[]; momentum: number | null; epsilon: number; axis: number } {
   if (!bn.runningMean || !bn.runningVar) throw new Error(`toKerasBatchNorm: this ${bn.constructor.name} keeps no running statistics`);

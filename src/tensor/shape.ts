@@ -53,7 +53,9 @@ export type ShapeArgs<O> = [shape: Shape, options?: O] | number[] | [...dims: nu
  * The shape of a creation function called either as `zeros([2, 3], options)` or, as in
  * PyTorch, `zeros(2, 3)` / `zeros(2, 3, options)`: the dimensions and the options object.
  */
-export function shapeArgs<O extends object>(name: string, args: readonly unknown[]): [number[], O] {
+export function shapeArgs<O extends object>(name: string, given: readonly unknown[]): [number[], O] {
+  // `zeros(shape, options)` with options undefined is the array form without options.
+  const args = given.length === 2 && given[1] === undefined ? given.slice(0, 1) : given;
   const last = args[args.length - 1];
   const hasOptions = args.length > 0 && typeof last === 'object' && last !== null && !Array.isArray(last);
   const dims = hasOptions ? args.slice(0, -1) : args;
