@@ -20,7 +20,7 @@ export { Sequential } from './nn/sequential.js';
 export { Conv2d, MaxPool2d, type Conv2dModuleOptions } from './nn/conv.js';
 export { BatchNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d, type BatchNormOptions } from './nn/batchnorm.js';
 export { CrossEntropyLoss, MSELoss } from './nn/loss.js';
-export { Optimizer } from './optim/optimizer.js';
+export { Optimizer, type ParamGroup, type ParamGroupInput } from './optim/optimizer.js';
 export { SGD, type SGDOptions } from './optim/sgd.js';
 export { Adam, type AdamOptions } from './optim/adam.js';
 export { setBackend, getBackend, listBackends, registerBackend, kernels, refKernels } from './kernels/index.js';
