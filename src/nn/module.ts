@@ -2,7 +2,7 @@ import { noGrad } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { keep } from '../tensor/tidy.js';
 import { formatShape, sameShape } from '../tensor/shape.js';
-import { describeValue } from '../ops/util.js';
+import { describeValue } from '../describe.js';
 
 /** PyTorch's check of a state dict argument (a module's or an optimizer's): an object of tensors by key. */
 export function expectStateDict(value: unknown): asserts value is StateDict {

@@ -1,6 +1,6 @@
 import { noGrad } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { describeValue } from '../ops/util.js';
+import { describeValue, isIterable } from '../describe.js';
 import { BatchNorm } from './batchnorm.js';
 import type { Module } from './module.js';
 
@@ -24,17 +24,14 @@ export type BnBatch = Tensor | readonly [Tensor, ...unknown[]];
  * @example updateBn(trainBatches, model); model.eval(); // evaluate with the recomputed statistics
  */
 export function updateBn(batches: Iterable<BnBatch>, model: Module): number {
-  if (batches == null || typeof (batches as Partial<Iterable<BnBatch>>)[Symbol.iterator] !== 'function') {
+  if (!isIterable(batches)) {
     throw new TypeError(`updateBn: batches should be an iterable of Tensors (or [input, ...] arrays), but got ${describeValue(batches)}`);
   }
   const layers = model.modules().filter((m): m is BatchNorm => m instanceof BatchNorm && m.runningMean !== null && !m.frozen);
   if (layers.length === 0) return 0;
   const modes = model.modules().map((m) => [m, m.training] as const);
-  const saved = layers.map((bn) => ({
-    bn,
-    momentum: bn.momentum,
-    state: [bn.runningMean!, bn.runningVar!, bn.numBatchesTracked!].map((t) => t.data.slice()),
-  }));
+  const momenta = layers.map((bn) => bn.momentum);
+  const saved = layers.flatMap((bn) => [bn.runningMean!, bn.runningVar!, bn.numBatchesTracked!]).map((t) => [t, t.data.slice()] as const);
   let count = 0;
   try {
     for (const bn of layers) {
@@ -54,10 +51,10 @@ export function updateBn(batches: Iterable<BnBatch>, model: Module): number {
     });
     if (count === 0) throw new RangeError('updateBn: batches is empty: no statistics to compute (the running statistics are unchanged)');
   } catch (err) {
-    for (const { bn, state } of saved) [bn.runningMean!, bn.runningVar!, bn.numBatchesTracked!].forEach((t, i) => t.data.set(state[i]));
+    for (const [t, copy] of saved) t.data.set(copy);
     throw err;
   } finally {
-    for (const { bn, momentum } of saved) bn.momentum = momentum;
+    layers.forEach((bn, i) => (bn.momentum = momenta[i]));
     for (const [m, training] of modes) m.training = training;
   }
   return count;

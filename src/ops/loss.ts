@@ -4,7 +4,8 @@ import { formatShape, sameShape } from '../tensor/shape.js';
 import { sub, mul } from './elementwise.js';
 import { logSoftmax } from './logSoftmax.js';
 import { mean, sum } from './reduce.js';
-import { describeValue, expectTensors, floatDtype } from './util.js';
+import { describeValue } from '../describe.js';
+import { expectTensors, floatDtype } from './util.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 

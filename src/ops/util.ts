@@ -1,6 +1,7 @@
 import type { FloatArray } from '../kernels/types.js';
 import { allocate, Tensor } from '../tensor/tensor.js';
 import { formatShape, sizeOf, stridesOf, type Shape } from '../tensor/shape.js';
+import { describeValue } from '../describe.js';
 
 /** Checks that every tensor is floating point and of one dtype; returns that dtype. */
 export function floatDtype(op: string, ...tensors: Tensor[]): 'float32' | 'float64' {
@@ -14,13 +15,6 @@ export function floatDtype(op: string, ...tensors: Tensor[]): 'float32' | 'float
   return dtype as 'float32' | 'float64';
 }
 
-/** What a value is, for an error message: 'Array', 'number', 'undefined', 'Float32Array', ... */
-export function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'Array';
-  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
-  return typeof value;
-}
 
 /**
  * Checks an op's tensor arguments before anything reads them, in PyTorch's words:

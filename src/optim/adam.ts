@@ -2,7 +2,7 @@ import type { Parameter } from '../nn/module.js';
 import { kernels } from '../kernels/index.js';
 import type { FloatArray } from '../kernels/types.js';
 import { allocate } from '../tensor/tensor.js';
-import { describeValue } from '../ops/util.js';
+import { describeValue } from '../describe.js';
 import { checkHyper, Optimizer, type ParamGroupInput } from './optimizer.js';
 
 export interface AdamOptions {

@@ -2,7 +2,7 @@ import { expectStateDict, type Parameter, type StateDict } from '../nn/module.js
 import { allocate, Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import type { FloatArray } from '../kernels/types.js';
-import { describeValue } from '../ops/util.js';
+import { describeValue, isIterable } from '../describe.js';
 
 /** A parameter group as given to an optimizer: its parameters and the options that differ from the defaults. */
 export type ParamGroupInput<H> = { params: Iterable<Parameter> } & Partial<H>;
@@ -35,7 +35,7 @@ export abstract class Optimizer<H extends object = object> {
    *   override `defaults` (`[{ params: bnParams, weightDecay: 0 }, { params: rest }]`)
    */
   constructor(params: Iterable<Parameter> | Iterable<ParamGroupInput<H>>, defaults: Partial<H>, name: string) {
-    if (params == null || typeof (params as Partial<Iterable<Parameter>>)[Symbol.iterator] !== 'function') {
+    if (!isIterable(params)) {
       throw new TypeError(`${name}: params argument given to the optimizer should be an iterable of Tensors, but got ${describeValue(params)}`);
     }
     this.name = name;
@@ -47,7 +47,7 @@ export abstract class Optimizer<H extends object = object> {
     const seen = new Set<Parameter>();
     this.paramGroups = inputs.map((input, g) => {
       const where = this.groupName(g, inputs.length);
-      if (input.params == null || typeof (input.params as Partial<Iterable<Parameter>>)[Symbol.iterator] !== 'function') {
+      if (!isIterable(input.params)) {
         throw new TypeError(`${where}: params should be an iterable of Tensors, but got ${describeValue(input.params)}`);
       }
       const groupParams = [...input.params];

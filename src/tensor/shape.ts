@@ -1,4 +1,5 @@
 /** Shape helpers shared by the tensor and the ops. */
+import { describeValue } from '../describe.js';
 
 export type Shape = readonly number[];
 
@@ -40,10 +41,9 @@ export function checkShape(shape: Shape): number[] {
   return [...shape];
 }
 
+/** A value where a shape or a dimension was expected: its kind, and a primitive's value ('number 2', 'Array'). */
 function describeShapeArg(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
-  return `${typeof v} ${String(v)}`;
+  return typeof v === 'object' || v === undefined ? describeValue(v) : `${typeof v} ${String(v)}`;
 }
 
 /** The arguments of a creation function: `(shape, options?)` or `(...dims, options?)`. */
