@@ -11,7 +11,7 @@ import { resumeRun, saveRun } from '../cli/lab/checkpoints.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { santurkarRuns } from '../src/experiments/mlpVariants.js';
 import { createMlpTrainer, defaultMlpConfig, run, type MlpConfig } from '../src/experiments/mnistMlp.js';
-import { ActivationNoise, probeLandscape, summarizeLandscape } from '../src/experiments/santurkar.js';
+import { ActivationNoise, probeLandscape, santurkarSummary, summarizeLandscape } from '../src/experiments/santurkar.js';
 import { loadCheckpoint } from '../src/io/checkpoint.js';
 import { BatchNorm1d, Linear, RNG, Sequential, Sigmoid, crossEntropy, randn, sum, tensor } from '../src/index.js';
 
@@ -143,6 +143,19 @@ describe('probeLandscape', () => {
   test('summarizeLandscape: loss range, largest gradient change, effective beta-smoothness', () => {
     const s = summarizeLandscape({ step: 0, loss: 1, gradNorm: 2, etas: [0.5, 1], losses: [0.7, 1.4], gradChanges: [0.6, 1] });
     assert.deepEqual(s, { lossMin: 0.7, lossMax: 1.4, gradChangeMax: 1, smoothness: 0.6 });
+  });
+
+  test('santurkarSummary: median moves after step 0, looks after step 0 averaged, NaN with nothing to average', () => {
+    const look = (step: number, losses: number[], gradChanges: number[]) => ({ step, loss: 1, gradNorm: 1, etas: [1, 2], losses, gradChanges });
+    const s = santurkarSummary({
+      // Step 0 is left out: the moves are |1.5 - 1| and |0.5 - 1.5|.
+      percentiles: [{ step: 0, p50: 9 }, { step: 10, p50: 1 }, { step: 20, p50: 1.5 }, { step: 30, p50: 0.5 }],
+      // Step 0 is left out: loss ranges 1.5 - 0.5 = 1 and 3 - 1 = 2 (the loss at w counts), gradient changes 4 and 2.
+      landscape: [look(0, [100, 100], [100, 100]), look(50, [0.5, 1.5], [4, 1]), look(100, [3, 2], [0.5, 2])],
+    });
+    assert.deepEqual(s, { medianMove: 0.75, lossRange: 1.5, gradChange: 3, smoothness: (4 + 1) / 2 });
+    const empty = santurkarSummary({ percentiles: [{ step: 0, p50: 1 }], landscape: [look(0, [1, 1], [1, 1])] });
+    assert.ok(Object.values(empty).every(Number.isNaN), JSON.stringify(empty));
   });
 });
 

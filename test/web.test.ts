@@ -8,19 +8,20 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { parseIdx, toImageSet } from '../src/data/idx.js';
-import { buildMlp, createMlpTrainer, type MlpData } from '../src/experiments/mnistMlp.js';
+import { buildMlp, createMlpTrainer, type MlpConfig, type MlpData } from '../src/experiments/mnistMlp.js';
 import { getNumThreads, setNumThreads } from '../src/kernels/index.js';
 import { BatchNorm } from '../src/nn/batchnorm.js';
 import { RNG } from '../src/random.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { buildWeb, CHROMIUM, hasChromium, launchChromium, serveStatic } from '../web/e2e.js';
 import { activationInputs, classifySingle, driftConfigs, histogram, lastBatchNormChannels, shouldEvaluate, softmax } from '../web/lab/drift.js';
+import { santurkarConfigs } from '../web/lab/santurkar.js';
 import { CLASSIC_BATCH, normalizeBatch } from '../web/lab/normalize.js';
 import { curvature, descend, lossGrid, makeRavineData, normalizeFeatures } from '../web/lab/ravine.js';
 import { DEFAULT_RUNNING_STATS, trackRunningStats } from '../web/lab/runningStats.js';
 import { describeRuntime } from '../web/lab/runtime.js';
 import { readMnistSubset, sliceIdx } from '../web/mnistData.js';
-import type { FromWorker, RunSnapshot } from '../web/protocol.js';
+import type { FromWorker, LabName, RunName, RunSnapshot } from '../web/protocol.js';
 
 const EPS = 1e-5;
 
@@ -411,17 +412,19 @@ describe('web lab in Chromium', () => {
     }
   });
 
-  browserTest('training in the worker gives the numbers Node gives on as many threads (steps 0 to 30)', async () => {
+  /**
+   * The first run of `lab` in the worker (up to its next reset; evaluations up to step 30) beside
+   * the same runs trained in Node on as many threads.
+   */
+  async function replayInNode(lab: LabName, configs: { run: RunName; config: MlpConfig }[]): Promise<{ browser: RunSnapshot[]; node: RunSnapshot[] }> {
     const messages = await fromWorker();
     const threads = (messages.find((m) => m.type === 'ready') as Extract<FromWorker, { type: 'ready' }>).runtime.threads;
-    // The first run (default settings: lr 0.5, BN before the sigmoid), up to the next reset.
     const browser: RunSnapshot[] = [];
     for (const m of messages) {
-      if (m.type !== 'snapshot') continue;
+      if (m.type !== 'snapshot' || m.lab !== lab) continue;
       if (m.snapshots[0].step === 0 && browser.length > 0) break;
       browser.push(...m.snapshots);
     }
-    assert.deepEqual(browser.map((s) => `${s.run}@${s.step}`), [0, 10, 20, 30].flatMap((k) => [`plain@${k}`, `bn@${k}`]));
     const split = (images: string, labels: string) =>
       toImageSet(parseIdx(readMnistSubset(images), images), parseIdx(readMnistSubset(labels), labels), { images, labels });
     const data: MlpData = {
@@ -431,22 +434,32 @@ describe('web lab in Chromium', () => {
     const before = getNumThreads();
     setNumThreads(threads);
     try {
-      const runs = driftConfigs(0.5, 'before').map(({ run, config }) => ({ run, trainer: createMlpTrainer(config, data) }));
-      const node: Pick<RunSnapshot, 'run' | 'accuracy' | 'percentiles'>[] = [];
+      const runs = configs.map(({ run, config }) => ({ run, trainer: createMlpTrainer(config, data), looksSent: 0 }));
+      const node: RunSnapshot[] = [];
       for (let step = 0; step <= 30; step++) {
         if (step > 0) for (const { trainer } of runs) trainer.step();
         if (step === 0 || shouldEvaluate(step)) {
-          for (const { run, trainer } of runs) {
-            const { point, percentiles } = trainer.evaluate();
-            node.push({ run, accuracy: point, percentiles });
+          for (const r of runs) {
+            const { point, percentiles } = r.trainer.evaluate();
+            const looks = r.trainer.landscape.slice(r.looksSent);
+            r.looksSent = r.trainer.landscape.length;
+            node.push({ run: r.run, step, accuracy: point, percentiles, histograms: [], looks, diverged: null });
           }
         }
       }
-      // The same wasm kernels on the same data: the same bits in Chromium's worker as in Node, not just close.
-      assert.deepEqual(browser.map(({ run, accuracy, percentiles }) => ({ run, accuracy, percentiles })), node);
+      return { browser, node };
     } finally {
       setNumThreads(before);
     }
+  }
+
+  browserTest('training in the worker gives the numbers Node gives on as many threads (steps 0 to 30)', async () => {
+    // The drift lab's first run (default settings: lr 0.5, BN before the sigmoid).
+    const { browser, node } = await replayInNode('drift', driftConfigs(0.5, 'before'));
+    assert.deepEqual(browser.map((s) => `${s.run}@${s.step}`), [0, 10, 20, 30].flatMap((k) => [`plain@${k}`, `bn@${k}`]));
+    // The same wasm kernels on the same data: the same bits in Chromium's worker as in Node, not just close.
+    const pick = ({ run, accuracy, percentiles }: RunSnapshot) => ({ run, accuracy, percentiles });
+    assert.deepEqual(browser.map(pick), node.map(pick));
   });
 
   browserTest('one image in eval mode gets a digit; batch statistics of one ignore the image', async () => {
@@ -483,6 +496,43 @@ describe('web lab in Chromium', () => {
     await page.selectOption('#drift-placement', 'before');
   });
 
+  browserTest('section 5 trains three networks, looks at the landscape every 50 steps and sums it up', async () => {
+    await page.locator('#santurkar-start:not([disabled])').click({ timeout: 30_000 });
+    // Looks at steps 0 and 50 for each run: the one at 50 arrives with the evaluation at step 75.
+    await page.waitForFunction(() => Number(document.getElementById('santurkar')!.dataset.looks) >= 6, null, { timeout: 90_000 });
+    await page.locator('#santurkar-start').click();
+    await page.waitForFunction(() => document.getElementById('santurkar-start')!.textContent === 'Start');
+    assert.match(await page.locator('#santurkar-status').innerText(), /^step \d+ · [\d.]+ steps\/s · /);
+    const points = Number(await page.locator('#santurkar').getAttribute('data-points'));
+    assert.ok(points >= 7, `evaluations per run: ${points}`); // steps 0, 10, 20, 30, 40, 50, 75, ...
+    assert.equal(await page.locator('#santurkar-accuracy .mark-symbol.role-mark path').count(), 3 * points, 'one dot per run and evaluation');
+    // A band per run in each landscape chart.
+    for (const id of ['#santurkar-loss', '#santurkar-grad']) assert.equal(await page.locator(`${id} .mark-area.role-mark path`).count(), 3, id);
+    const rows = await page.locator('#santurkar-summary tbody tr').allInnerTexts();
+    assert.deepEqual(rows.map((r) => r.split('\t')[0]), ['without BN', 'with BN', 'noisy BN']);
+    for (const r of rows) {
+      const [, acc, ...numbers] = r.split('\t');
+      assert.match(acc, /^\d+\.\d%$/, r);
+      for (const x of numbers) assert.ok(Number(x) > 0, `summary row ${r}`);
+    }
+    // The section starts over on a new noise strength.
+    await page.selectOption('#santurkar-noise', '0.5');
+    await page.waitForFunction(() => document.getElementById('santurkar')!.dataset.step === '0' && document.getElementById('santurkar')!.dataset.points === '1');
+    assert.equal(await page.locator('#santurkar').getAttribute('data-looks'), '0');
+    await page.locator('#santurkar').screenshot({ path: join(ARTIFACTS, 'santurkar.png') });
+  });
+
+  browserTest('section 5 in the worker gives the numbers Node gives: noisy BN and the looks at step 0 included', async () => {
+    const { browser, node } = await replayInNode('santurkar', santurkarConfigs(0.5, 1));
+    assert.deepEqual(browser.map((s) => `${s.run}@${s.step}`), [0, 10, 20, 30].flatMap((k) => [`plain@${k}`, `bn@${k}`, `noisy@${k}`]));
+    const pick = ({ run, accuracy, percentiles, looks }: RunSnapshot) => ({ run, accuracy, percentiles, looks });
+    assert.deepEqual(browser.map(pick), node.map(pick));
+    // Each run's look at step 0 came with the step-10 evaluation; the noisy network's differs from BN's (same weights, noise).
+    const looks = browser.filter((s) => s.step === 10).map((s) => s.looks);
+    assert.deepEqual(looks.map((l) => l.map((x) => x.step)), [[0], [0], [0]]);
+    assert.notEqual(looks[1][0].loss, looks[2][0].loss);
+  });
+
   browserTest('running statistics follow the momentum slider and the cumulative option', async () => {
     await page.locator('#rs-cumulative').check();
     assert.equal(await page.locator('#rs-momentum-value').innerText(), 'None (1/steps)');
@@ -496,7 +546,7 @@ describe('web lab in Chromium', () => {
     await page.waitForTimeout(500);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert.ok(overflow <= 0, `page is ${overflow}px wider than the screen`);
-    for (const id of ['worked', 'ravine', 'drift', 'inference']) {
+    for (const id of ['worked', 'ravine', 'drift', 'inference', 'santurkar']) {
       await page.locator(`#${id}`).screenshot({ path: join(ARTIFACTS, `phone-${id}.png`) });
     }
   });

@@ -1,5 +1,5 @@
 /**
- * The web lab: four sections, each computed live by the batchnorm library (imported from
+ * The web lab: five sections, each computed live by the batchnorm library (imported from
  * ../src). Training runs in a Web Worker; everything else is cheap enough for the page.
  */
 import { describeRuntime, runtimeInfo } from './lab/runtime.js';
@@ -7,6 +7,7 @@ import type { FromWorker, ToWorker } from './protocol.js';
 import { mountDrift } from './sections/drift.js';
 import { mountInference } from './sections/inference.js';
 import { mountRavine } from './sections/ravine.js';
+import { mountSanturkar } from './sections/santurkar.js';
 import { mountWorked } from './sections/worked.js';
 
 const $ = (id: string): HTMLElement => document.getElementById(id)!;
@@ -22,23 +23,19 @@ mountRavine($('ravine'));
 const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
 const send = (msg: ToWorker): void => worker.postMessage(msg);
 const drift = mountDrift($('drift'), send);
-const inference = mountInference($('inference'), send);
+const santurkar = mountSanturkar($('santurkar'), send);
+const sections = [drift, mountInference($('inference'), send), santurkar];
 
 worker.onmessage = (e: MessageEvent<FromWorker>) => {
   const msg = e.data;
-  if (msg.type === 'error') {
-    $('drift-status').textContent = `error: ${msg.message}`;
-    console.error(`training worker: ${msg.message}`);
-    return;
-  }
+  if (msg.type === 'error') console.error(`training worker: ${msg.message}`);
   if (msg.type === 'ready') {
     $('runtime').textContent = `Kernels: this page ${pageRuntime}; training worker ${describeRuntime(msg.runtime)}.`;
     $('runtime').dataset.worker = JSON.stringify(msg.runtime);
   }
-  drift.onMessage(msg);
-  inference.onMessage(msg);
+  for (const section of sections) section.onMessage(msg);
 };
 worker.onerror = (e) => {
-  $('drift-status').textContent = `the training worker failed: ${e.message}`;
+  for (const id of ['drift-status', 'santurkar-status']) $(id).textContent = `the training worker failed: ${e.message}`;
 };
-send({ type: 'init', dataUrl: new URL('mnist/', document.baseURI).href, settings: drift.settings() });
+send({ type: 'init', dataUrl: new URL('mnist/', document.baseURI).href, labs: [drift.settings(), santurkar.settings()] });

@@ -9,6 +9,10 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 /** Shared look: the page's font, quiet axes, colours that survive a phone screen. */
 export const COLORS = { plain: '#d1495b', bn: '#00798c', accent: '#edae49', ink: '#30343f' } as const;
 
+/** The training runs' names on the page, and their colours. */
+export const RUN_LABEL = { plain: 'without BN', bn: 'with BN', noisy: 'noisy BN' } as const;
+export const RUN_COLOR = { plain: COLORS.plain, bn: COLORS.bn, noisy: COLORS.accent } as const;
+
 const config = {
   font: 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif',
   axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 500, gridColor: '#e8e8e8', domainColor: '#888', tickColor: '#888' },

@@ -1,7 +1,8 @@
 /**
  * Regenerates the README's screenshots of the web lab (docs/screenshots/*.png): builds the lab,
- * serves it on 127.0.0.1, trains section 3 for a while in headless Chromium, then captures each
- * section. Usage: npm run screenshots:web [-- seconds-of-training [learning-rate]]
+ * serves it on 127.0.0.1, trains section 3 for a while in headless Chromium, then section 5,
+ * then captures each section.
+ * Usage: npm run screenshots:web [-- seconds-of-training [learning-rate [seconds-of-section-5]]]
  */
 import { mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { buildWeb, CHROMIUM, hasChromium, launchChromium, serveStatic } from './
 
 const seconds = Number(process.argv[2] ?? 60);
 const lr = process.argv[3];
+const santurkarSeconds = Number(process.argv[4] ?? seconds);
 const out = fileURLToPath(new URL('../docs/screenshots/', import.meta.url));
 if (!hasChromium()) {
   console.error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium`);
@@ -34,6 +36,11 @@ try {
   await page.waitForTimeout(seconds * 1000);
   await page.locator('#drift-start').click();
   await page.waitForFunction(() => document.getElementById('drift-start')!.textContent === 'Start');
+  console.log(`section 5 for ${santurkarSeconds} s...`);
+  await page.locator('#santurkar-start').click();
+  await page.waitForTimeout(santurkarSeconds * 1000);
+  await page.locator('#santurkar-start').click();
+  await page.waitForFunction(() => document.getElementById('santurkar-start')!.textContent === 'Start');
   await page.waitForTimeout(1000);
   // Show gamma and beta at work in the worked example: feature 2 stretched, feature 3 shifted.
   for (const [label, value] of [['gamma of feature 2', 2], ['beta of feature 3', 1.5]] as const) {
@@ -44,13 +51,14 @@ try {
   }
   await page.waitForTimeout(500);
   mkdirSync(out, { recursive: true });
-  for (const id of ['worked', 'ravine', 'drift', 'inference']) {
+  for (const id of ['worked', 'ravine', 'drift', 'inference', 'santurkar']) {
     // Written next to the target, then renamed: a crash never leaves half a PNG in docs/.
     const tmp = join(out, `.${id}.png.tmp`);
     await page.locator(`#${id}`).screenshot({ path: tmp, type: 'png' });
     renameSync(tmp, join(out, `${id}.png`));
   }
-  console.log(`step ${await page.locator('#drift').getAttribute('data-step')}; wrote ${out}{worked,ravine,drift,inference}.png`);
+  const steps = async (id: string): Promise<string | null> => page.locator(`#${id}`).getAttribute('data-step');
+  console.log(`steps: section 3 ${await steps('drift')}, section 5 ${await steps('santurkar')}; wrote ${out}{worked,ravine,drift,inference,santurkar}.png`);
   await context.close();
   await server.close();
 } finally {

@@ -1,19 +1,24 @@
 /// <reference lib="webworker" />
 /**
- * The training worker: two runs of the lab's MNIST network (src/experiments/mnistMlp.ts), one
- * without BatchNorm and one with it, stepped in lockstep in short slices so 'pause' and
- * 'classify' are answered between slices. Same seed, same initial weights, same batch order.
+ * The training worker: the page's two labs, each a few runs of the lab's MNIST network
+ * (src/experiments/mnistMlp.ts) stepped in lockstep: 'drift' (section 3: without and with
+ * BatchNorm) and 'santurkar' (section 5: without BN, with BN, with noisy BN, looking at the loss
+ * landscape as they go). Same seed, so same initial weights and batch order within a lab. Work is
+ * done in short slices so 'pause' and 'classify' are answered between them; both labs may run.
  */
 import { parseIdx, toImageSet, type ImageSet } from '../src/data/idx.js';
 import { createMlpTrainer, type MlpData, type MlpTrainer } from '../src/experiments/mnistMlp.js';
 import { getBackend, setBackend } from '../src/kernels/index.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import {
-  activationInputs, classifySingle, DRIFT_HELD_OUT as HELD_OUT, DRIFT_MAX_STEPS as MAX_STEPS, driftConfigs, histogram,
+  activationInputs, classifySingle, DRIFT_HELD_OUT as HELD_OUT, DRIFT_MAX_STEPS, driftConfigs, histogram,
   lastBatchNormChannels, shouldEvaluate,
 } from './lab/drift.js';
 import { runtimeInfo } from './lab/runtime.js';
-import { HIST_BINS, HIST_MAX, HIST_MIN, type DriftSettings, type FromWorker, type RunSnapshot, type ToWorker } from './protocol.js';
+import { SANTURKAR_MAX_STEPS, santurkarConfigs } from './lab/santurkar.js';
+import {
+  HIST_BINS, HIST_MAX, HIST_MIN, type FromWorker, type LabName, type LabSettings, type RunName, type RunSnapshot, type ToWorker,
+} from './protocol.js';
 
 /** Channels of the last BatchNorm shown in section 4. */
 const CHANNELS_SHOWN = 20;
@@ -22,14 +27,20 @@ const SLICE_MS = 150;
 
 const post = (msg: FromWorker): void => postMessage(msg);
 
+interface Lab {
+  settings: LabSettings;
+  runs: { run: RunName; trainer: MlpTrainer; looksSent: number }[];
+  maxSteps: number;
+  running: boolean;
+  /** Training time of this lab's steps (evaluation excluded). */
+  rate: { steps: number; ms: number };
+}
+
 let data: MlpData | null = null;
 let heldOut: Tensor | null = null;
-let runs: { run: 'plain' | 'bn'; trainer: MlpTrainer }[] = [];
-let settings: DriftSettings = { lr: 0.5, placement: 'before' };
-let running = false;
-/** Identifies the live training loop: bumped by start and reset, so a stale timer never runs a second loop. */
-let loop = 0;
-let rate = { steps: 0, ms: 0 };
+const labs = new Map<LabName, Lab>();
+/** Whether a slice is scheduled: at most one timer, whatever starts and resets came in between. */
+let scheduled = false;
 
 async function fetchIdx(base: string, name: string) {
   const res = await fetch(new URL(name, base));
@@ -46,65 +57,86 @@ async function loadData(base: string): Promise<MlpData> {
   };
 }
 
-function reset(next: DriftSettings): void {
+function reset(settings: LabSettings): void {
   if (!data) return;
-  settings = next;
-  loop++;
-  running = false;
-  rate = { steps: 0, ms: 0 };
-  runs = driftConfigs(next.lr, next.placement).map(({ run, config }) => ({ run, trainer: createMlpTrainer(config, data!) }));
-  snapshot();
-  status();
+  const configs = settings.lab === 'drift' ? driftConfigs(settings.lr, settings.placement) : santurkarConfigs(settings.lr, settings.noise);
+  const lab: Lab = {
+    settings,
+    runs: configs.map(({ run, config }) => ({ run, trainer: createMlpTrainer(config, data!), looksSent: 0 })),
+    maxSteps: settings.lab === 'drift' ? DRIFT_MAX_STEPS : SANTURKAR_MAX_STEPS,
+    running: false,
+    rate: { steps: 0, ms: 0 },
+  };
+  labs.set(settings.lab, lab);
+  snapshot(settings.lab, lab);
+  status(settings.lab, lab);
 }
 
-function snapshot(): void {
-  const snapshots: RunSnapshot[] = runs.map(({ run, trainer }) => {
+function snapshot(name: LabName, lab: Lab): void {
+  const snapshots: RunSnapshot[] = lab.runs.map((r) => {
+    const { trainer } = r;
     const { point, percentiles } = trainer.evaluate();
-    trainer.model.eval();
-    const histograms = activationInputs(trainer.model, heldOut!).map((t) => histogram(t.data, HIST_MIN, HIST_MAX, HIST_BINS));
-    trainer.model.train();
+    let histograms: number[][] = [];
+    if (name === 'drift') {
+      trainer.model.eval();
+      histograms = activationInputs(trainer.model, heldOut!).map((t) => histogram(t.data, HIST_MIN, HIST_MAX, HIST_BINS));
+      trainer.model.train();
+    }
+    const looks = trainer.landscape.slice(r.looksSent);
+    r.looksSent = trainer.landscape.length;
     return {
-      run, step: trainer.stepsDone, accuracy: point, percentiles, histograms,
+      run: r.run, step: trainer.stepsDone, accuracy: point, percentiles, histograms, looks,
       diverged: trainer.diverged ? `diverged at step ${trainer.diverged.step}: ${trainer.diverged.reason}` : null,
     };
   });
-  post({ type: 'snapshot', snapshots });
+  post({ type: 'snapshot', lab: name, snapshots });
 }
 
-function status(): void {
-  post({ type: 'status', running, step: runs[0]?.trainer.stepsDone ?? 0, stepsPerSecond: rate.ms > 0 ? (1000 * rate.steps) / rate.ms : 0 });
+function status(name: LabName, lab: Lab): void {
+  const { rate } = lab;
+  post({ type: 'status', lab: name, running: lab.running, step: lab.runs[0]?.trainer.stepsDone ?? 0, stepsPerSecond: rate.ms > 0 ? (1000 * rate.steps) / rate.ms : 0 });
 }
 
-function slice(id: number): void {
-  if (!running || id !== loop) return;
+/** A lab at its last step, or whose every run diverged, trains no further (Start does nothing until a reset). */
+function finished(lab: Lab): boolean {
+  return lab.runs[0].trainer.stepsDone >= lab.maxSteps || lab.runs.every(({ trainer }) => trainer.diverged);
+}
+
+function schedule(): void {
+  if (scheduled || ![...labs.values()].some((lab) => lab.running)) return;
+  scheduled = true;
+  setTimeout(slice, 0);
+}
+
+/** One slice: a step of every running lab in turn, until the slice's time is up. */
+function slice(): void {
+  scheduled = false;
   const t0 = performance.now();
-  let trainMs = 0;
-  let steps = 0;
-  try {
-    while (performance.now() - t0 < SLICE_MS) {
-      const s0 = performance.now();
-      for (const { trainer } of runs) trainer.step();
-      trainMs += performance.now() - s0;
-      steps++;
-      const step = runs[0].trainer.stepsDone;
-      if (shouldEvaluate(step)) snapshot();
-      if (step >= MAX_STEPS || runs.every(({ trainer }) => trainer.diverged)) {
-        running = false;
-        break;
+  const active = [...labs].filter(([, lab]) => lab.running);
+  while (active.some(([, lab]) => lab.running) && performance.now() - t0 < SLICE_MS) {
+    for (const [name, lab] of active) {
+      if (!lab.running) continue;
+      try {
+        const s0 = performance.now();
+        for (const { trainer } of lab.runs) trainer.step();
+        lab.rate.ms += performance.now() - s0;
+        lab.rate.steps++;
+        if (shouldEvaluate(lab.runs[0].trainer.stepsDone)) snapshot(name, lab);
+        if (finished(lab)) lab.running = false;
+      } catch (err) {
+        lab.running = false;
+        post({ type: 'error', lab: name, message: err instanceof Error ? err.message : String(err) });
       }
     }
-  } catch (err) {
-    running = false;
-    post({ type: 'error', message: err instanceof Error ? err.message : String(err) });
   }
-  rate = { steps: rate.steps + steps, ms: rate.ms + trainMs };
-  status();
-  setTimeout(() => slice(id), 0);
+  for (const [name, lab] of active) status(name, lab);
+  schedule();
 }
 
 function classify(index: number): void {
-  if (!data) return;
-  const bn = runs.find((r) => r.run === 'bn')!.trainer;
+  const drift = labs.get('drift');
+  if (!data || !drift || drift.settings.lab !== 'drift') return;
+  const bn = drift.runs.find((r) => r.run === 'bn')!.trainer;
   const { test } = data;
   const i = ((index % test.n) + test.n) % test.n;
   const pixels = test.images.slice(i * 784, (i + 1) * 784);
@@ -113,10 +145,18 @@ function classify(index: number): void {
   post({
     type: 'classified',
     result: {
-      index: i, label: test.labels[i], pixels, step: bn.stepsDone, placement: settings.placement, ...r,
+      index: i, label: test.labels[i], pixels, step: bn.stepsDone, placement: drift.settings.placement, ...r,
       channels: lastBatchNormChannels(bn.model, CHANNELS_SHOWN),
     },
   });
+}
+
+function setRunning(name: LabName, running: boolean): void {
+  const lab = labs.get(name);
+  if (!lab) return;
+  lab.running = running && !finished(lab);
+  status(name, lab);
+  schedule();
 }
 
 onmessage = async (e: MessageEvent<ToWorker>) => {
@@ -127,14 +167,14 @@ onmessage = async (e: MessageEvent<ToWorker>) => {
         data = await loadData(msg.dataUrl);
         heldOut = new Tensor(data.test.images.subarray(0, HELD_OUT * 784), [HELD_OUT, 784]);
         try {
-          reset(msg.settings);
+          msg.labs.forEach(reset);
         } catch (err) {
           // A fast backend that fails here (say, a browser without wasm SIMD) must not take the page
           // down: fall back to the reference kernels, and say so on the console.
           if (getBackend() === 'ref') throw err;
           console.warn(`training worker: the ${getBackend()} kernels failed (${err instanceof Error ? err.message : String(err)}); using the reference kernels`);
           setBackend('ref');
-          reset(msg.settings);
+          msg.labs.forEach(reset);
         }
         post({ type: 'ready', nTrain: data.train.n, nTest: data.test.n, runtime: runtimeInfo() });
         break;
@@ -142,22 +182,17 @@ onmessage = async (e: MessageEvent<ToWorker>) => {
         reset(msg.settings);
         break;
       case 'start':
-        if (data && !running) {
-          running = true;
-          status();
-          slice(++loop);
-        }
+        setRunning(msg.lab, true);
         break;
       case 'pause':
-        running = false;
-        status();
+        setRunning(msg.lab, false);
         break;
       case 'classify':
         classify(msg.index);
         break;
     }
   } catch (err) {
-    running = false;
+    for (const lab of labs.values()) lab.running = false;
     post({ type: 'error', message: err instanceof Error ? err.message : String(err) });
   }
 };

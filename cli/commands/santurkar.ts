@@ -1,28 +1,10 @@
 import type { Command } from 'commander';
 import { santurkarRuns, LANDSCAPE_LR_MULTIPLES } from '../../src/experiments/mlpVariants.js';
-import type { MlpMetrics } from '../../src/experiments/mnistMlp.js';
-import { summarizeLandscape } from '../../src/experiments/santurkar.js';
+import { santurkarSummary, summarizeLandscape } from '../../src/experiments/santurkar.js';
 import { bandSpec } from '../lab/charts.js';
 import { baseConfig, commandLine, labOptions, loadLabData, resultsJson, runAll, textTable, writeResults, type LabOptions } from '../lab/mlpLab.js';
 import { writeReport } from '../lab/report.js';
 import { figure1Table, mlpFigures, settingsText } from './mnist.js';
-
-const mean = (v: number[]): number => (v.length ? v.reduce((s, x) => s + x, 0) / v.length : NaN);
-
-/**
- * Per run: how far the tracked sigmoid input's median moves between evaluations (the
- * distribution the layer sees), and the landscape looks after step 0 averaged.
- */
-export function santurkarSummary(m: MlpMetrics): { medianMove: number; lossRange: number; gradChange: number; smoothness: number } {
-  const p = m.percentiles.filter((x) => x.step > 0);
-  const looks = m.landscape.filter((l) => l.step > 0).map(summarizeLandscape);
-  return {
-    medianMove: mean(p.slice(1).map((x, i) => Math.abs(x.p50 - p[i].p50))),
-    lossRange: mean(looks.map((l) => l.lossMax - l.lossMin)),
-    gradChange: mean(looks.map((l) => l.gradChangeMax)),
-    smoothness: mean(looks.map((l) => l.smoothness)),
-  };
-}
 
 export function registerSanturkar(program: Command): void {
   const cmd = program

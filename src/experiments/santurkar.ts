@@ -117,6 +117,27 @@ export function summarizeLandscape(p: LandscapePoint): { lossMin: number; lossMa
   };
 }
 
+const mean = (v: number[]): number => (v.length ? v.reduce((s, x) => s + x, 0) / v.length : NaN);
+
+/**
+ * What one run of the Santurkar experiment comes to (the CLI's table, the web lab's): how far the
+ * tracked sigmoid input's median moves between two evaluations after step 0 (the distribution the
+ * layer sees), and the looks at the landscape after step 0 averaged (`summarizeLandscape`).
+ * NaN where there is nothing to average yet.
+ */
+export function santurkarSummary(run: { percentiles: { step: number; p50: number }[]; landscape: LandscapePoint[] }): {
+  medianMove: number; lossRange: number; gradChange: number; smoothness: number;
+} {
+  const p = run.percentiles.filter((x) => x.step > 0);
+  const looks = run.landscape.filter((l) => l.step > 0).map(summarizeLandscape);
+  return {
+    medianMove: mean(p.slice(1).map((x, i) => Math.abs(x.p50 - p[i].p50))),
+    lossRange: mean(looks.map((l) => l.lossMax - l.lossMin)),
+    gradChange: mean(looks.map((l) => l.gradChangeMax)),
+    smoothness: mean(looks.map((l) => l.smoothness)),
+  };
+}
+
 /**
  * Loss and gradient of `model` (in its current mode) on a batch, as a float64 copy of every
  * parameter's gradient laid end to end.

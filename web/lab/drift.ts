@@ -9,6 +9,7 @@ import { BatchNorm } from '../../src/nn/batchnorm.js';
 import type { Sequential } from '../../src/nn/sequential.js';
 import { batchNorm } from '../../src/ops/batchNorm.js';
 import { zeros, type Tensor } from '../../src/tensor/tensor.js';
+import type { Placement, RunName } from '../protocol.js';
 
 const isActivation = (m: unknown): boolean => m instanceof Sigmoid || m instanceof ReLU || m instanceof Tanh;
 
@@ -51,7 +52,7 @@ export const DRIFT_MAX_STEPS = 20000;
  * The drift section's two runs (the worker trains them; the tests replay them in Node): the lab's
  * MNIST network without and with BatchNorm, same seed, so same initial weights and batches.
  */
-export function driftConfigs(lr: number, placement: 'before' | 'after'): { run: 'plain' | 'bn'; config: MlpConfig }[] {
+export function driftConfigs(lr: number, placement: Placement): { run: RunName; config: MlpConfig }[] {
   const base = {
     ...defaultMlpConfig, lr, steps: DRIFT_MAX_STEPS, evalEvery: 100,
     percentileBatch: DRIFT_HELD_OUT, evalLimit: DRIFT_EVAL_IMAGES, dataset: 'mnist (10k subset)',

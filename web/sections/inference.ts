@@ -142,7 +142,7 @@ export function mountInference(root: HTMLElement, send: (msg: ToWorker) => void)
         send({ type: 'classify', index });
       } else if (msg.type === 'classified') {
         show(msg.result);
-      } else if (msg.type === 'snapshot') {
+      } else if (msg.type === 'snapshot' && msg.lab === 'drift') {
         // Keep the prediction current as the network learns.
         send({ type: 'classify', index });
       }
