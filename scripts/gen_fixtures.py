@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate golden test fixtures for the "batchnorm" TypeScript library with PyTorch.
 
-Writes two JSON files (atomically: temp file in the same directory + os.replace):
+Writes three JSON files (atomically: temp file in the same directory + os.replace):
 
   test/fixtures/batchnorm.json
       BatchNorm1d/2d/3d cases. Each case builds one PyTorch module with the given
@@ -17,6 +17,10 @@ Writes two JSON files (atomically: temp file in the same directory + os.replace)
       SGD/Adam configurations. Records the initial and final state_dict, the
       per-step inputs, targets and losses (loss before the optimizer step), and
       the eval-mode output on a fresh batch after training.
+
+  test/fixtures/losses.json
+      F.cross_entropy with label smoothing and with class-probability targets, every
+      reduction: the loss and the gradient with respect to the logits.
 
 All numeric arrays are flat, row-major lists written from `.double().tolist()`,
 so float32 values are reproduced exactly. Shapes are given separately.
@@ -397,15 +401,53 @@ def training_cases():
 
 
 # ---------------------------------------------------------------------------
+# cross-entropy: label smoothing, class-probability targets
+# ---------------------------------------------------------------------------
+
+def loss_cases():
+    """F.cross_entropy on float32 logits (N=6, C=5) against class indices and against class
+    probabilities, with and without label smoothing, every reduction. Records the loss and the
+    gradient of sum(loss * w) with respect to the logits (w: a fixed random weight per output)."""
+    g = torch.Generator().manual_seed(3000)
+    n, c = 6, 5
+    logits = (torch.randn(n, c, generator=g) * 3).float()
+    indices = torch.randint(0, c, (n,), generator=g)
+    probs = torch.softmax(torch.randn(n, c, generator=g) * 2, dim=1).float()
+    cases = []
+    for target_kind, target in (("indices", indices), ("probabilities", probs)):
+        for smoothing in (0.0, 0.1, 0.35):
+            for reduction in ("mean", "sum", "none"):
+                x = logits.clone().requires_grad_(True)
+                loss = torch.nn.functional.cross_entropy(x, target, reduction=reduction, label_smoothing=smoothing)
+                w = torch.randn(loss.shape, generator=g).float()
+                (loss * w).sum().backward()
+                cases.append({
+                    "name": "%s_ls%g_%s" % (target_kind, smoothing, reduction),
+                    "logits": tensor_json(logits),
+                    "target": {"kind": target_kind,
+                               **({"data": indices.tolist()} if target_kind == "indices" else tensor_json(probs))},
+                    "labelSmoothing": smoothing,
+                    "reduction": reduction,
+                    "loss": tensor_json(loss.detach()),
+                    "gradWeight": tensor_json(w),
+                    "gradLogits": tensor_json(x.grad),
+                })
+    return cases
+
+
+# ---------------------------------------------------------------------------
 
 def main():
     bn = {"torch": torch.__version__, "cases": batchnorm_cases()}
     tr = {"torch": torch.__version__, "cases": training_cases()}
     bn_path = os.path.join(FIXTURE_DIR, "batchnorm.json")
     tr_path = os.path.join(FIXTURE_DIR, "training.json")
+    ls = {"torch": torch.__version__, "cases": loss_cases()}
+    ls_path = os.path.join(FIXTURE_DIR, "losses.json")
     write_json_atomic(bn_path, bn)
     write_json_atomic(tr_path, tr)
-    for p, obj in ((bn_path, bn), (tr_path, tr)):
+    write_json_atomic(ls_path, ls)
+    for p, obj in ((bn_path, bn), (tr_path, tr), (ls_path, ls)):
         print("wrote %s (%d cases, %d bytes)" % (
             os.path.relpath(p, ROOT), len(obj["cases"]), os.path.getsize(p)))
 

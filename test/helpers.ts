@@ -19,6 +19,8 @@ export const FLOAT64: Tolerance = { rtol: 1e-10, atolScale: 1e-10 };
 /** Asserts |actual - expected| <= rtol * |expected| + atolScale * max|expected| elementwise; names the worst element. */
 export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tolerance, label: string): void {
   assert.equal(actual.length, expected.length, `${label}: length ${actual.length} != expected ${expected.length}`);
+  // A missing field would make every comparison NaN, which never fails: refuse it.
+  assert.ok(Number.isFinite(tol.rtol) && Number.isFinite(tol.atolScale), `${label}: tolerance needs rtol and atolScale (got ${JSON.stringify(tol)})`);
   let scale = 0;
   for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]));
   let worst = -1;

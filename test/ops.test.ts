@@ -1,12 +1,14 @@
 // Every op with a backward, checked against float64 central differences; textbook values;
 // and the errors bad input gets.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import {
+  CrossEntropyLoss,
   add, crossEntropy, div, exp, flatten, linear, log, logSoftmax, matmul, mean, mseLoss, mul, neg, nllLoss, noGrad,
   pow, relu, reshape, sigmoid, sqrt, sub, sum, tanh, tensor, transpose, type Tensor,
 } from '../src/index.js';
-import { assertClose, gradcheck, randomTensor } from './helpers.js';
+import { assertClose, FLOAT32, gradcheck, randomTensor } from './helpers.js';
 
 const r = (shape: number[], seed: number, opts: { mean?: number; std?: number } = {}) =>
   randomTensor(shape, seed, { ...opts, requiresGrad: true });
@@ -63,6 +65,10 @@ describe('gradients against float64 central differences', () => {
     const target = [0, 3, 1, 1, 2];
     gradcheck((x) => nllLoss(logSoftmax(x, 1), target, 'sum'), [logits]);
     for (const red of ['mean', 'sum', 'none'] as const) gradcheck((x) => crossEntropy(x, target, red), [logits]);
+    // Label smoothing; class probabilities (the target's gradient too: it is an input like any other).
+    for (const red of ['mean', 'sum', 'none'] as const) gradcheck((x) => crossEntropy(x, target, { reduction: red, labelSmoothing: 0.2 }), [logits]);
+    const probs = r([5, 4], 25, { mean: 0.3, std: 0.1 });
+    gradcheck((x, t) => crossEntropy(x, t, { labelSmoothing: 0.3 }), [logits, probs]);
     gradcheck((x, y) => mseLoss(x, y), [r([3, 2], 22), r([3, 2], 23)]);
   });
   test('a tensor used twice accumulates both gradients', () => {
@@ -120,7 +126,7 @@ describe('bad input gets a clear error', () => {
   test('mixed dtypes, out-of-range targets, dims out of range', () => {
     assert.throws(() => add(tensor([1]), tensor([1], undefined, { dtype: 'float64' })), /same dtype \(got float32 and float64\)/);
     assert.throws(() => crossEntropy(tensor([[1, 2]]), [2]), /Target 2 is out of bounds/);
-    assert.throws(() => crossEntropy(tensor([[1, 2], [3, 4]]), [1, 0.5]), /^TypeError: target 1 is 0\.5: expected class indices \(integers in \[0, 2\)\); class probabilities are not supported$/);
+    assert.throws(() => crossEntropy(tensor([[1, 2], [3, 4]]), [1, 0.5]), /^TypeError: target 1 is 0\.5: expected class indices \(integers in \[0, 2\)\); class probabilities go in a float tensor of shape \(N, C\)$/);
     assert.throws(() => nllLoss(tensor([[1, 2]]), [NaN]), /target 0 is NaN: expected class indices/);
     assert.throws(() => crossEntropy(tensor([[1, 2]]), [0, 1]), /Expected input batch_size \(1\) to match target batch_size \(2\)/);
     assert.throws(() => sum(tensor([[1, 2]]), 2), /Dimension out of range \(expected to be in range of \[-2, 1\], but got 2\)/);
@@ -151,5 +157,44 @@ describe('bad input gets a clear error', () => {
     for (const [name, f, expected] of cases) assert.throws(f, (e: Error) => e instanceof TypeError && expected.test(e.message), name);
     assert.deepEqual(Array.from(add(2, x).data), [3, 4, 5, 6], 'a number operand still works, on either side');
     assert.deepEqual(Array.from(sub(x, 1).data), [0, 1, 2, 3]);
+  });
+});
+
+describe('cross-entropy against PyTorch 1.13 (test/fixtures/losses.json)', () => {
+  interface LossCase {
+    name: string;
+    logits: { shape: number[]; data: number[] };
+    target: { kind: 'indices'; data: number[] } | { kind: 'probabilities'; shape: number[]; data: number[] };
+    labelSmoothing: number;
+    reduction: 'mean' | 'sum' | 'none';
+    loss: { shape: number[]; data: number[] };
+    gradWeight: { shape: number[]; data: number[] };
+    gradLogits: { shape: number[]; data: number[] };
+  }
+  const { cases } = JSON.parse(readFileSync(new URL('./fixtures/losses.json', import.meta.url), 'utf8')) as { cases: LossCase[] };
+  test('18 cases: class indices and class probabilities, label smoothing 0 / 0.1 / 0.35, every reduction', () => {
+    assert.equal(cases.length, 18);
+    for (const c of cases) {
+      const x = tensor(c.logits.data, c.logits.shape, { requiresGrad: true });
+      const target = c.target.kind === 'indices' ? c.target.data : tensor(c.target.data, c.target.shape);
+      const loss = crossEntropy(x, target, { reduction: c.reduction, labelSmoothing: c.labelSmoothing });
+      assert.deepEqual(loss.shape, c.loss.shape, c.name);
+      assertClose(loss.data, c.loss.data, FLOAT32, `${c.name}: loss`);
+      sum(mul(loss, tensor(c.gradWeight.data, c.gradWeight.shape))).backward();
+      assertClose(x.grad!.data, c.gradLogits.data, FLOAT32, `${c.name}: d loss / d logits`);
+    }
+  });
+  test('the module takes the same options; bad options and targets are refused', () => {
+    const c = cases.find((k) => k.name === 'indices_ls0.1_mean')!;
+    const x = tensor(c.logits.data, c.logits.shape);
+    const m = new CrossEntropyLoss({ labelSmoothing: 0.1 });
+    assert.deepEqual([m.reduction, m.labelSmoothing], ['mean', 0.1]);
+    assertClose(m.forward(x, c.target.data as number[]).data, c.loss.data, FLOAT32, 'module');
+    assert.equal(new CrossEntropyLoss('sum').reduction, 'sum');
+    assert.throws(() => crossEntropy(x, [0, 1, 2, 3, 4, 0], { labelSmoothing: 1.5 }), /^RangeError: label_smoothing must be between 0\.0 and 1\.0\. Got: 1\.5$/);
+    assert.throws(() => crossEntropy(x, [0, 1, 2, 3, 4, 0], { labelSmoothing: NaN }), /label_smoothing must be between 0\.0 and 1\.0\. Got: NaN/);
+    assert.throws(() => crossEntropy(x, [0, 1, 2, 3, 4, 0], 'avg' as 'mean'), /^RangeError: 'avg' is not a valid value for reduction/);
+    assert.throws(() => crossEntropy(x, tensor(new Float32Array(12), [6, 2])), /class probabilities must have the input's shape \[6, 5\] \(got \[6, 2\]\)/);
+    assert.throws(() => crossEntropy(x, tensor(new Float64Array(30), [6, 5])), /cross_entropy: expected all tensors to have the same dtype \(got float32 and float64\)/);
   });
 });

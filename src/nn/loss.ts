@@ -1,11 +1,22 @@
-import { crossEntropy, mseLoss, type Reduction, type Targets } from '../ops/loss.js';
+import { crossEntropy, mseLoss, type CrossEntropyOptions, type Reduction, type Targets } from '../ops/loss.js';
 import type { Tensor } from '../tensor/tensor.js';
 
-/** Cross-entropy of logits (N, C) against class indices (N), like `nn.CrossEntropyLoss`. */
+/**
+ * Cross-entropy of logits (N, C) against class indices (N) or class probabilities (N, C), like
+ * `nn.CrossEntropyLoss(reduction='mean', label_smoothing=0.0)`; see `crossEntropy`.
+ * @example
+ * const loss = new CrossEntropyLoss({ labelSmoothing: 0.1 }).forward(logits, labels);
+ */
 export class CrossEntropyLoss {
-  constructor(readonly reduction: Reduction = 'mean') {}
+  readonly reduction: Reduction;
+  readonly labelSmoothing: number;
+  constructor(options: Reduction | CrossEntropyOptions = 'mean') {
+    const o = typeof options === 'string' ? { reduction: options } : options;
+    this.reduction = o.reduction ?? 'mean';
+    this.labelSmoothing = o.labelSmoothing ?? 0;
+  }
   forward(logits: Tensor, target: Targets): Tensor {
-    return crossEntropy(logits, target, this.reduction);
+    return crossEntropy(logits, target, { reduction: this.reduction, labelSmoothing: this.labelSmoothing });
   }
 }
 

@@ -6,7 +6,7 @@ export { linear } from './linear.js';
 export { sum, mean } from './reduce.js';
 export { reshape, flatten, transpose } from './shape.js';
 export { logSoftmax } from './logSoftmax.js';
-export { nllLoss, crossEntropy, mseLoss, type Reduction, type Targets } from './loss.js';
+export { nllLoss, crossEntropy, mseLoss, type CrossEntropyOptions, type Reduction, type Targets } from './loss.js';
 export { batchNorm, type BatchNormArgs } from './batchNorm.js';
 export { conv2d, type Conv2dOptions, type Size2 } from './conv2d.js';
 export { maxPool2d } from './maxPool2d.js';

@@ -1,7 +1,8 @@
 import { record } from '../autograd/tape.js';
 import { allocate, allocateOutput, Tensor } from '../tensor/tensor.js';
 import { formatShape, sameShape } from '../tensor/shape.js';
-import { sub, mul } from './elementwise.js';
+import { add, mul, sub } from './elementwise.js';
+import { neg } from './math.js';
 import { logSoftmax } from './logSoftmax.js';
 import { mean, sum } from './reduce.js';
 import { describeValue } from '../describe.js';
@@ -29,7 +30,7 @@ function targetIndices(target: Targets, n: number, classes: number): Int32Array 
   for (let i = 0; i < n; i++) {
     const t = values[i];
     if (!Number.isInteger(t)) {
-      throw new TypeError(`target ${i} is ${t}: expected class indices (integers in [0, ${classes})); class probabilities are not supported`);
+      throw new TypeError(`target ${i} is ${t}: expected class indices (integers in [0, ${classes})); class probabilities go in a float tensor of shape (N, C)`);
     }
     if (t < 0 || t >= classes) throw new RangeError(`Target ${t} is out of bounds.`);
     out[i] = t;
@@ -66,17 +67,56 @@ export function nllLoss(logProbs: Tensor, target: Targets, reduction: Reduction 
   });
 }
 
+const REDUCTIONS: readonly Reduction[] = ['mean', 'sum', 'none'];
+
+function reduceLoss(perSample: Tensor, reduction: Reduction): Tensor {
+  return reduction === 'none' ? perSample : reduction === 'sum' ? sum(perSample) : mean(perSample);
+}
+
+export interface CrossEntropyOptions {
+  /** 'mean' (over the batch; the default), 'sum' or 'none' (one loss per sample). */
+  reduction?: Reduction;
+  /**
+   * PyTorch's `label_smoothing`, in [0, 1]: the target becomes (1 - s) times itself plus s times
+   * the uniform distribution over the C classes (Szegedy et al. 2016). Default 0.
+   */
+  labelSmoothing?: number;
+}
+
 /**
- * Cross-entropy between logits (N, C) and class indices (N), like `F.cross_entropy`:
- * nll_loss(log_softmax(logits, 1)).
+ * Cross-entropy between logits (N, C) and a target, like `F.cross_entropy`:
+ * - class indices (N) (a Tensor, an Int32Array or an array of integers):
+ *   loss_i = -(1 - s) log p_i[y_i] - (s / C) sum_c log p_i[c];
+ * - class probabilities, a float tensor of the logits' shape (N, C) (PyTorch >= 1.10):
+ *   loss_i = -sum_c t'_ic log p_i[c], t' = (1 - s) t + s / C;
+ * with p_i = softmax(logits_i) and s the label smoothing; 'mean' averages over the N samples.
+ * The third argument is the reduction, or `{ reduction, labelSmoothing }`.
+ * @example
+ * crossEntropy(logits, labels, { labelSmoothing: 0.1 });   // F.cross_entropy(logits, labels, label_smoothing=0.1)
  */
-export function crossEntropy(logits: Tensor, target: Targets, reduction: Reduction = 'mean'): Tensor {
+export function crossEntropy(logits: Tensor, target: Targets, options: Reduction | CrossEntropyOptions = 'mean'): Tensor {
   expectTensors('cross_entropy', { input: logits });
   expectTargets('cross_entropy', target);
+  const { reduction = 'mean', labelSmoothing = 0 } = typeof options === 'string' ? { reduction: options } : (options ?? {});
+  if (!REDUCTIONS.includes(reduction)) throw new RangeError(`'${String(reduction)}' is not a valid value for reduction (expected 'mean', 'sum' or 'none')`);
+  if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) throw new RangeError(`label_smoothing must be between 0.0 and 1.0. Got: ${labelSmoothing}`);
   if (logits.ndim !== 2) {
     throw new RangeError(`cross_entropy: expected input of shape (N, C) (got ${formatShape(logits.shape)})`);
   }
-  return nllLoss(logSoftmax(logits, 1), target, reduction);
+  const classes = logits.shape[1];
+  const logProbs = logSoftmax(logits, 1);
+  if (target instanceof Tensor && target.ndim === 2) {
+    if (!sameShape(target.shape, logits.shape)) {
+      throw new RangeError(`cross_entropy: class probabilities must have the input's shape ${formatShape(logits.shape)} (got ${formatShape(target.shape)})`);
+    }
+    floatDtype('cross_entropy', logits, target);
+    const t = labelSmoothing > 0 ? add(mul(target, 1 - labelSmoothing), labelSmoothing / classes) : target;
+    return reduceLoss(neg(sum(mul(logProbs, t), 1)), reduction);
+  }
+  if (labelSmoothing === 0) return nllLoss(logProbs, target, reduction);
+  const nll = nllLoss(logProbs, target, 'none');
+  // -(1/C) sum_c log p[c]: the cross-entropy against the uniform distribution.
+  return reduceLoss(sub(mul(nll, 1 - labelSmoothing), mul(mean(logProbs, 1), labelSmoothing)), reduction);
 }
 
 /** Mean squared error, like `F.mse_loss`; input and target must have the same shape. */
@@ -88,6 +128,5 @@ export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = 'm
     );
   }
   const diff = sub(input, target);
-  const sq = mul(diff, diff);
-  return reduction === 'none' ? sq : reduction === 'sum' ? sum(sq) : mean(sq);
+  return reduceLoss(mul(diff, diff), reduction);
 }
