@@ -11,6 +11,7 @@ import { registerPredict } from './commands/predict.js';
 import { registerInterop } from './commands/interop.js';
 import { registerConvnet } from './commands/convnet.js';
 import { registerSanturkar } from './commands/santurkar.js';
+import { registerDepth } from './commands/depth.js';
 
 const program = new Command();
 /** The package's version, from the nearest package.json above this file (dist/cli or cli). */
@@ -34,6 +35,7 @@ registerPredict(program);
 registerInterop(program);
 registerConvnet(program);
 registerSanturkar(program);
+registerDepth(program);
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`batchnorm: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);

@@ -8,8 +8,9 @@ import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { checkpointPaths, resumeRun, saveRun } from '../cli/lab/checkpoints.js';
 import { loadMnist } from '../src/data/mnist.js';
-import { classifyRun, figure1Runs, lrSweepRuns, placementRuns } from '../src/experiments/mlpVariants.js';
-import { createMlpTrainer, defaultMlpConfig, run, type MlpConfig } from '../src/experiments/mnistMlp.js';
+import { classifyRun, depthRuns, figure1Runs, lrSweepRuns, placementRuns, usualInit } from '../src/experiments/mlpVariants.js';
+import { buildMlp, createMlpTrainer, defaultMlpConfig, run, type MlpConfig } from '../src/experiments/mnistMlp.js';
+import { Linear } from '../src/nn/linear.js';
 import { loadCheckpoint } from '../src/io/checkpoint.js';
 
 const data = loadMnist({ limit: 1000 });
@@ -84,6 +85,21 @@ describe('experiment variants', () => {
     assert.throws(() => lrSweepRuns({ base: defaultMlpConfig, lrs: [0], placements: ['none'], stallBelow: 0.5 }), /positive numbers \(got 0\)/);
   });
 
+  test('depth runs: each depth without and with BN, from the init usual for the nonlinearity, same weights layer for layer', () => {
+    // Glorot/Xavier for 100-100 layers: sqrt(2 / 200) = 0.1; He/Kaiming: sqrt(2 / 100).
+    assert.deepEqual(usualInit('sigmoid', 100), { initStd: 0.1, lr: 0.5 });
+    assert.deepEqual(usualInit('tanh', 100), { initStd: 0.1, lr: 0.1 });
+    assert.deepEqual(usualInit('relu', 100), { initStd: Math.sqrt(0.02), lr: 0.1 });
+    const runs = depthRuns({ lr: 0.2, initStd: 0.1 }, [2, 5], 30);
+    assert.deepEqual(runs.map((c) => [c.name, c.hidden, c.bn, c.lr]), [
+      ['without BN, depth 2', [30, 30], 'none', 0.2], ['with BN, depth 2', [30, 30], 'before', 0.2],
+      ['without BN, depth 5', [30, 30, 30, 30, 30], 'none', 0.2], ['with BN, depth 5', [30, 30, 30, 30, 30], 'before', 0.2],
+    ]);
+    const weights = (c: MlpConfig) => buildMlp(c).layers().filter((m): m is Linear => m instanceof Linear).map((l) => Array.from(l.weight.data));
+    assert.deepEqual(weights(runs[2]), weights(runs[3]), 'BN draws nothing: the same initial weights with and without it');
+    assert.throws(() => depthRuns({}, [0]), /depths must be positive integers \(got 0\)/);
+  });
+
   test('outcomes: diverges, stalls, trains', () => {
     const base = run(small({ steps: 8 }), data);
     assert.equal(classifyRun({ ...base, diverged: { step: 3, reason: 'x' } }, 0.5).outcome, 'diverges');
@@ -121,5 +137,33 @@ describe('the CLI', () => {
     assert.match(cli('predict', '--checkpoint', ckpt, '--index', '0', '--no-picture'), /mnist test image 0: predicted \d with probability [01]\.\d{4}; true label 7/);
     assert.throws(() => cli('predict', '--checkpoint', ckpt, '--index', '0', '--train-mode'), (e: { stderr: string }) =>
       /Expected more than 1 value per channel when training/.test(e.stderr));
+  });
+
+  test('depth: the plain sigmoid network stops training as it gets deeper, the BN one does not', () => {
+    const out = join(dir, 'depth');
+    const stdout = cli('depth', '--depths', '1,6', '--steps', '160', '--eval-every', '40', '--limit', '1000', '--out', out, '--no-progress');
+    assert.match(stdout, /hidden layers\s+without BN @40\s+with BN @40\s+without BN @160\s+with BN @160/);
+    assert.match(stdout, /sigmoid, 100 units a layer, weights from N\(0, 0\.1000\^2\), SGD at lr 0\.5/);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    assert.equal(results.experiment, 'depth');
+    const final = Object.fromEntries(results.runs.map((r: { name: string; curve: { testAccuracy: number }[] }) => [r.name, r.curve.at(-1)!.testAccuracy]));
+    assert.deepEqual(Object.keys(final), ['without BN, depth 1', 'with BN, depth 1', 'without BN, depth 6', 'with BN, depth 6']);
+    // Six sigmoid layers from the usual init: the gradient reaching the first layers is ~0.25^6 smaller, and the plain network sits at chance.
+    assert.ok(final['without BN, depth 6'] < 0.2, `plain, depth 6: ${final['without BN, depth 6']}`);
+    assert.ok(final['with BN, depth 6'] > 0.6, `BN, depth 6: ${final['with BN, depth 6']}`);
+    assert.ok(final['without BN, depth 1'] > 0.6, `plain, depth 1: ${final['without BN, depth 1']}`);
+    assert.match(stdout, /6\s+0\.\d{4}\s+0\.\d{4}\s+stalls 0\.\d{4}\s+0\.\d{4}/);
+    for (const svg of ['depth.svg', 'depth-accuracy.svg']) assert.match(readFileSync(join(out, svg), 'utf8'), /^<svg[\s\S]*<\/svg>$/);
+    // ReLU gets He init and its own rate unless they are given.
+    const relu = join(dir, 'depth-relu');
+    cli('depth', '--depths', '2', '--steps', '4', '--eval-every', '4', '--limit', '300', '--activation', 'relu', '--out', relu, '--no-progress');
+    const settings = JSON.parse(readFileSync(join(relu, 'results.json'), 'utf8')).runs.map((r: { settings: MlpConfig }) => r.settings);
+    assert.deepEqual(settings.map((c: MlpConfig) => [c.activation, c.initStd, c.lr]), [['relu', Math.sqrt(0.02), 0.1], ['relu', Math.sqrt(0.02), 0.1]]);
+    cli('depth', '--depths', '2', '--steps', '4', '--eval-every', '4', '--limit', '300', '--activation', 'relu', '--init-std', '0.05', '--lr', '0.2', '--out', relu, '--no-progress');
+    const given = JSON.parse(readFileSync(join(relu, 'results.json'), 'utf8')).runs[0].settings;
+    assert.deepEqual([given.initStd, given.lr], [0.05, 0.2]);
+    for (const [args, message] of [[['--depths', '3,x'], /--depths expects positive integers separated by commas \(got 'x'\)/], [['--activation', 'gelu'], /--activation must be 'sigmoid', 'relu' or 'tanh' \(got 'gelu'\)/]] as const) {
+      assert.throws(() => cli('depth', ...args, '--out', relu), (e: { stderr: string }) => message.test(e.stderr), args.join(' '));
+    }
   });
 });

@@ -79,6 +79,21 @@ export function sweepSpec(values: { lr: number; run: string; accuracy: number; o
   };
 }
 
+/** Final test accuracy against the number of hidden layers, one line per run kind. */
+export function depthSpec(values: { depth: number; run: string; accuracy: number }[]): object {
+  return {
+    ...base,
+    title: 'Final test accuracy by depth',
+    data: { values },
+    encoding: {
+      x: { field: 'depth', type: 'quantitative', title: 'hidden layers' },
+      y: { field: 'accuracy', type: 'quantitative', scale: { domain: [0, 1] }, title: 'final test accuracy' },
+      color: { field: 'run', type: 'nominal', title: null, legend: { orient: 'bottom-left' } },
+    },
+    layer: [{ mark: { type: 'line' } }, { mark: { type: 'point', filled: true, size: 70 } }],
+  };
+}
+
 /**
  * A band per run over training steps, from `lo` to `hi` (Santurkar et al., Figure 4: the range of
  * the loss, or of the gradient's change, along the gradient), its upper edge drawn as a line; a

@@ -25,7 +25,8 @@ export interface LabOptions {
   lr?: number;
   optimizer: 'sgd' | 'adam';
   momentum: number;
-  initStd: number;
+  /** Absent when the command picks it (depth, unless given). */
+  initStd?: number;
   limit?: number;
   resume: boolean;
   progress: boolean;
@@ -33,7 +34,11 @@ export interface LabOptions {
 }
 
 /** Registers the options every lab command shares (defaults from `defaults`). */
-export function labOptions(cmd: Command, defaults: { steps: number; evalEvery: number; out: string; lr?: number; initStd?: number }): Command {
+/**
+ * The options every lab command shares. `lr` / `initStd`: the defaults of --lr / --init-std, or
+ * 'usual' for a command that picks them from the nonlinearity when they are not given (depth).
+ */
+export function labOptions(cmd: Command, defaults: { steps: number; evalEvery: number; out: string; lr?: number | 'usual'; initStd?: number | 'usual' }): Command {
   const int = (name: string) => (v: string): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 0) throw new Error(`${name} expects a non-negative integer (got '${v}')`);
@@ -45,7 +50,12 @@ export function labOptions(cmd: Command, defaults: { steps: number; evalEvery: n
     return n;
   };
   // A command that sets the rate itself (lr-sweep) has no --lr.
-  if (defaults.lr !== undefined) cmd.option('--lr <rate>', 'learning rate', num('--lr'), defaults.lr);
+  const usual = ' (default: the usual one for --activation)';
+  if (defaults.lr === 'usual') cmd.option('--lr <rate>', `learning rate${usual}`, num('--lr'));
+  else if (defaults.lr !== undefined) cmd.option('--lr <rate>', 'learning rate', num('--lr'), defaults.lr);
+  const initStd = 'standard deviation of the Gaussian initial weights';
+  if (defaults.initStd === 'usual') cmd.option('--init-std <s>', `${initStd}${usual}`, num('--init-std'));
+  else cmd.option('--init-std <s>', initStd, num('--init-std'), defaults.initStd ?? 0.01);
   return cmd
     .option('--steps <n>', 'training steps per run (the paper: 50000)', int('--steps'), defaults.steps)
     .option('--eval-every <k>', 'evaluate test accuracy and percentiles every k steps', int('--eval-every'), defaults.evalEvery)
@@ -55,7 +65,6 @@ export function labOptions(cmd: Command, defaults: { steps: number; evalEvery: n
     .option('--data <dir>', 'a directory with your own copy of the four IDX files (plain or .gz)')
     .option('--optimizer <name>', "'sgd' or 'adam'", 'sgd')
     .option('--momentum <m>', 'SGD momentum', (v: string) => Number(v), 0)
-    .option('--init-std <s>', 'standard deviation of the Gaussian initial weights', num('--init-std'), defaults.initStd ?? 0.01)
     .option('--limit <n>', 'use only the first n training and test images (quick trials)', int('--limit'))
     .option('--resume', 'continue the runs saved in --out (same settings; --steps may grow)', false)
     .option('--only <runs>', "run only these runs (comma-separated file names, e.g. 'with-bn'); the others can run in another process with the same --out, and a final --resume gathers them")
@@ -68,7 +77,7 @@ export function baseConfig(o: LabOptions): Partial<MlpConfig> {
   if (o.optimizer !== 'sgd' && o.optimizer !== 'adam') throw new Error(`--optimizer must be 'sgd' or 'adam' (got '${o.optimizer}')`);
   return {
     steps: o.steps, evalEvery: o.evalEvery, seed: o.seed, dataset: o.dataset,
-    optimizer: o.optimizer, momentum: o.momentum, initStd: o.initStd, ...(o.lr === undefined ? {} : { lr: o.lr }),
+    optimizer: o.optimizer, momentum: o.momentum, ...(o.initStd === undefined ? {} : { initStd: o.initStd }), ...(o.lr === undefined ? {} : { lr: o.lr }),
   };
 }
 

@@ -5,6 +5,7 @@
  *   each run's outcome recorded ('trains', 'stalls' or 'diverges'), never thrown.
  * - `santurkarRuns`: without BN, with BN, and with "noisy" BN, looking at the loss landscape
  *   as they train (Santurkar et al. 2018; see santurkar.ts).
+ * - `depthRuns`: deeper and deeper networks, with and without BN ("BN makes deep networks train").
  */
 import { defaultMlpConfig, run, type BnPlacement, type MlpConfig, type MlpData, type MlpHooks, type MlpMetrics } from './mnistMlp.js';
 
@@ -85,4 +86,29 @@ export function santurkarRuns(base: Partial<MlpConfig> = {}, noise = 1, landscap
     { ...c, name: 'with BN', bn: 'before' },
     { ...c, name: 'noisy BN', bn: 'before', noise },
   ];
+}
+
+/**
+ * The usual initial weights and a workable plain-SGD learning rate for each nonlinearity, for
+ * `width`-unit hidden layers: Glorot/Xavier (std sqrt(2 / (fan_in + fan_out))) for sigmoid and
+ * tanh, He/Kaiming (std sqrt(2 / fan_in)) for ReLU. A deep network without BN gets the init its
+ * nonlinearity is usually given, so what BN adds is not measured against a careless baseline.
+ */
+export function usualInit(activation: MlpConfig['activation'], width: number): { initStd: number; lr: number } {
+  if (activation === 'relu') return { initStd: Math.sqrt(2 / width), lr: 0.1 };
+  return { initStd: Math.sqrt(2 / (width + width)), lr: activation === 'sigmoid' ? 0.5 : 0.1 };
+}
+
+/**
+ * Networks of each depth in `depths` (hidden layers of `width` units), each without BN and with
+ * BN before the nonlinearity; same seed, so the same batches, and the same initial weights
+ * layer for layer (BN draws nothing). Everything else comes from `base`.
+ */
+export function depthRuns(base: Partial<MlpConfig>, depths: number[], width = 100): MlpConfig[] {
+  for (const d of depths) if (!(Number.isInteger(d) && d > 0)) throw new RangeError(`depths must be positive integers (got ${d})`);
+  if (!(Number.isInteger(width) && width > 0)) throw new RangeError(`width must be a positive integer (got ${width})`);
+  const c = { ...defaultMlpConfig, ...base };
+  return depths.flatMap((d) =>
+    (['none', 'before'] as const).map((bn) => ({ ...c, hidden: Array<number>(d).fill(width), bn, name: `${bn === 'none' ? 'without BN' : 'with BN'}, depth ${d}` })),
+  );
 }
