@@ -3,22 +3,21 @@
  * landscape along the gradient, for three networks trained in the worker (web/lab/santurkar.ts).
  */
 import { santurkarSummary, summarizeLandscape } from '../../src/experiments/santurkar.js';
-import { Plot, RUN_COLOR, RUN_LABEL } from '../plot.js';
+import { Plot, RUN_LABEL } from '../plot.js';
 import type { FromWorker, RunName, RunSnapshot, SanturkarSettings, ToWorker } from '../protocol.js';
-import { accuracyChart, mountTrainingLab, percentileChart, schema } from './training.js';
+import { accuracyChart, mountTrainingLab, percentileChart, runColors, schema } from './training.js';
 
 const RUNS: RunName[] = ['plain', 'bn', 'noisy'];
 
 /** A band per run over training: `lo` to `hi` at each look (data: 'looks'). */
 function landscapeChart(el: HTMLElement, title: string, yTitle: string): Plot {
-  const color = { field: 'run', type: 'nominal', title: null, scale: { domain: RUNS.map((r) => RUN_LABEL[r]), range: RUNS.map((r) => RUN_COLOR[r]) } } as const;
   return Plot.lite(el, {
     $schema: schema,
     title,
     width: 'container',
     height: 190,
     data: { name: 'looks' },
-    encoding: { x: { field: 'step', type: 'quantitative', title: 'training step' }, color },
+    encoding: { x: { field: 'step', type: 'quantitative', title: 'training step' }, color: runColors(RUNS) },
     layer: [
       { mark: { type: 'area', opacity: 0.3 }, encoding: { y: { field: 'lo', type: 'quantitative', title: yTitle }, y2: { field: 'hi' } } },
       { mark: { type: 'line', strokeWidth: 1.5 }, encoding: { y: { field: 'hi', type: 'quantitative' } } },

@@ -9,6 +9,11 @@ import type { FromWorker, LabName, LabSettings, RunName, RunSnapshot, ToWorker }
 
 export const schema = 'https://vega.github.io/schema/vega-lite/v6.json';
 
+/** A colour encoding by run label: each of `runs` in its own colour, in this order in the legend. */
+export function runColors(runs: RunName[]) {
+  return { field: 'run', type: 'nominal', title: null, scale: { domain: runs.map((r) => RUN_LABEL[r]), range: runs.map((r) => RUN_COLOR[r]) } } as const;
+}
+
 /** Test accuracy of `runs` over training; returns what draws the snapshots. */
 export function accuracyChart(el: HTMLElement, runs: RunName[]): (snapshots: RunSnapshot[]) => void {
   const plot = Plot.lite(el, {
@@ -21,7 +26,7 @@ export function accuracyChart(el: HTMLElement, runs: RunName[]): (snapshots: Run
     encoding: {
       x: { field: 'step', type: 'quantitative', title: 'training step' },
       y: { field: 'accuracy', type: 'quantitative', title: null, scale: { zero: false }, axis: { format: '.0%' } },
-      color: { field: 'run', type: 'nominal', title: null, scale: { domain: runs.map((r) => RUN_LABEL[r]), range: runs.map((r) => RUN_COLOR[r]) } },
+      color: runColors(runs),
       tooltip: [{ field: 'run' }, { field: 'step' }, { field: 'accuracy', format: '.2%' }],
     },
   });
