@@ -2,7 +2,7 @@
 // loadStateDict that checks everything before changing anything; the seeded RNG.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BatchNorm1d, BatchNorm2d, Linear, manualSeed, Module, randn, ReLU, RNG, Sequential, Sigmoid, tensor, Tensor, type StateDict } from '../src/index.js';
+import { Adam, BatchNorm1d, BatchNorm2d, Linear, manualSeed, Module, Parameter, randn, ReLU, RNG, Sequential, SGD, Sigmoid, tensor, Tensor, type StateDict } from '../src/index.js';
 
 class Net extends Module {
   features = new Sequential(new Linear(4, 3), new BatchNorm1d(3), new ReLU());
@@ -164,4 +164,59 @@ describe('RNG', () => {
     const perm = rng.shuffle(Array.from({ length: 50 }, (_, i) => i));
     assert.deepEqual([...perm].sort((x, y) => x - y), Array.from({ length: 50 }, (_, i) => i));
   });
+});
+
+describe('Module.to(dtype)', () => {
+  test('converts parameters in place (same objects), float buffers and gradients; num_batches_tracked stays int64', () => {
+    const net = new Net();
+    net.forward(randn([5, 4], { rng: new RNG(1) })).sum().backward();
+    const before = net.stateDict();
+    const values = Object.fromEntries(Object.entries(before).map(([k, t]) => [k, Array.from(t.data)]));
+    const params = net.parameters();
+    assert.equal(net.double(), net);
+    assert.deepEqual(net.parameters(), params, 'the same Parameter objects');
+    for (const [k, t] of Object.entries(net.stateDict())) {
+      assert.equal(t.dtype, k.endsWith('num_batches_tracked') ? 'int64' : 'float64', k);
+      assert.deepEqual(Array.from(t.data), values[k], `${k}: float32 -> float64 is exact`);
+    }
+    assert.ok(params.every((p) => p.grad!.dtype === 'float64'), 'gradients converted with their parameters');
+    net.float();
+    assert.ok(Object.entries(net.stateDict()).every(([k, t]) => t.dtype === (k.endsWith('num_batches_tracked') ? 'int64' : 'float32')));
+    assert.throws(() => net.to('int64' as never), /nn.Module.to only accepts floating point dtypes .* but got desired dtype='int64'/);
+  });
+
+  const optimizers: [string, (params: Parameter[]) => SGD | Adam][] = [
+    ['SGD with momentum', (params) => new SGD(params, { lr: 0.1, momentum: 0.9 })],
+    ['Adam', (params) => new Adam(params, { lr: 0.01 })],
+  ];
+  for (const [name, makeOptimizer] of optimizers) {
+    test(`${name} made before double() trains on: its state is converted, as if rebuilt in float64 from its state dict`, () => {
+      const rng = new RNG(3);
+      const x = randn([8, 4], { rng });
+      const target = randn([8, 2], { rng });
+      const step = (model: Module, opt: SGD | Adam) => {
+        const dtype = model.parameters()[0].dtype;
+        opt.zeroGrad();
+        model.forward(x.to(dtype)).sub(target.to(dtype)).pow(2).mean().backward();
+        opt.step();
+      };
+      manualSeed(7);
+      const a = new Net();
+      const optA = makeOptimizer(a.parameters());
+      step(a, optA);
+      step(a, optA);
+      // The other route: a float64 net built separately, loading a's weights and optimizer state.
+      const b = new Net().double();
+      b.loadStateDict(a.stateDict());
+      const optB = makeOptimizer(b.parameters());
+      optB.loadStateDict(optA.stateDict());
+      a.double();
+      assert.ok(Object.entries(optA.stateDict()).every(([k, t]) => k.endsWith('.step') || t.dtype === 'float64'));
+      for (let i = 0; i < 3; i++) {
+        step(a, optA);
+        step(b, optB);
+      }
+      for (const [k, t] of Object.entries(b.stateDict())) assert.deepEqual(Array.from(a.stateDict()[k].data), Array.from(t.data), k);
+    });
+  }
 });

@@ -51,3 +51,25 @@ test('wrong calls name what was expected and what came', () => {
   ];
   for (const [name, f, expected] of cases) assert.throws(f, (e: Error) => e instanceof TypeError || e instanceof RangeError ? expected.test(e.message) : false, name);
 });
+
+test('to(dtype), double(), float(): converted copies, the same tensor for the same dtype, gradient in the input dtype', () => {
+  const x = tensor([-1.7, 2.5, -0.5, 3], { requiresGrad: true });
+  assert.equal(x.to('float32'), x, 'same dtype: the tensor itself (PyTorch)');
+  const d = x.double();
+  assert.equal(d.dtype, 'float64');
+  assert.deepEqual(Array.from(d.data), Array.from(x.data), 'float32 -> float64 is exact');
+  // torch.tensor([-1.7, 2.5, -0.5, 3.]).to(torch.int64) -> [-1, 2, 0, 3]: toward zero
+  const i = x.to('int64');
+  assert.equal(i.dtype, 'int64');
+  assert.deepEqual(Array.from(i.data), [-1, 2, 0, 3]);
+  assert.equal(i.requiresGrad, false, 'an integer result has no gradient');
+  const back = tensor(Float64Array.of(0.1, 1 / 3)).float();
+  assert.deepEqual(Array.from(back.data), [Math.fround(0.1), Math.fround(1 / 3)], 'float64 -> float32 rounds to nearest');
+  // The gradient of a cast is the cast of the gradient: d/dx sum(double(x) * w) = w, in x's dtype.
+  const w = tensor(Float64Array.of(0.5, -2, 3, 1e-3));
+  d.mul(w).sum().backward();
+  assert.equal(x.grad!.dtype, 'float32');
+  assert.deepEqual(Array.from(x.grad!.data), Array.from(Float32Array.from(w.data)));
+  assert.throws(() => tensor([1, NaN]).to('int64'), /cannot convert NaN to int64 \(element 1\)/);
+  assert.throws(() => x.to('float16' as never), /dtype must be one of 'float32', 'float64', 'int64' \(got 'float16'\)/);
+});

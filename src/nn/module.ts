@@ -146,6 +146,38 @@ export abstract class Module {
     return this.train(false);
   }
 
+  /**
+   * Converts every floating point parameter and buffer below this module to `dtype`, in place
+   * (PyTorch's `module.to(dtype)`); returns this. Parameters stay the same objects, so an
+   * optimizer made before keeps training them (its state is converted at its next step), and
+   * their gradients are converted too. Integer buffers (BatchNorm's `num_batches_tracked`)
+   * stay int64, as in PyTorch.
+   * @example const model = buildMlp(config).double(); // float64, e.g. for gradient checks
+   */
+  to(dtype: 'float32' | 'float64'): this {
+    if (dtype !== 'float32' && dtype !== 'float64') {
+      throw new TypeError(`nn.Module.to only accepts floating point dtypes ('float32', 'float64'), but got desired dtype=${typeof dtype === 'string' ? `'${dtype}'` : describeValue(dtype)}`);
+    }
+    for (const m of this.modules()) {
+      for (const [, t] of [...m.ownParameters(), ...m.ownBuffers()]) {
+        if (t.dtype === 'int64') continue;
+        t.convertInPlace(dtype);
+        keep(t); // the new storage belongs to the module, never to an enclosing tidy()
+      }
+    }
+    return this;
+  }
+
+  /** PyTorch's `double()`: `to('float64')`. */
+  double(): this {
+    return this.to('float64');
+  }
+
+  /** PyTorch's `float()`: `to('float32')`. */
+  float(): this {
+    return this.to('float32');
+  }
+
   /** Clears the gradient of every parameter (PyTorch 2's default: set to null). */
   zeroGrad(): void {
     for (const p of this.parameters()) p.clearGrad();

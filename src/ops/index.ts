@@ -5,6 +5,7 @@ export { matmul } from './matmul.js';
 export { linear } from './linear.js';
 export { sum, mean } from './reduce.js';
 export { reshape, flatten, transpose } from './shape.js';
+export { cast } from './cast.js';
 export { logSoftmax } from './logSoftmax.js';
 export { nllLoss, crossEntropy, mseLoss, type CrossEntropyOptions, type Reduction, type Targets } from './loss.js';
 export { batchNorm, type BatchNormArgs } from './batchNorm.js';

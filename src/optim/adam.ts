@@ -46,6 +46,8 @@ export class Adam extends Optimizer<Required<AdamOptions>> {
           s = { step: 0, m: allocate(p.dtype, p.size), v: allocate(p.dtype, p.size) };
           this.state.set(p, s);
         }
+        s.m = this.inParamDtype(p, s.m);
+        s.v = this.inParamDtype(p, s.v);
         s.step += 1;
         k.adamStep(p.data, grad.data, s.m, s.v, {
           stepSize: lr / (1 - beta1 ** s.step),

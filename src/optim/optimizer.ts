@@ -88,6 +88,17 @@ export abstract class Optimizer<H extends object = object> {
   /** The state of parameter i as named arrays (empty before its first update). */
   protected abstract paramState(i: number): Record<string, FloatArray | number> | null;
 
+  /**
+   * A state array of `p` in p's dtype: `a` itself, or a converted copy when the model was moved
+   * with `module.to(dtype)` after the state was made (the caller stores the copy).
+   */
+  protected inParamDtype(p: Parameter, a: FloatArray): FloatArray {
+    if (p.data instanceof Float32Array === a instanceof Float32Array) return a;
+    const converted = allocate(p.dtype, a.length);
+    converted.set(a);
+    return converted;
+  }
+
   /** Installs the state of parameter i (already checked against the parameter). */
   protected abstract setParamState(i: number, state: Record<string, FloatArray | number>): void;
 
@@ -106,7 +117,7 @@ export abstract class Optimizer<H extends object = object> {
       for (const [key, v] of Object.entries(s)) {
         out[`state.${i}.${key}`] = typeof v === 'number'
           ? new Tensor(Float64Array.of(v), [], 'float64')
-          : new Tensor(v.slice(), p.shape, p.dtype);
+          : new Tensor(this.inParamDtype(p, v).slice(), p.shape, p.dtype);
       }
     });
     return out;

@@ -42,6 +42,7 @@ export class SGD extends Optimizer<Required<SGDOptions>> {
         if (!grad) continue;
         let buf = this.buffers.get(p) ?? null;
         const first = buf === null;
+        if (buf !== null) this.buffers.set(p, (buf = this.inParamDtype(p, buf)));
         if (momentum !== 0 && buf === null) {
           buf = allocate(p.dtype, p.size);
           this.buffers.set(p, buf);

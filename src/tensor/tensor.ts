@@ -15,7 +15,7 @@ export type DType = 'float32' | 'float64' | 'int64';
 
 const DTYPES: readonly string[] = ['float32', 'float64', 'int64'];
 
-function checkDtype(dtype: unknown): DType {
+export function checkDtype(dtype: unknown): DType {
   if (typeof dtype !== 'string' || !DTYPES.includes(dtype)) {
     const got = typeof dtype === 'string' ? `'${dtype}'` : String(dtype);
     throw new TypeError(`dtype must be one of 'float32', 'float64', 'int64' (got ${got})`);
@@ -64,7 +64,7 @@ export class Tensor {
   #data: FloatArray | null;
   /** Size of each dimension, e.g. `[N, C, H, W]`. */
   readonly shape: readonly number[];
-  readonly dtype: DType;
+  #dtype: DType;
   /** Whether gradients flow to (leaf) or through (result) this tensor. */
   requiresGrad: boolean;
   #grad: Tensor | null = null;
@@ -79,11 +79,11 @@ export class Tensor {
     if (data.length !== sizeOf(s)) {
       throw new RangeError(`shape '${formatShape(s)}' is invalid for input of size ${data.length}`);
     }
-    this.dtype = dtype === undefined ? (data instanceof Float32Array ? 'float32' : 'float64') : checkDtype(dtype);
-    if ((this.dtype === 'float32') !== data instanceof Float32Array) {
-      throw new TypeError(`dtype ${this.dtype} does not match storage ${data.constructor.name}`);
+    this.#dtype = dtype === undefined ? (data instanceof Float32Array ? 'float32' : 'float64') : checkDtype(dtype);
+    if ((this.#dtype === 'float32') !== data instanceof Float32Array) {
+      throw new TypeError(`dtype ${this.#dtype} does not match storage ${data.constructor.name}`);
     }
-    if (requiresGrad && this.dtype === 'int64') {
+    if (requiresGrad && this.#dtype === 'int64') {
       throw new TypeError('only floating point tensors can require gradients (got dtype int64)');
     }
     this.#data = data;
@@ -98,6 +98,25 @@ export class Tensor {
       throw new Error(`${this.toString()} is disposed: its storage was released at the end of a tidy() scope (return the tensor from tidy, or keep() it)`);
     }
     return d;
+  }
+
+  /** The element type: 'float32', 'float64' or 'int64' (integers stored in a Float64Array). */
+  get dtype(): DType {
+    return this.#dtype;
+  }
+
+  /**
+   * @internal For `Module.to`: replaces the storage (and the gradient's) by a copy in `dtype`,
+   * keeping this object, as PyTorch's `module.to(dtype)` sets `param.data` and `param.grad.data`.
+   * Views made earlier (`detach()`) keep the old storage.
+   */
+  convertInPlace(dtype: 'float32' | 'float64'): void {
+    if (this.#dtype === dtype) return;
+    const data = allocate(dtype, this.size);
+    data.set(this.data);
+    this.#data = data;
+    this.#dtype = dtype;
+    this.#grad?.convertInPlace(dtype);
   }
 
   /** Whether the tensor's storage was released (by `tidy`); a disposed tensor cannot be used. */
@@ -254,6 +273,12 @@ export class Tensor {
   relu(): Tensor { return ops.relu(this); }
   tanh(): Tensor { return ops.tanh(this); }
   logSoftmax(dim: number): Tensor { return ops.logSoftmax(this, dim); }
+  /** This tensor in `dtype` (PyTorch's `x.to(torch.float64)`): itself if it has that dtype already. */
+  to(dtype: DType): Tensor { return ops.cast(this, dtype); }
+  /** PyTorch's `double()`: `to('float64')`. */
+  double(): Tensor { return ops.cast(this, 'float64'); }
+  /** PyTorch's `float()`: `to('float32')`. */
+  float(): Tensor { return ops.cast(this, 'float32'); }
 
   toString(): string {
     return `Tensor(shape=${formatShape(this.shape)}, dtype=${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''}${this.#data === null ? ', disposed' : ''})`;
