@@ -22,20 +22,33 @@ function craft(header: unknown, data: Uint8Array, headerLength?: bigint): Uint8A
   return out;
 }
 
-test('reads every dtype of a file written by PyTorch, with its metadata', () => {
+test('reads every dtype of a file written by PyTorch, with its metadata, from a Node Buffer, a view into a larger buffer, or an ArrayBuffer', () => {
   const expected = JSON.parse(readFileSync(new URL('dtypes.json', FIX), 'utf8'));
-  const { tensors, metadata } = loadSafetensors(fixtureBytes('dtypes.safetensors'));
+  const file = fixtureBytes('dtypes.safetensors');
+  const padded = new Uint8Array(file.length + 24).fill(0xff);
+  padded.set(file, 16);
+  // readFileSync gives a Buffer whose slice() is a view, and small files share Node's pool.
+  const forms: [string, Uint8Array | ArrayBuffer][] = [
+    ['Buffer', readFileSync(new URL('dtypes.safetensors', FIX))],
+    ['view at an offset', padded.subarray(16, 16 + file.length)],
+    ['ArrayBuffer', file.slice().buffer],
+  ];
+  for (const [form, bytes] of forms) checkDtypes(expected, loadSafetensors(bytes), form);
+});
+
+function checkDtypes(expected: { metadata: unknown; tensors: Record<string, { dtype: string; shape: number[]; data: number[] }> }, contents: ReturnType<typeof loadSafetensors>, form: string): void {
+  const { tensors, metadata } = contents;
   assert.deepEqual(metadata, expected.metadata);
   assert.deepEqual(Object.keys(tensors).sort(), Object.keys(expected.tensors).sort());
   const ourDtype: Record<string, string> = { F64: 'float64', F32: 'float32', F16: 'float32', BF16: 'float32', I64: 'int64', I32: 'int64' };
   for (const [name, e] of Object.entries<{ dtype: string; shape: number[]; data: number[] }>(expected.tensors)) {
     const t = tensors[name];
-    assert.deepEqual(t.shape, e.shape, name);
-    assert.equal(t.dtype, ourDtype[e.dtype], name);
+    assert.deepEqual(t.shape, e.shape, `${form}: ${name}`);
+    assert.equal(t.dtype, ourDtype[e.dtype], `${form}: ${name}`);
     // Exact: F16/BF16 widen to float32 without rounding, and the JSON holds the exact values.
-    assert.deepEqual(Array.from(t.data), e.data, name);
+    assert.deepEqual(Array.from(t.data), e.data, `${form}: ${name}`);
   }
-});
+}
 
 test('round trip keeps names, order, dtypes, shapes and every bit (including int64 num_batches_tracked)', () => {
   const rng = new RNG(1);
@@ -97,6 +110,8 @@ test('saveSafetensors writes atomically and leaves no temporary file', () => {
 });
 
 test('corrupt and truncated files give clear errors naming the tensor', () => {
+  assert.throws(() => loadSafetensors([1, 2, 3] as never), /loadSafetensors: expected a path, a Uint8Array or an ArrayBuffer \(got Array\)/);
+  assert.throws(() => parseSafetensors('x' as never), /parseSafetensors: expected a Uint8Array or an ArrayBuffer \(got string\)/);
   const f32 = (n: number) => new Uint8Array(new Float32Array(n).buffer);
   const ok = { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } };
   assert.doesNotThrow(() => parseSafetensors(craft(ok, f32(3))));

@@ -100,6 +100,23 @@ describe('tidy', () => {
     assert.deepEqual(Array.from(k!.data), Array.from(outside.data, (v) => Math.fround(v + 5)));
   }));
 
+  test('a tensor made inside (not an op output) is never released, even when a view of it (reshape, view, flatten, detach) is dropped', () => withWasm(() => {
+    let made: Tensor | null = null;
+    let views: Tensor[] = [];
+    let computed: Tensor | null = null;
+    tidy(() => {
+      made = rand([32, 64], 8);
+      views = [made.reshape(64, 32), made.view(2048), made.flatten(), made.detach()];
+      computed = made.exp().reshape(2048); // a view of an op output: released with it
+    });
+    const expected = Array.from(rand([32, 64], 8).data);
+    assert.ok(!made!.isDisposed && views.every((v) => !v.isDisposed), 'nothing the caller made is disposed');
+    assert.ok(computed!.isDisposed);
+    for (let i = 0; i < 4; i++) rand([32, 64], 100 + i).exp(); // allocations that would reuse a released block
+    assert.deepEqual(Array.from(made!.data), expected, 'its storage was not handed out again');
+    assert.deepEqual(Array.from(views[0].data), expected);
+  }));
+
   test('a throwing fn: its outputs are released, the error comes through, and later ops are not tracked', () => withWasm(() => {
     const x = rand([16, 16], 6);
     let made: Tensor | null = null;

@@ -46,7 +46,7 @@ export function record(
   out: Tensor, name: string, inputs: readonly Tensor[],
   backward: (gradOutput: FloatArray) => (FloatArray | null)[],
 ): Tensor {
-  trackOutput(out);
+  trackOutput(out, inputs.some((t) => !t.isDisposed && t.data === out.data));
   if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
     out.gradFn = { name, inputs, backward };

@@ -177,7 +177,7 @@ export function readArchitecture(metadata: Record<string, string>, source = 'che
  * architecture and loads every weight strictly. The model is returned in evaluation mode.
  * @example const { model, metadata } = loadCheckpoint('mlp.safetensors'); model.forward(x);
  */
-export function loadCheckpoint(pathOrBytes: string | Uint8Array): SafetensorsContents & { model: Module; architecture: ArchitectureSpec } {
+export function loadCheckpoint(pathOrBytes: string | Uint8Array | ArrayBuffer): SafetensorsContents & { model: Module; architecture: ArchitectureSpec } {
   const source = typeof pathOrBytes === 'string' ? pathOrBytes : 'checkpoint';
   const contents = loadSafetensors(pathOrBytes);
   const architecture = readArchitecture(contents.metadata, source);

@@ -16,6 +16,7 @@
  * `serializeSafetensors` and `parseSafetensors` work on bytes and run in a browser; the
  * path-taking forms read and write files through src/io/atomic.ts (Node).
  */
+import { describeValue } from '../describe.js';
 import type { StateDict } from '../nn/module.js';
 import { formatShape, sizeOf } from '../tensor/shape.js';
 import { Tensor, type DType } from '../tensor/tensor.js';
@@ -106,7 +107,8 @@ export function serializeSafetensors(stateDict: StateDict, metadata?: Record<str
  * the data, and a byte count that disagrees with shape x dtype each throw an error naming the
  * tensor. `source` (e.g. the file name) is included in error messages.
  */
-export function parseSafetensors(bytes: Uint8Array, source = ''): SafetensorsContents {
+export function parseSafetensors(data: Uint8Array | ArrayBuffer, source = ''): SafetensorsContents {
+  const bytes = asBytes('parseSafetensors', data);
   if (!LITTLE_ENDIAN) fail(source, 'big-endian hosts are not supported');
   if (bytes.length < 8) fail(source, `file is truncated: expected at least 8 bytes for the header length (got ${bytes.length})`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -180,8 +182,9 @@ export function parseSafetensors(bytes: Uint8Array, source = ''): SafetensorsCon
   const tensors: StateDict = {};
   for (const [name, e] of entries) {
     const [begin, end] = e.data_offsets;
-    // Copy into a fresh, aligned buffer: the tensor must not alias the file's bytes.
-    const buf = bytes.slice(dataStart + begin, dataStart + end).buffer;
+    // Copy into a fresh, aligned buffer: the tensor must not alias the file's bytes. (Not
+    // `bytes.slice`: on a Node Buffer, slice is a view of the whole file's, or the pool's, memory.)
+    const buf = new Uint8Array(bytes.subarray(dataStart + begin, dataStart + end)).buffer;
     tensors[name] = decode(name, e.dtype, buf, e.shape, source);
   }
   return { tensors, metadata };
@@ -241,10 +244,19 @@ function halfToFloat(h: number): number {
  * const { tensors, metadata } = loadSafetensors('model.safetensors');
  * model.loadStateDict(tensors);
  */
-export function loadSafetensors(pathOrBytes: string | Uint8Array): SafetensorsContents {
+export function loadSafetensors(pathOrBytes: string | Uint8Array | ArrayBuffer): SafetensorsContents {
   if (typeof pathOrBytes === 'string') return parseSafetensors(readFileBytes(pathOrBytes), pathOrBytes);
-  if (!(pathOrBytes instanceof Uint8Array)) throw new TypeError(`loadSafetensors: expected a path or a Uint8Array (got ${typeof pathOrBytes})`);
-  return parseSafetensors(pathOrBytes);
+  return parseSafetensors(asBytes('loadSafetensors', pathOrBytes, 'a path, '));
+}
+
+/**
+ * A file's bytes as a Uint8Array: a Uint8Array (a Node Buffer is one) as it is, an ArrayBuffer
+ * (what `await response.arrayBuffer()` gives in a browser) wrapped; anything else is an error.
+ */
+function asBytes(fn: string, data: unknown, alternatives = ''): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  throw new TypeError(`${fn}: expected ${alternatives}a Uint8Array or an ArrayBuffer (got ${describeValue(data)})`);
 }
 
 /**

@@ -200,7 +200,7 @@ export class Tensor {
   /** The same storage, cut from the graph (PyTorch's `detach()`). */
   detach(): Tensor {
     const t = new Tensor(this.data, this.shape, this.dtype, false);
-    trackOutput(t); // shares the storage: disposed with it by an enclosing tidy
+    trackOutput(t, true); // shares the storage: disposed with it by an enclosing tidy
     return t;
   }
 

@@ -12,13 +12,21 @@ import { Tensor } from './tensor.js';
  * Only op outputs are released (what `record` sees: the results of `add`, `linear`,
  * `batchNorm`, ...), and only when their storage was allocated inside the scope, so
  * parameters, gradients, optimizer state, running statistics and tensors made outside are
- * never touched. A released tensor is disposed: using it throws (never silent garbage).
+ * never touched; nor is a tensor made inside with `tensor()`, `zeros()`, ..., even through a
+ * view of it (`reshape`, `detach`). A released tensor is disposed: using it throws (never
+ * silent garbage).
  */
 interface Scope {
   /** Storage allocated while this scope was innermost. */
   readonly fresh: Set<FloatArray>;
   /** Op outputs made while this scope was innermost (views included). */
   readonly outputs: Tensor[];
+  /**
+   * Storage of the outputs that are not views: what the scope may release. A view (`reshape`,
+   * `detach`) shares its input's storage; if that input is not an op output (a tensor made with
+   * `tensor()` in the scope, say) the storage is the caller's and must outlive the scope.
+   */
+  readonly owned: Set<FloatArray>;
 }
 
 const scopes: Scope[] = [];
@@ -29,9 +37,12 @@ export function trackStorage(storage: FloatArray): void {
   if (scopes.length > 0) scopes[scopes.length - 1].fresh.add(storage);
 }
 
-/** @internal Called by `record` for every op output. */
-export function trackOutput(t: Tensor): void {
-  if (scopes.length > 0) scopes[scopes.length - 1].outputs.push(t);
+/** @internal Called by `record` for every op output; `view` when it shares an input's storage. */
+export function trackOutput(t: Tensor, view: boolean): void {
+  if (scopes.length === 0) return;
+  const scope = scopes[scopes.length - 1];
+  scope.outputs.push(t);
+  if (!view) scope.owned.add(t.data);
 }
 
 /**
@@ -80,7 +91,7 @@ function collectStorage(value: unknown, out: Set<FloatArray>, seen: Set<unknown>
  * }
  */
 export function tidy<T>(fn: () => T): T {
-  const scope: Scope = { fresh: new Set(), outputs: [] };
+  const scope: Scope = { fresh: new Set(), outputs: [], owned: new Set() };
   scopes.push(scope);
   let result: T;
   try {
@@ -104,18 +115,18 @@ export function tidy<T>(fn: () => T): T {
 function end(scope: Scope, resultStorage: Set<FloatArray>): void {
   const parent = scopes.length > 0 ? scopes[scopes.length - 1] : null;
   const release = new Set<FloatArray>();
-  for (const t of scope.outputs) {
-    if (t.isDisposed) continue;
-    const d = t.data;
+  for (const d of scope.owned) {
     if (scope.fresh.has(d) && !resultStorage.has(d) && !kept.has(d)) release.add(d);
   }
   for (const t of scope.outputs) {
     if (t.isDisposed) continue;
-    if (release.has(t.data)) {
+    const d = t.data;
+    if (release.has(d)) {
       t.markDisposed();
     } else if (parent) {
       parent.outputs.push(t);
-      if (scope.fresh.has(t.data)) parent.fresh.add(t.data);
+      if (scope.fresh.has(d)) parent.fresh.add(d);
+      if (scope.owned.has(d)) parent.owned.add(d);
     }
   }
   for (const d of release) releaseStorage(d);
