@@ -12,3 +12,39 @@ export function describeValue(value: unknown): string {
 export function isIterable(value: unknown): value is Iterable<unknown> {
   return value != null && typeof (value as Partial<Iterable<unknown>>)[Symbol.iterator] === 'function';
 }
+
+/** A value as an error message shows it: `'3'` for a string, `0.1` for a number, else its kind. */
+export function formatValue(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' || value === undefined) return String(value);
+  return describeValue(value);
+}
+
+/** Checks a layer's size argument (numFeatures, inFeatures, ...): a positive integer. */
+export function checkSize(where: string, name: string, value: unknown): void {
+  if (!Number.isInteger(value) || (value as number) <= 0) throw new RangeError(`${where}: ${name} must be a positive integer (got ${formatValue(value)})`);
+}
+
+/**
+ * Checks an options argument: undefined, or a plain object whose keys are all in `allowed`.
+ * Without it a misspelt or PyTorch-spelt key (`weight_decay`, `epsilon`) or PyTorch's
+ * positional argument (`new BatchNorm1d(3, 1e-3)`) would be ignored without a word.
+ */
+export function checkOptions(where: string, options: unknown, allowed: readonly string[]): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`${where}: options must be an object such as { ${allowed[0]}: ... } (got ${describeValue(options)}${typeof options === 'number' ? ` ${options}` : ''})`);
+  }
+  const unknown = Object.keys(options).find((k) => !allowed.includes(k));
+  if (unknown !== undefined) {
+    const camel = unknown.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    const hint = camel !== unknown && allowed.includes(camel) ? ` (did you mean '${camel}'?)` : '';
+    throw new TypeError(`${where}: unknown option '${unknown}'${hint}; the options are ${allowed.map((a) => `'${a}'`).join(', ')}`);
+  }
+}
+
+/** Checks a layer's `dtype` option: a floating point dtype (a layer's weights train). */
+export function checkFloatDtype(where: string, dtype: unknown): 'float32' | 'float64' {
+  if (dtype !== 'float32' && dtype !== 'float64') throw new TypeError(`${where}: dtype must be 'float32' or 'float64' (got ${formatValue(dtype)})`);
+  return dtype;
+}

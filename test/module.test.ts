@@ -100,6 +100,24 @@ describe('Module', () => {
     assert.throws(() => net.loadStateDict([] as unknown as StateDict), /Expected state_dict to be dict-like, got Array\./);
   });
 
+  test('a key holding null or a non-tensor is an error, not a skipped key; a float count into num_batches_tracked truncates (PyTorch copy_)', () => {
+    const net = new Net();
+    const before = Array.from(net.head.bias!.data);
+    for (const bad of [null, undefined, [1, 2]]) {
+      const sd = { ...new Net().stateDict(), 'head.bias': bad as unknown as Tensor };
+      for (const strict of [true, false]) {
+        assert.throws(() => net.loadStateDict(sd, { strict }), /While copying the parameter named "head.bias", expected Tensor from checkpoint but received (null|undefined|Array)\./);
+      }
+    }
+    assert.deepEqual(Array.from(net.head.bias!.data), before, 'nothing loaded');
+    const counted = { ...new Net().stateDict(), 'features.1.num_batches_tracked': tensor(2.7) };
+    net.loadStateDict(counted);
+    assert.equal(net.stateDict()['features.1.num_batches_tracked'].item(), 2); // torch: bn.num_batches_tracked.copy_(torch.tensor(2.7)) -> 2
+    counted['features.1.num_batches_tracked'] = tensor(NaN);
+    assert.throws(() => net.loadStateDict(counted), /invalid value for features.1.num_batches_tracked: an int64 cannot hold NaN/);
+    assert.equal(net.stateDict()['features.1.num_batches_tracked'].item(), 2);
+  });
+
   test('a state dict without num_batches_tracked loads, as in PyTorch (unversioned dicts: older checkpoints, safetensors)', () => {
     // PyTorch 1.13: BatchNorm1d(3).load_state_dict({without num_batches_tracked}) -> <All keys matched successfully>
     const net = new Net();
@@ -125,6 +143,35 @@ describe('Module', () => {
       if (m instanceof BatchNorm1d) m.weight!.data.fill(0.5);
     });
     assert.deepEqual(Array.from(net.stateDict()['features.1.weight'].data), [0.5, 0.5, 0.5]);
+  });
+
+  test('Sequential: for-of over its layers, at(-1) from the end, out of range named (PyTorch: model[-1], iteration, IndexError)', () => {
+    const layers = [new Linear(4, 3), new BatchNorm1d(3), new ReLU()];
+    const seq = new Sequential(...layers);
+    assert.deepEqual([...seq], layers);
+    assert.equal(seq.at(-1), layers[2]);
+    assert.equal(seq.at(0), layers[0]);
+    assert.equal(seq.at(-3), layers[0]);
+    assert.throws(() => seq.at(3), /^RangeError: index 3 is out of range$/);
+    assert.throws(() => seq.at(-4), /index -4 is out of range/);
+    assert.deepEqual(Object.keys(seq.stateDict()).length, 7, 'the iterator adds no state');
+  });
+
+  test('constructor arguments: sizes, dtype, and options objects with only known keys (a positional eps or weight_decay would be ignored silently)', () => {
+    assert.throws(() => new BatchNorm1d('3' as never), /^RangeError: BatchNorm1d: numFeatures must be a positive integer \(got '3'\)$/);
+    assert.throws(() => new BatchNorm2d(3, { dtype: 'int64' as never }), /^TypeError: BatchNorm2d: dtype must be 'float32' or 'float64' \(got 'int64'\)$/);
+    assert.throws(() => new BatchNorm1d(3, 1e-3 as never), /^TypeError: BatchNorm1d: options must be an object such as \{ eps: \.\.\. \} \(got number 0\.001\)$/);
+    assert.throws(() => new BatchNorm1d(3, { epsilon: 1e-3 } as never), /^TypeError: BatchNorm1d: unknown option 'epsilon'; the options are 'eps', 'momentum', 'affine', 'trackRunningStats', 'channelsLast', 'dtype'$/);
+    assert.throws(() => new BatchNorm1d(3, { track_running_stats: false } as never), /unknown option 'track_running_stats' \(did you mean 'trackRunningStats'\?\)/);
+    const bn = new BatchNorm1d(3);
+    assert.throws(() => { bn.momentum = '0.1' as never; bn.forward(randn([4, 3])); }, /BatchNorm1d: momentum must be in \[0, 1\] or null \(got '0.1'\)/);
+    assert.throws(() => new Linear(4, 0), /^RangeError: Linear: outFeatures must be a positive integer \(got 0\)$/);
+    assert.throws(() => new Linear(4, 2, { dtype: 'int64' as never }), /Linear: dtype must be 'float32' or 'float64' \(got 'int64'\)/);
+    assert.throws(() => new Linear(4, 2, { bias: false, seed: 1 } as never), /Linear: unknown option 'seed'; the options are 'bias', 'rng', 'dtype'/);
+    const params = new Linear(4, 2).parameters();
+    assert.throws(() => new SGD(params, { lr: 0.1, weight_decay: 1e-4 } as never), /^TypeError: SGD: unknown option 'weight_decay' \(did you mean 'weightDecay'\?\); the options are 'lr', 'momentum', 'dampening', 'weightDecay', 'nesterov'$/);
+    assert.throws(() => new Adam(params, { learningRate: 1e-3 } as never), /Adam: unknown option 'learningRate'/);
+    assert.throws(() => new SGD([{ params: [params[0]], weight_decay: 0 }, { params: [params[1]] }] as never, { lr: 0.1 }), /^TypeError: SGD \(parameter group 0\): unknown option 'weight_decay' \(did you mean 'weightDecay'\?\)/);
   });
 
   test('BatchNorm2d inside a model is found by parameters() and stateDict()', () => {

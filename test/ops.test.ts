@@ -124,11 +124,19 @@ describe('bad input gets a clear error', () => {
     assert.throws(() => tensor([1]).backward(), /does not require grad/);
   });
   test('mixed dtypes, out-of-range targets, dims out of range', () => {
-    assert.throws(() => add(tensor([1]), tensor([1], undefined, { dtype: 'float64' })), /same dtype \(got float32 and float64\)/);
+    assert.throws(() => add(tensor([1]), tensor([1], undefined, { dtype: 'float64' })), /^TypeError: add: expected all tensors to have the same dtype \(got float32 and float64\)$/);
+    // Errors name the op the caller called, not its node on the tape (SumBackward, ...).
+    const counts = tensor([1, 2], { dtype: 'int64' });
+    assert.throws(() => sum(counts), /^TypeError: sum: expected a floating point tensor \(got dtype int64\)$/);
+    assert.throws(() => counts.exp(), /^TypeError: exp: expected a floating point tensor/);
+    assert.throws(() => counts.sigmoid(), /^TypeError: sigmoid: expected a floating point tensor/);
     assert.throws(() => crossEntropy(tensor([[1, 2]]), [2]), /Target 2 is out of bounds/);
     assert.throws(() => crossEntropy(tensor([[1, 2], [3, 4]]), [1, 0.5]), /^TypeError: target 1 is 0\.5: expected class indices \(integers in \[0, 2\)\); class probabilities go in a float tensor of shape \(N, C\)$/);
     assert.throws(() => nllLoss(tensor([[1, 2]]), [NaN]), /target 0 is NaN: expected class indices/);
     assert.throws(() => crossEntropy(tensor([[1, 2]]), [0, 1]), /Expected input batch_size \(1\) to match target batch_size \(2\)/);
+    // torch.arange(6.).reshape(2, 3).sum([]) -> tensor(15.), mean([]) -> tensor(2.5000): [] is every dim
+    const x23 = tensor([[0, 1, 2], [3, 4, 5]]);
+    assert.deepEqual([sum(x23, []).item(), x23.mean([]).item(), x23.sum([], true).shape], [15, 2.5, [1, 1]]);
     assert.throws(() => sum(tensor([[1, 2]]), 2), /Dimension out of range \(expected to be in range of \[-2, 1\], but got 2\)/);
     assert.throws(() => mseLoss(tensor([1, 2]), tensor([1])), /same shape \(got \[2\] and \[1\]\)/);
   });

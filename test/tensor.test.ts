@@ -73,3 +73,12 @@ test('to(dtype), double(), float(): converted copies, the same tensor for the sa
   assert.throws(() => tensor([1, NaN]).to('int64'), /cannot convert NaN to int64 \(element 1\)/);
   assert.throws(() => x.to('float16' as never), /dtype must be one of 'float32', 'float64', 'int64' \(got 'float16'\)/);
 });
+
+test('reshape and view take the sizes as arguments or as one array, as in PyTorch', () => {
+  const x = tensor([1, 2, 3, 4, 5, 6]);
+  for (const y of [x.reshape([3, 2]), x.reshape(3, 2), x.view([-1, 2]), x.view(3, -1)]) {
+    assert.deepEqual(y.shape, [3, 2]);
+    assert.deepEqual(y.toArray(), [[1, 2], [3, 4], [5, 6]]);
+  }
+  assert.throws(() => x.reshape([4, 2]), /shape '\[4, 2\]' is invalid for input of size 6/);
+});

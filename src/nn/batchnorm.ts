@@ -1,3 +1,4 @@
+import { checkFloatDtype, checkOptions, checkSize, formatValue } from '../describe.js';
 import { noGrad } from '../autograd/tape.js';
 import { batchNorm } from '../ops/batchNorm.js';
 import { expectTensors } from '../ops/util.js';
@@ -76,10 +77,10 @@ export abstract class BatchNorm extends Module {
     options: BatchNormOptions = {},
   ) {
     super();
-    if (!Number.isInteger(numFeatures) || numFeatures <= 0) {
-      throw new RangeError(`${new.target.name}: numFeatures must be a positive integer (got ${numFeatures})`);
-    }
-    const { eps = 1e-5, momentum = 0.1, affine = true, trackRunningStats = true, channelsLast = false, dtype = 'float32' } = options;
+    checkSize(new.target.name, 'numFeatures', numFeatures);
+    checkOptions(new.target.name, options, ['eps', 'momentum', 'affine', 'trackRunningStats', 'channelsLast', 'dtype']);
+    const { eps = 1e-5, momentum = 0.1, affine = true, trackRunningStats = true, channelsLast = false } = options;
+    const dtype = checkFloatDtype(new.target.name, options.dtype ?? 'float32');
     if (!(eps > 0)) throw new RangeError(`${new.target.name}: eps must be positive (got ${eps})`);
     checkMomentum(new.target.name, momentum);
     this.eps = eps;
@@ -208,7 +209,7 @@ export abstract class BatchNorm extends Module {
 
 function checkMomentum(layer: string, momentum: number | null): void {
   if (momentum !== null && !(typeof momentum === 'number' && momentum >= 0 && momentum <= 1)) {
-    throw new RangeError(`${layer}: momentum must be in [0, 1] or null (got ${momentum})`);
+    throw new RangeError(`${layer}: momentum must be in [0, 1] or null (got ${formatValue(momentum)})`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { checkFloatDtype, checkOptions, checkSize } from '../describe.js';
 import { conv2d, pair, type Size2 } from '../ops/conv2d.js';
 import { maxPool2d } from '../ops/maxPool2d.js';
 import { getDefaultRng, type RNG } from '../random.js';
@@ -44,9 +45,9 @@ export class Conv2d extends Module {
     options: Conv2dModuleOptions = {},
   ) {
     super();
-    for (const [name, v] of [['inChannels', inChannels], ['outChannels', outChannels]] as const) {
-      if (!Number.isInteger(v) || v <= 0) throw new RangeError(`Conv2d: ${name} must be a positive integer (got ${v})`);
-    }
+    checkSize('Conv2d', 'inChannels', inChannels);
+    checkSize('Conv2d', 'outChannels', outChannels);
+    checkOptions('Conv2d', options, ['stride', 'padding', 'dilation', 'bias', 'rng', 'dtype']);
     this.kernelSize = pair(kernelSize, 'kernel_size');
     this.stride = pair(options.stride ?? 1, 'stride');
     this.padding = pair(options.padding ?? 0, 'padding');
@@ -57,7 +58,7 @@ export class Conv2d extends Module {
     if (this.padding.some((p) => p < 0)) throw new RangeError('negative padding is not supported');
     if (this.dilation.some((d) => d <= 0)) throw new RangeError('non-positive dilation is not supported');
     const rng = options.rng ?? getDefaultRng();
-    const dtype = options.dtype ?? 'float32';
+    const dtype = checkFloatDtype('Conv2d', options.dtype ?? 'float32');
     const bound = 1 / Math.sqrt(inChannels * kH * kW);
     this.weight = new Parameter(rand([outChannels, inChannels, kH, kW], { rng, dtype, low: -bound, high: bound }));
     this.bias = options.bias === false ? null : new Parameter(rand([outChannels], { rng, dtype, low: -bound, high: bound }));

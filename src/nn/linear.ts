@@ -1,6 +1,7 @@
+import { checkFloatDtype, checkOptions, checkSize } from '../describe.js';
 import { linear } from '../ops/linear.js';
 import { getDefaultRng, type RNG } from '../random.js';
-import { rand, type DType, type Tensor } from '../tensor/tensor.js';
+import { rand, type Tensor } from '../tensor/tensor.js';
 import { Module, Parameter } from './module.js';
 
 export interface LinearOptions {
@@ -27,12 +28,12 @@ export class Linear extends Module {
     options: LinearOptions = {},
   ) {
     super();
-    for (const [name, v] of [['inFeatures', inFeatures], ['outFeatures', outFeatures]] as const) {
-      if (!Number.isInteger(v) || v <= 0) throw new RangeError(`Linear: ${name} must be a positive integer (got ${v})`);
-    }
+    checkSize('Linear', 'inFeatures', inFeatures);
+    checkSize('Linear', 'outFeatures', outFeatures);
+    checkOptions('Linear', options, ['bias', 'rng', 'dtype']);
     const rng = options.rng ?? getDefaultRng();
     const bound = 1 / Math.sqrt(inFeatures);
-    const dtype: DType = options.dtype ?? 'float32';
+    const dtype = checkFloatDtype('Linear', options.dtype ?? 'float32');
     this.weight = new Parameter(rand([outFeatures, inFeatures], { rng, dtype, low: -bound, high: bound }));
     this.bias = options.bias === false ? null : new Parameter(rand([outFeatures], { rng, dtype, low: -bound, high: bound }));
   }

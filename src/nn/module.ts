@@ -210,10 +210,12 @@ export abstract class Module {
     if (strict && missingKeys.length) errors.push(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(', ')}.`);
     if (strict && unexpectedKeys.length) errors.push(`Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(', ')}.`);
     for (const [key, target] of Object.entries(own)) {
-      const source = stateDict[key];
-      if (!source) continue;
+      if (!(key in stateDict)) continue;
+      const source: unknown = stateDict[key];
       if (!(source instanceof Tensor)) {
-        errors.push(`value for ${key} is not a Tensor.`);
+        errors.push(`While copying the parameter named "${key}", expected Tensor from checkpoint but received ${describeValue(source)}.`);
+      } else if (target.dtype === 'int64' && !source.data.every(Number.isFinite)) {
+        errors.push(`invalid value for ${key}: an int64 cannot hold ${source.data.find((v) => !Number.isFinite(v))}.`);
       } else if (!sameShape(source.shape, target.shape)) {
         errors.push(
           `size mismatch for ${key}: copying a param with shape ${formatShape(source.shape)} from checkpoint, the shape in current model is ${formatShape(target.shape)}.`,
@@ -232,7 +234,13 @@ export abstract class Module {
       throw new Error(`Error(s) in loading state_dict for ${this.constructor.name}:\n\t${errors.join('\n\t')}`);
     }
     noGrad(() => {
-      for (const [key, target] of Object.entries(own)) if (stateDict[key]) target.data.set(stateDict[key].data);
+      for (const [key, target] of Object.entries(own)) {
+        if (!(key in stateDict)) continue;
+        const values = stateDict[key].data;
+        // Into an integer (num_batches_tracked), toward zero, as PyTorch's copy_ does.
+        if (target.dtype === 'int64' && stateDict[key].dtype !== 'int64') target.data.set(values.map((v) => Math.trunc(v) + 0));
+        else target.data.set(values);
+      }
     });
     return { missingKeys, unexpectedKeys };
   }

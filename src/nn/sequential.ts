@@ -30,4 +30,20 @@ export class Sequential extends Module {
   layers(): Module[] {
     return Array.from({ length: this.length }, (_, i) => this[i]);
   }
+
+  /**
+   * The module at `index`, counting from the end when negative (PyTorch's `model[-1]`); out of
+   * range is an error, as in PyTorch. (`model[i]` works for 0 <= i < length.)
+   */
+  at(index: number): Module {
+    if (!Number.isInteger(index) || index >= this.length || index < -this.length) {
+      throw new RangeError(`index ${index} is out of range`);
+    }
+    return this[index < 0 ? index + this.length : index];
+  }
+
+  /** `for (const layer of model)`, as iterating an `nn.Sequential`. */
+  [Symbol.iterator](): Iterator<Module> {
+    return this.layers()[Symbol.iterator]();
+  }
 }

@@ -20,7 +20,7 @@ interface BinaryRule {
 
 function binary(rule: BinaryRule, x: Tensor | number, y: Tensor | number): Tensor {
   const [a, b] = operands(rule.fn, x, y);
-  const dtype = floatDtype(rule.name, a, b);
+  const dtype = floatDtype(rule.fn, a, b);
   const shape = sameShape(a.shape, b.shape) ? [...a.shape] : broadcastShapes(a.shape, b.shape);
   const size = sizeOf(shape);
   const ia = a.size === size ? null : broadcastOffsets(shape, a.shape);

@@ -9,7 +9,7 @@ import { expectTensors, floatDtype } from './util.js';
  */
 function unary(fn: string, name: string, x: Tensor, f: (x: number) => number, df: (x: number, y: number) => number): Tensor {
   expectTensors(fn, { input: x });
-  const dtype = floatDtype(name, x);
+  const dtype = floatDtype(fn, x);
   const xd = x.data;
   const out = allocate(dtype, x.size);
   for (let i = 0; i < out.length; i++) out[i] = f(xd[i]);
@@ -50,7 +50,7 @@ function activation(
   fn: string, name: string, x: Tensor, forward: keyof Kernels, backward: keyof Kernels, backwardUsesInput: boolean,
 ): Tensor {
   expectTensors(fn, { input: x });
-  const dtype = floatDtype(name, x);
+  const dtype = floatDtype(fn, x);
   const k = kernels();
   const out = allocateOutput(dtype, x.size);
   (k[forward] as (x: FloatArray, y: FloatArray) => void)(x.data, out);

@@ -3,17 +3,17 @@ import { allocate, Tensor } from '../tensor/tensor.js';
 import { normalizeDim } from '../tensor/shape.js';
 import { broadcastOffsets, expectTensors, floatDtype } from './util.js';
 
-/** The dims to reduce, normalised and sorted; all of them when `dim` is undefined. */
+/** The dims to reduce, normalised; all of them when `dim` is undefined or `[]` (as torch 1.13 and 2.x). */
 function reducedDims(x: Tensor, dim: number | number[] | undefined): Set<number> {
-  if (dim === undefined) return new Set(x.shape.map((_, i) => i));
+  if (dim === undefined || (Array.isArray(dim) && dim.length === 0)) return new Set(x.shape.map((_, i) => i));
   const dims = (Array.isArray(dim) ? dim : [dim]).map((d) => normalizeDim(d, x.ndim));
   const set = new Set(dims);
   if (set.size !== dims.length) throw new RangeError(`dim ${dims.find((d, i) => dims.indexOf(d) !== i)} appears multiple times in the list of dims`);
   return set;
 }
 
-function reduce(name: string, x: Tensor, dim: number | number[] | undefined, keepdim: boolean, divide: boolean): Tensor {
-  const dtype = floatDtype(name, x);
+function reduce(fn: string, name: string, x: Tensor, dim: number | number[] | undefined, keepdim: boolean, divide: boolean): Tensor {
+  const dtype = floatDtype(fn, x);
   const dims = reducedDims(x, dim);
   const kept = x.shape.map((d, i) => (dims.has(i) ? 1 : d));
   const outShape = keepdim ? kept : x.shape.filter((_, i) => !dims.has(i));
@@ -36,11 +36,11 @@ function reduce(name: string, x: Tensor, dim: number | number[] | undefined, kee
 /** Sum over `dim` (one, several, or all when omitted), like `torch.sum`. */
 export function sum(x: Tensor, dim?: number | number[], keepdim = false): Tensor {
   expectTensors('sum', { input: x });
-  return reduce('SumBackward', x, dim, keepdim, false);
+  return reduce('sum', 'SumBackward', x, dim, keepdim, false);
 }
 
 /** Mean over `dim` (one, several, or all when omitted), like `torch.mean`. */
 export function mean(x: Tensor, dim?: number | number[], keepdim = false): Tensor {
   expectTensors('mean', { input: x });
-  return reduce('MeanBackward', x, dim, keepdim, true);
+  return reduce('mean', 'MeanBackward', x, dim, keepdim, true);
 }

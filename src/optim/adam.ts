@@ -2,7 +2,7 @@ import type { Parameter } from '../nn/module.js';
 import { kernels } from '../kernels/index.js';
 import type { FloatArray } from '../kernels/types.js';
 import { allocate } from '../tensor/tensor.js';
-import { describeValue } from '../describe.js';
+import { checkOptions, describeValue } from '../describe.js';
 import { checkHyper, Optimizer, type ParamGroupInput } from './optimizer.js';
 
 export interface AdamOptions {
@@ -31,6 +31,7 @@ export class Adam extends Optimizer<Required<AdamOptions>> {
 
   /** @param params parameters, or groups with their own options (see `SGD`) */
   constructor(params: Iterable<Parameter> | Iterable<ParamGroupInput<AdamOptions>>, options: AdamOptions = {}) {
+    checkOptions('Adam', options, ['lr', 'betas', 'eps', 'weightDecay']);
     const { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = 0 } = options;
     super(params, { lr, betas, eps, weightDecay }, 'Adam');
   }

@@ -2,7 +2,7 @@ import { expectStateDict, type Parameter, type StateDict } from '../nn/module.js
 import { allocate, Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import type { FloatArray } from '../kernels/types.js';
-import { describeValue, isIterable } from '../describe.js';
+import { checkOptions, describeValue, isIterable } from '../describe.js';
 
 /** A parameter group as given to an optimizer: its parameters and the options that differ from the defaults. */
 export type ParamGroupInput<H> = { params: Iterable<Parameter> } & Partial<H>;
@@ -57,6 +57,7 @@ export abstract class Optimizer<H extends object = object> {
         if (seen.has(p)) throw new Error(`${name}: some parameters appear in more than one parameter group`);
         seen.add(p);
       }
+      checkOptions(where, input, ['params', ...Object.keys(defaults)]);
       const group = { ...defaults, ...input, params: groupParams } as ParamGroup<H>;
       this.checkGroup(group, where);
       return group;

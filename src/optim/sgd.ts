@@ -2,6 +2,7 @@ import type { Parameter } from '../nn/module.js';
 import { kernels } from '../kernels/index.js';
 import type { FloatArray } from '../kernels/types.js';
 import { allocate } from '../tensor/tensor.js';
+import { checkOptions } from '../describe.js';
 import { checkHyper, Optimizer, type ParamGroupInput } from './optimizer.js';
 
 export interface SGDOptions {
@@ -30,6 +31,7 @@ export class SGD extends Optimizer<Required<SGDOptions>> {
    *   `new SGD([{ params: bnParams, weightDecay: 0 }, { params: others }], { lr: 0.1, weightDecay: 1e-4 })`
    */
   constructor(params: Iterable<Parameter> | Iterable<ParamGroupInput<SGDOptions>>, options: SGDOptions) {
+    checkOptions('SGD', options, ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov']);
     const { lr, momentum = 0, dampening = 0, weightDecay = 0, nesterov = false } = options ?? {};
     super(params, { lr, momentum, dampening, weightDecay, nesterov }, 'SGD');
   }

@@ -259,9 +259,10 @@ export class Tensor {
   matmul(other: Tensor): Tensor { return ops.matmul(this, other); }
   sum(dim?: number | number[], keepdim = false): Tensor { return ops.sum(this, dim, keepdim); }
   mean(dim?: number | number[], keepdim = false): Tensor { return ops.mean(this, dim, keepdim); }
-  reshape(...shape: number[]): Tensor { return ops.reshape(this, shape); }
+  /** `x.reshape(2, 3)` or `x.reshape([2, 3])`; one size may be -1 (inferred). */
+  reshape(...shape: number[] | [readonly number[]]): Tensor { return ops.reshape(this, shapeArg(shape)); }
   /** PyTorch's `view`: storage is always contiguous here, so it is `reshape`. */
-  view(...shape: number[]): Tensor { return ops.reshape(this, shape); }
+  view(...shape: number[] | [readonly number[]]): Tensor { return ops.reshape(this, shapeArg(shape)); }
   flatten(startDim = 0, endDim = -1): Tensor { return ops.flatten(this, startDim, endDim); }
   transpose(dim0: number, dim1: number): Tensor { return ops.transpose(this, dim0, dim1); }
   /** Transpose of a 2-D tensor. */
@@ -308,6 +309,11 @@ function flattenNested(data: NestedArray, shape: number[], out: number[], dim = 
     );
   }
   for (const item of data) flattenNested(item, shape, out, dim + 1);
+}
+
+/** The sizes of `x.reshape(2, 3)` or `x.reshape([2, 3])`, as PyTorch takes both. */
+function shapeArg(args: number[] | [readonly number[]]): number[] {
+  return args.length === 1 && Array.isArray(args[0]) ? [...args[0]] : (args as number[]);
 }
 
 /**
