@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate golden test fixtures for the "batchnorm" TypeScript library with PyTorch.
 
-Writes three JSON files (atomically: temp file in the same directory + os.replace):
+Writes four JSON files (atomically: temp file in the same directory + os.replace):
 
   test/fixtures/batchnorm.json
       BatchNorm1d/2d/3d cases. Each case builds one PyTorch module with the given
@@ -22,6 +22,9 @@ Writes three JSON files (atomically: temp file in the same directory + os.replac
       F.cross_entropy with label smoothing and with class-probability targets, every
       reduction: the loss and the gradient with respect to the logits.
 
+  test/fixtures/printing.json
+      str(tensor) for tensors of every print mode, with their values, shape and dtype.
+
 All numeric arrays are flat, row-major lists written from `.double().tolist()`,
 so float32 values are reproduced exactly. Shapes are given separately.
 
@@ -34,6 +37,7 @@ The output is deterministic for a given torch build (fixed seeds, 1 thread).
 """
 
 import json
+import math
 import os
 import sys
 
@@ -437,6 +441,53 @@ def loss_cases():
 
 # ---------------------------------------------------------------------------
 
+def printing_cases():
+    """str(tensor) with PyTorch's default print options: fixed, integer and scientific modes,
+    nan/inf, wrapping at 80 columns, summarised dims beyond 1000 elements, 0-d and empty
+    tensors, float64 and int64 dtypes, requires_grad and grad_fn."""
+    g = torch.Generator().manual_seed(4000)
+    made = [
+        ("fixed_2d", torch.tensor([[0.1, 2.0], [3.0, -4.0]])),
+        ("integers", torch.tensor([1.0, 2.0, 3.0])),
+        ("zeros", torch.zeros(2, 2)),
+        ("scalar", torch.tensor(3.5)),
+        ("small_span_sci", torch.tensor([1e-5, 1.0])),
+        ("large_sci", torch.tensor([1e9, 1.0])),
+        ("tiny_sci", torch.tensor([1e-5, 2e-5])),
+        ("ratio_sci", torch.tensor([100000.0, 1.5])),
+        ("nan_inf", torch.tensor([float("nan"), 1.5, float("inf"), -float("inf")])),
+        ("negative", torch.tensor([-1.5, 2.25])),
+        ("wrapped", torch.arange(30.0) / 7),
+        ("blocks_3d", torch.arange(24.0).reshape(2, 3, 4)),
+        ("summarised_sci", torch.arange(2000.0).reshape(20, 100)),
+        ("summarised_3d", (torch.arange(2400.0) % 5).reshape(2, 3, 400)),
+        ("randn", torch.randn(4, 5, generator=g)),
+        ("randn_long", torch.randn(1500, generator=g)),
+        ("int64", torch.tensor([[1, -20], [300, 4]])),
+        ("float64", torch.tensor([1.5, -2.0], dtype=torch.float64)),
+        ("requires_grad", torch.tensor([1.5], requires_grad=True)),
+        ("empty", torch.tensor([])),
+        ("empty_2d", torch.zeros(0, 3)),
+    ]
+    leaf = torch.tensor([1.0, 2.0], requires_grad=True)
+    made.append(("grad_fn", leaf * 2))
+    cases = []
+    for name, t in made:
+        cases.append({
+            "name": name,
+            # JSON has no NaN or infinities: those are written as the strings "nan", "inf", "-inf".
+            "data": [v if math.isfinite(v) else repr(v) for v in t.detach().double().flatten().tolist()],
+            "shape": list(t.shape),
+            "dtype": {torch.float32: "float32", torch.float64: "float64", torch.int64: "int64"}[t.dtype],
+            "requiresGrad": t.requires_grad and t.grad_fn is None,
+            "gradFn": type(t.grad_fn).__name__ if t.grad_fn is not None else None,
+            "str": str(t),
+        })
+    return cases
+
+
+# ---------------------------------------------------------------------------
+
 def main():
     bn = {"torch": torch.__version__, "cases": batchnorm_cases()}
     tr = {"torch": torch.__version__, "cases": training_cases()}
@@ -447,7 +498,10 @@ def main():
     write_json_atomic(bn_path, bn)
     write_json_atomic(tr_path, tr)
     write_json_atomic(ls_path, ls)
-    for p, obj in ((bn_path, bn), (tr_path, tr), (ls_path, ls)):
+    pr = {"torch": torch.__version__, "cases": printing_cases()}
+    pr_path = os.path.join(FIXTURE_DIR, "printing.json")
+    write_json_atomic(pr_path, pr)
+    for p, obj in ((bn_path, bn), (tr_path, tr), (ls_path, ls), (pr_path, pr)):
         print("wrote %s (%d cases, %d bytes)" % (
             os.path.relpath(p, ROOT), len(obj["cases"]), os.path.getsize(p)))
 

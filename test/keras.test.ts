@@ -29,9 +29,11 @@ test('kerasBatchNorm: eval and train outputs equal TF.js\'s; momentum 1 - m, eps
   const rng = new RNG(1);
   const config = { momentum: 0.9, epsilon: 1e-3 };
   const layer = trainedKerasLayer([16, 5], config, rng);
-  const weights = layer.getWeights().map((w) => w.dataSync() as Float32Array);
-  const bn = kerasBatchNorm(weights, config);
-  assert.ok(Math.abs(bn.momentum! - 0.1) < 1e-15);
+  // TF.js tensors as getWeights() gives them, or their dataSync() arrays: the same layer.
+  const bn = kerasBatchNorm(layer.getWeights(), config);
+  assert.deepEqual(kerasBatchNorm(layer.getWeights().map((w) => w.dataSync()), config).stateDict(), bn.stateDict());
+  assert.equal(bn.momentum, 0.1, '1 - 0.9 written as 0.1, not 0.09999999999999998');
+  assert.equal(kerasBatchNorm([[1], [0], [0], [1]], { momentum: 0.99 }).momentum, 0.01);
   assert.equal(bn.eps, 1e-3);
   const x = randn([7, 5], { rng }).mul(3).add(2);
   bn.eval();
@@ -117,7 +119,11 @@ test('loadKerasBatchNorm checks the conventions and says how to build the layer'
   assert.deepEqual(Array.from(bn.runningVar!.data), [2, 3]);
   assert.throws(() => loadKerasBatchNorm(new BatchNorm1d(3, { momentum: 0.01, eps: 1e-3 }), w), /gamma has 2 values, expected 3/);
   assert.throws(() => kerasBatchNorm(w.slice(1)), /expected 4 arrays \[gamma, beta, moving_mean, moving_variance\] \(got 3\)/);
-  assert.throws(() => kerasBatchNorm([[1], [0], [0], [-1]]), /moving_variance\[0\] is -1; a variance must be >= 0/);
+  assert.throws(() => kerasBatchNorm([[1], [0], [0], [-1]]), /moving_variance\[0\] is -1; a variance must be finite and >= 0/);
+  // What loadStateDict refuses, refused here too: statistics that make every output NaN.
+  assert.throws(() => kerasBatchNorm([[1], [0], [0], [Infinity]]), /moving_variance\[0\] is Infinity/);
+  assert.throws(() => kerasBatchNorm([[1, 1], [0, 0], [0, NaN], [1, 1]]), /moving_mean\[1\] is NaN; a mean must be finite/);
+  assert.throws(() => kerasBatchNorm([[1], [0], 5, [1]] as never), /weight 2 is number; expected an array of numbers, a typed array or a TF.js tensor/);
   assert.throws(() => kerasBatchNorm(w, { momentum: 1.5 }), /Keras momentum must be in \[0, 1\]/);
 });
 

@@ -2,6 +2,7 @@
 // loadStateDict that checks everything before changing anything; the seeded RNG.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { inspect } from 'node:util';
 import { Adam, BatchNorm1d, BatchNorm2d, Linear, manualSeed, Module, Parameter, randn, ReLU, RNG, Sequential, SGD, Sigmoid, tensor, Tensor, type StateDict } from '../src/index.js';
 
 class Net extends Module {
@@ -172,6 +173,21 @@ describe('Module', () => {
     assert.throws(() => new SGD(params, { lr: 0.1, weight_decay: 1e-4 } as never), /^TypeError: SGD: unknown option 'weight_decay' \(did you mean 'weightDecay'\?\); the options are 'lr', 'momentum', 'dampening', 'weightDecay', 'nesterov'$/);
     assert.throws(() => new Adam(params, { learningRate: 1e-3 } as never), /Adam: unknown option 'learningRate'/);
     assert.throws(() => new SGD([{ params: [params[0]], weight_decay: 0 }, { params: [params[1]] }] as never, { lr: 0.1 }), /^TypeError: SGD \(parameter group 0\): unknown option 'weight_decay' \(did you mean 'weightDecay'\?\)/);
+  });
+
+  test('toString and console.log print the module tree as print(model) does in PyTorch', () => {
+    const expected = [
+      'Net(',
+      '  (features): Sequential(',
+      '    (0): Linear(inFeatures=4, outFeatures=3, bias=true)',
+      '    (1): BatchNorm1d(3, eps=0.00001, momentum=0.1, affine=true, trackRunningStats=true)',
+      '    (2): ReLU()',
+      '  )',
+      '  (head): Linear(inFeatures=3, outFeatures=2, bias=true)',
+      ')',
+    ].join('\n');
+    assert.equal(String(new Net()), expected);
+    assert.equal(inspect(new Net()), expected);
   });
 
   test('BatchNorm2d inside a model is found by parameters() and stateDict()', () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import {
-  BatchNorm1d, BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, Module, ReLU, RNG, Sequential, Sigmoid, Tanh, Tensor, randn, rand, foldBatchNorm,
+  BatchNorm1d, BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, Module, ReLU, RNG, Sequential, Sigmoid, Tanh, Tensor, randn, rand, foldBatchNorm, cloneModel,
 } from '../src/index.js';
 import type { BatchNorm } from '../src/nn/batchnorm.js';
 import { decodeOnnx, exportOnnx } from '../src/io/onnx.js';
@@ -101,6 +101,10 @@ test('export refuses what ONNX inference cannot express, with clear errors', () 
   }
   assert.throws(() => exportOnnx(new Sequential(new Residual(3, 2, { rng })).eval(), [1, 3]), /cannot export "0" \(Residual\): only Sequential containers are supported/);
   assert.throws(() => exportOnnx(new Sequential(new Linear(3, 2, { rng })).eval(), [0, 3]), /inputShape must be positive integers/);
+  const double = new Sequential(new Linear(3, 2, { rng }), new BatchNorm1d(2)).double().eval();
+  assert.throws(() => exportOnnx(double, [1, 3]), /^TypeError: exportOnnx: the graph is float32, but parameter "0.weight" is float64; export a float32 copy: exportOnnx\(cloneModel\(model\).float\(\), \.\.\.\)$/);
+  assert.ok(exportOnnx(cloneModel(double).float(), [1, 3]).length > 0, 'the advice works');
+  assert.equal(double.parameters()[0].dtype, 'float64', 'and leaves the model as it was');
   class Dropout extends Module {
     forward(x: Tensor): Tensor {
       return x;

@@ -1,8 +1,10 @@
 // Creating tensors as a PyTorch user would type it: `zeros(2, 3)`, `tensor(data, { requiresGrad })`,
 // a Float64Array keeping its type, and the errors a wrong call gets.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { ones, rand, randn, RNG, sum, mul, Tensor, tensor, zeros, full } from '../src/index.js';
+import { inspect } from 'node:util';
+import { ones, rand, randn, RNG, sum, mul, Tensor, tensor, zeros, full, type DType } from '../src/index.js';
 
 test('zeros/ones/randn/rand take the shape as an array or as integers (torch.zeros(2, 3)), options last', () => {
   assert.deepEqual(zeros(2, 3).shape, [2, 3]);
@@ -81,4 +83,24 @@ test('reshape and view take the sizes as arguments or as one array, as in PyTorc
     assert.deepEqual(y.toArray(), [[1, 2], [3, 4], [5, 6]]);
   }
   assert.throws(() => x.reshape([4, 2]), /shape '\[4, 2\]' is invalid for input of size 6/);
+});
+
+test('toString and console.log print the values as PyTorch does (str(tensor) of torch 1.13, scripts/gen_fixtures.py)', () => {
+  const fixture = JSON.parse(readFileSync(new URL('./fixtures/printing.json', import.meta.url), 'utf8')) as {
+    cases: { name: string; data: (number | string)[]; shape: number[]; dtype: DType; requiresGrad: boolean; gradFn: string | null; str: string }[];
+  };
+  for (const c of fixture.cases) {
+    const values = c.data.map((v) => (typeof v === 'number' ? v : ({ nan: NaN, inf: Infinity, '-inf': -Infinity } as Record<string, number>)[v]));
+    let t = tensor(values, c.shape, { dtype: c.dtype, requiresGrad: c.requiresGrad || c.gradFn !== null });
+    if (c.gradFn) t = t.mul(1);
+    // Our spelling of PyTorch's suffixes; int64 is not our default dtype, so it is always named.
+    let expected = c.str
+      .replace('dtype=torch.float64', 'dtype=float64')
+      .replace('requires_grad=True', 'requiresGrad=true')
+      .replace(/grad_fn=<(\w+?)\d*>/, 'gradFn=<$1>')
+      .replace(/size=\((\d+), (\d+)\)/, 'shape=[$1, $2]');
+    if (c.dtype === 'int64') expected = `${expected.slice(0, -1)}, dtype=int64)`;
+    assert.equal(t.toString(), expected, c.name);
+    assert.equal(inspect(t), expected, `${c.name}: console.log`);
+  }
 });

@@ -29,6 +29,7 @@
 import { noGrad } from '../autograd/tape.js';
 import { BatchNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d } from '../nn/batchnorm.js';
 import { Tensor } from '../tensor/tensor.js';
+import { describeValue } from '../describe.js';
 
 /** Keras's defaults (also TF.js's): `momentum` 0.99, `epsilon` 1e-3, `center` and `scale` true. */
 export interface KerasBatchNormConfig {
@@ -48,11 +49,24 @@ export interface KerasBatchNormConfig {
   axis?: number;
 }
 
-/** One weight array as Keras's `get_weights()` / TF.js's `getWeights()` data gives it. */
-export type KerasWeight = ArrayLike<number> | Tensor;
+/**
+ * One weight array: what Keras's `get_weights()` gives (as numbers), a TF.js tensor from
+ * `layer.getWeights()` (read with its `dataSync()`), its `dataSync()` result, or a Tensor.
+ */
+export type KerasWeight = ArrayLike<number> | Tensor | { dataSync(): ArrayLike<number> };
 
-function toArray(w: KerasWeight): ArrayLike<number> {
-  return w instanceof Tensor ? w.data : w;
+function toArray(w: KerasWeight, i: number): ArrayLike<number> {
+  if (w instanceof Tensor) return w.data;
+  if (typeof (w as { dataSync?: unknown })?.dataSync === 'function') return (w as { dataSync(): ArrayLike<number> }).dataSync();
+  if (w === null || typeof w !== 'object' || typeof (w as ArrayLike<number>).length !== 'number') {
+    throw new TypeError(`Keras BatchNormalization weights: weight ${i} is ${describeValue(w)}; expected an array of numbers, a typed array or a TF.js tensor`);
+  }
+  return w as ArrayLike<number>;
+}
+
+/** 1 - m without the float residue (1 - 0.99 is 0.010000000000000009): Keras and PyTorch momenta are written to a few digits. */
+function complement(m: number): number {
+  return Number((1 - m).toPrecision(15));
 }
 
 /**
@@ -65,14 +79,17 @@ function splitWeights(weights: readonly KerasWeight[], center: boolean, scale: b
   if (!Array.isArray(weights) || weights.length !== expected) {
     throw new RangeError(`Keras BatchNormalization weights: expected ${expected} arrays [${names.join(', ')}] (got ${Array.isArray(weights) ? weights.length : typeof weights})`);
   }
-  const arrays = weights.map(toArray);
+  const arrays = weights.map((w, i) => toArray(w, i));
   const c = numFeatures ?? arrays[0].length;
   arrays.forEach((a, i) => {
     if (a.length !== c) throw new RangeError(`Keras BatchNormalization weights: ${names[i]} has ${a.length} values, expected ${c} (one per channel)`);
   });
+  // What loadStateDict refuses too: statistics that turn every output into NaN.
   for (let k = 0; k < c; k++) {
+    const m = arrays[arrays.length - 2][k];
     const v = arrays[arrays.length - 1][k];
-    if (!(v >= 0)) throw new RangeError(`Keras BatchNormalization weights: moving_variance[${k}] is ${v}; a variance must be >= 0`);
+    if (!Number.isFinite(m)) throw new RangeError(`Keras BatchNormalization weights: moving_mean[${k}] is ${m}; a mean must be finite`);
+    if (!(v >= 0 && v < Infinity)) throw new RangeError(`Keras BatchNormalization weights: moving_variance[${k}] is ${v}; a variance must be finite and >= 0`);
   }
   let i = 0;
   return {
@@ -111,7 +128,7 @@ export function kerasBatchNorm(
   const Cls = { 1: BatchNorm1d, 2: BatchNorm2d, 3: BatchNorm3d }[dims];
   if (!Cls) throw new RangeError(`kerasBatchNorm: dims must be 1, 2 or 3 (got ${dims})`);
   const channelsLast = kerasAxisIsLast('kerasBatchNorm', axis, dims);
-  const bn = new Cls(w.c, { momentum: 1 - momentum, eps: epsilon, affine: center || scale, channelsLast, dtype });
+  const bn = new Cls(w.c, { momentum: complement(momentum), eps: epsilon, affine: center || scale, channelsLast, dtype });
   copyInto(bn, w);
   return bn;
 }
@@ -136,7 +153,7 @@ function kerasAxisIsLast(fn: string, axis: number, dims: number): boolean {
 export function loadKerasBatchNorm(bn: BatchNorm, weights: readonly KerasWeight[], config: KerasBatchNormConfig = {}): BatchNorm {
   const { momentum, epsilon } = checkConfig(config);
   const { center = true, scale = true } = config;
-  const wanted = 1 - momentum;
+  const wanted = complement(momentum);
   if (bn.momentum === null || Math.abs(bn.momentum - wanted) > 1e-12 || Math.abs(bn.eps - epsilon) > 1e-12 * epsilon) {
     throw new Error(
       `loadKerasBatchNorm: Keras momentum ${momentum} and epsilon ${epsilon} mean momentum ${+wanted.toPrecision(12)} and eps ${epsilon} here, ` +
@@ -186,7 +203,7 @@ export function toKerasBatchNorm(bn: BatchNorm): { weights: Float32Array[]; mome
   const f32 = (t: Tensor | null, fill: number) => (t ? Float32Array.from(t.data) : new Float32Array(c).fill(fill));
   return {
     weights: [f32(bn.weight, 1), f32(bn.bias, 0), f32(bn.runningMean, 0), f32(bn.runningVar, 1)],
-    momentum: bn.momentum === null ? null : 1 - bn.momentum,
+    momentum: bn.momentum === null ? null : complement(bn.momentum),
     epsilon: bn.eps,
     axis: bn.channelsLast ? -1 : 1,
   };

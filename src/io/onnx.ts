@@ -152,6 +152,10 @@ export function exportOnnx(model: Module, inputShape: number[], options: ExportO
       throw new Error(`exportOnnx: ${m.constructor.name} at "${name || '(root)'}" is in training mode; ONNX inference uses the running statistics, so call model.eval() first`);
     }
   }
+  const float64 = model.namedParameters().find(([, p]) => p.dtype === 'float64');
+  if (float64) {
+    throw new TypeError(`exportOnnx: the graph is float32, but parameter "${float64[0]}" is float64; export a float32 copy: exportOnnx(cloneModel(model).float(), ...)`);
+  }
   const source = fold ? foldBatchNorm(model) : model;
   const layers = flattenLayers(source, '');
   if (!Array.isArray(inputShape) || inputShape.length < 1 || !inputShape.every((d) => Number.isInteger(d) && d > 0)) {

@@ -245,7 +245,20 @@ export abstract class Module {
     return { missingKeys, unexpectedKeys };
   }
 
+  /**
+   * The module tree as PyTorch prints a model: each child on its own line with its name,
+   * layers with their settings: `Sequential(\n  (0): Linear(inFeatures=784, ...)\n  ...\n)`.
+   * Also what `console.log(model)` shows in Node.
+   */
   toString(): string {
-    return this.constructor.name;
+    const children = this.namedChildren();
+    if (children.length === 0) return `${this.constructor.name}()`;
+    const lines = children.map(([name, child]) => `  (${name}): ${String(child).replace(/\n/g, '\n  ')}`);
+    return `${this.constructor.name}(\n${lines.join('\n')}\n)`;
+  }
+
+  /** `console.log(model)` in Node prints `toString()`, as `print(model)` in PyTorch. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
   }
 }

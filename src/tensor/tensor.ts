@@ -4,6 +4,7 @@ import { allocateStorage, releaseStorage } from '../kernels/index.js';
 import { getDefaultRng, type RNG } from '../random.js';
 import * as ops from '../ops/index.js';
 import { checkShape, formatShape, sameShape, shapeArgs, sizeOf, type Shape, type ShapeArgs } from './shape.js';
+import { formatValues } from './format.js';
 import { trackOutput, trackStorage } from './tidy.js';
 
 /**
@@ -95,7 +96,7 @@ export class Tensor {
   get data(): FloatArray {
     const d = this.#data;
     if (d === null) {
-      throw new Error(`${this.toString()} is disposed: its storage was released at the end of a tidy() scope (return the tensor from tidy, or keep() it)`);
+      throw new Error(`${this.describe()} is disposed: its storage was released at the end of a tidy() scope (return the tensor from tidy, or keep() it)`);
     }
     return d;
   }
@@ -281,8 +282,30 @@ export class Tensor {
   /** PyTorch's `float()`: `to('float32')`. */
   float(): Tensor { return ops.cast(this, 'float32'); }
 
-  toString(): string {
+  /** Shape, dtype and state without the values: `Tensor(shape=[2, 3], dtype=float32, requiresGrad)`. */
+  describe(): string {
     return `Tensor(shape=${formatShape(this.shape)}, dtype=${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''}${this.#data === null ? ', disposed' : ''})`;
+  }
+
+  /**
+   * The values as PyTorch prints them (`print(t)`), also what `console.log(t)` shows in Node:
+   * `tensor([[ 0.1000,  2.0000], [ 3.0000, -4.0000]])` over lines, the dtype unless float32,
+   * `requiresGrad=true` or the `gradFn`; more than 1000 elements are summarised with `...`.
+   */
+  toString(): string {
+    if (this.#data === null) return this.describe();
+    const values = this.size === 0 ? '[]' : formatValues(this.#data, this.shape, this.#dtype === 'int64', 'tensor('.length);
+    const extras = [
+      ...(this.size === 0 && this.ndim !== 1 ? [`shape=${formatShape(this.shape)}`] : []),
+      ...(this.#dtype !== 'float32' ? [`dtype=${this.#dtype}`] : []),
+      ...(this.gradFn ? [`gradFn=<${this.gradFn.name}>`] : this.requiresGrad ? ['requiresGrad=true'] : []),
+    ];
+    return `tensor(${[values, ...extras].join(', ')})`;
+  }
+
+  /** `console.log(t)` in Node prints `toString()`, as `print(t)` in PyTorch. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
   }
 }
 
