@@ -41,6 +41,6 @@ export { parseIdx, toImageSet, type IdxArray, type ImageSet, type ImageSetOption
 export { loadMnist, mnistDataDir, FASHION_MNIST_DIR, type DatasetName, type LoadMnistOptions, type MnistData } from './data/mnist.js';
 export { BatchSampler, gatherBatch } from './data/batches.js';
 export { createMlpTrainer, run as runMlp, buildMlp, defaultMlpConfig, percentile, type MlpConfig, type MlpData, type MlpTrainer, type MlpMetrics, type MlpHooks, type MlpProgress, type CurvePoint, type PercentilePoint, type Divergence, type BnPlacement } from './experiments/mnistMlp.js';
-export { figure1Runs, placementRuns, lrSweepRuns, runLrSweep, classifyRun, santurkarRuns, LANDSCAPE_LR_MULTIPLES, type LrSweepConfig, type SweepEntry, type SweepOutcome } from './experiments/mlpVariants.js';
+export { figure1Runs, placementRuns, lrSweepRuns, runLrSweep, classifyRun, santurkarRuns, depthRuns, usualInit, LANDSCAPE_LR_MULTIPLES, type LrSweepConfig, type SweepEntry, type SweepOutcome } from './experiments/mlpVariants.js';
 export { ActivationNoise, probeLandscape, summarizeLandscape, santurkarSummary, type LandscapePoint } from './experiments/santurkar.js';
 export { createConvnetTrainer, run as runConvnet, buildConvnet, convnetRuns, convnetSweepRuns, summarizeSeeds, defaultConvnetConfig, type ConvnetConfig, type ConvnetMetrics, type ConvnetTrainer, type ConvnetHooks, type SeedSummary } from './experiments/convnet.js';

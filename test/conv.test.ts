@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import {
   BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, RNG, Sequential, SGD, conv2d, crossEntropy, getBackend, kernels,
-  maxPool2d, noGrad, setBackend, tensor, Tensor, type Conv2dDims, type Pool2dDims, type Size2,
+  loadCheckpoint, maxPool2d, noGrad, setBackend, tensor, Tensor, zeros, type Conv2dDims, type Pool2dDims, type Size2,
 } from '../src/index.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { buildConvnet, convnetRuns, convnetSweepRuns, run as runConvnet, summarizeSeeds, type ConvnetConfig, type SeedSummary } from '../src/experiments/convnet.js';
@@ -428,6 +428,10 @@ describe('a seed sweep of the conv net (convnetSweepRuns, summarizeSeeds, `convn
       assert.equal(results.summary[1].median, finals(true)[1], 'the median of three is the middle one');
       assert.ok(new Set(finals(false)).size > 1, 'different seeds, different runs');
       assert.match(readFileSync(join(out, 'accuracy.svg'), 'utf8'), /^<svg[\s\S]*<\/svg>$/);
+      // Each trained model is saved for predict / export, with the input shape export needs.
+      const { model, metadata } = loadCheckpoint(join(out, 'checkpoints', 'with-bn-seed-2.safetensors'));
+      assert.equal(metadata['batchnorm.input_shape'], '[1,1,28,28]');
+      assert.equal(model.forward(zeros(1, 1, 28, 28)).shape.join(), '1,10', 'loads in eval mode: a batch of one works');
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

@@ -33,7 +33,7 @@ describe('checkpoints and --resume', () => {
         first.step();
         if (first.stepsDone % config.evalEvery === 0) first.evaluate();
       }
-      saveRun(dir, first);
+      saveRun(dir, first, data);
       const resumed = resumeRun(dir, config, data);
       assert.ok(resumed);
       assert.equal(resumed.stepsDone, 12);
@@ -49,7 +49,7 @@ describe('checkpoints and --resume', () => {
     const t = createMlpTrainer(config, data);
     t.step();
     t.step();
-    const path = saveRun(dir, t);
+    const path = saveRun(dir, t, data);
     const { model, metadata } = loadCheckpoint(path);
     assert.equal(metadata.step, '2');
     assert.deepEqual(Object.keys(model.stateDict()), Object.keys(t.model.stateDict()));
@@ -57,11 +57,16 @@ describe('checkpoints and --resume', () => {
     assert.throws(() => resumeRun(dir, { ...config, lr: 0.1 }, data), /cannot resume: the checkpoint was made with lr = 0.5, this run asks for 0.1/);
     // More steps and another evaluation schedule are fine.
     assert.equal(resumeRun(dir, { ...config, steps: 100, evalEvery: 50 }, data)?.stepsDone, 2);
+    // Other data (another --limit, or another copy with --data) is not: the batches would differ.
+    const fewer = loadMnist({ limit: 600 });
+    assert.throws(() => resumeRun(dir, config, fewer), /cannot resume: the checkpoint was trained on 1000 training and 1000 test images, hash [0-9a-f]{8}, this run has 600 training and 600 test images, hash [0-9a-f]{8} \(use the same --limit and --data/);
+    const relabelled = { train: { ...data.train, labels: data.train.labels.map((l, i) => (i === 7 ? (l + 1) % 10 : l)) }, test: data.test };
+    assert.throws(() => resumeRun(dir, config, relabelled), /cannot resume: the checkpoint was trained on 1000 training and 1000 test images, hash/);
     // The optimizer file must belong to the model's step: put back the one from step 2.
     const opt = checkpointPaths(dir, 'keys').optimizer;
     const optAtStep2 = readFileSync(opt);
     t.step();
-    saveRun(dir, t);
+    saveRun(dir, t, data);
     writeFileSync(opt, optAtStep2);
     assert.throws(() => resumeRun(dir, config, data), new RegExp(`${opt.replace(/[.]/g, '\\.')}: optimizer state is from step 2, the model from step 3`));
   });
@@ -114,6 +119,22 @@ describe('the CLI', () => {
   const cli = (...args: string[]): string =>
     execFileSync(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
+  test('a wrong value stops the command with the flag named, before any data is loaded', () => {
+    const fails = (args: string[], message: RegExp) => assert.throws(() => cli(...args), (e: { stderr: string; status: number }) => {
+      assert.equal(e.status, 1);
+      assert.match(e.stderr, message);
+      assert.doesNotMatch(e.stderr, /images from|\n\s+at /, 'no data loaded, no stack trace');
+      return true;
+    });
+    fails(['example', '--steps', '-3'], /^batchnorm: --steps expects an integer >= 1 \(got '-3'\)/);
+    fails(['example', '--steps', 'abc'], /--steps expects an integer >= 1 \(got 'abc'\)/);
+    fails(['mnist', '--steps', '0'], /--steps expects an integer >= 1 \(got '0'\)/);
+    fails(['mnist', '--momentum', '2'], /--momentum expects a number in \[0, 1\), e\.g\. 0\.9 \(got '2'\)/);
+    fails(['convnet', '--momentum', 'abc'], /--momentum expects a number in \[0, 1\)/);
+    fails(['mnist', '--data', 'README.md'], /data directory README\.md is not a directory/);
+    fails(['export', '--checkpoint', 'x.safetensors', '--onnx', 'x.onnx', '--input-shape', '1,784,x'], /--input-shape expects positive integers/);
+  });
+
   test('mnist writes results.json, report.html and its SVGs, and checkpoints predict can use', () => {
     const out = join(dir, 'cli');
     const stdout = cli('mnist', '--steps', '20', '--eval-every', '10', '--limit', '300', '--out', out, '--no-progress');
@@ -135,8 +156,9 @@ describe('the CLI', () => {
     const ckpt = join(out, 'checkpoints', 'with-bn.safetensors');
     assert.ok(existsSync(ckpt));
     assert.match(cli('predict', '--checkpoint', ckpt, '--index', '0', '--no-picture'), /mnist test image 0: predicted \d with probability [01]\.\d{4}; true label 7/);
-    assert.throws(() => cli('predict', '--checkpoint', ckpt, '--index', '0', '--train-mode'), (e: { stderr: string }) =>
-      /Expected more than 1 value per channel when training/.test(e.stderr));
+    // --train-mode shows why inference needs eval mode: PyTorch's error, then the reason.
+    assert.match(cli('predict', '--checkpoint', ckpt, '--index', '0', '--train-mode'),
+      /^training mode: Expected more than 1 value per channel when training, got input size \[1, 100\]\nIn training mode BatchNorm normalises each feature with the mean and variance of the batch/);
   });
 
   test('depth: the plain sigmoid network stops training as it gets deeper, the BN one does not', () => {

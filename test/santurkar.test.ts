@@ -182,7 +182,7 @@ describe('the Santurkar runs in the lab', () => {
       first.step();
       if (first.stepsDone % config.evalEvery === 0) first.evaluate();
     }
-    const path = saveRun(dir, first);
+    const path = saveRun(dir, first, data);
     const resumed = resumeRun(dir, config, data);
     assert.ok(resumed);
     const metrics = run(config, data, {}, resumed);

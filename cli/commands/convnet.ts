@@ -1,11 +1,15 @@
 import { mkdirSync } from 'node:fs';
-import type { Command } from 'commander';
+import { join } from 'node:path';
+import { saveCheckpoint } from '../../src/io/checkpoint.js';
+import { runSlug } from '../lab/checkpoints.js';
+import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { loadMnist, type DatasetName } from '../../src/data/mnist.js';
 import { convnetSweepRuns, defaultConvnetConfig, run, summarizeSeeds, type ConvnetConfig, type ConvnetMetrics, type SeedSummary } from '../../src/experiments/convnet.js';
 import { accuracySpec } from '../lab/charts.js';
 import { commandLine, textTable, writeResults } from '../lab/mlpLab.js';
 import { writeReport } from '../lab/report.js';
+import { integer, makeOutDir, momentum } from '../parse.js';
 
 interface ConvnetOptions {
   dataset: DatasetName;
@@ -24,11 +28,6 @@ interface ConvnetOptions {
   progress: boolean;
 }
 
-const int = (name: string, min = 1) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} expects an integer >= ${min} (got '${v}')`);
-  return n;
-};
 
 /** '3', '0,4,7' or '0-9' (a range includes both ends). */
 export function parseSeeds(v: string): number[] {
@@ -91,28 +90,28 @@ export function registerConvnet(program: Command): void {
     .description('a small conv net (Conv2d -> BatchNorm2d -> ReLU -> MaxPool2d, twice, then Linear) trained without and with BatchNorm2d')
     .option('--dataset <name>', "'mnist' or 'fashion-mnist'", 'mnist')
     .option('--data <dir>', 'a directory with your own copy of the four IDX files (plain or .gz)')
-    .option('--steps <n>', 'training steps per run', int('--steps'), defaultConvnetConfig.steps)
-    .option('--eval-every <k>', 'evaluate every k steps', int('--eval-every'), defaultConvnetConfig.evalEvery)
-    .option('--eval-limit <n>', 'test images per evaluation along the curve (the final one uses all)', int('--eval-limit'), defaultConvnetConfig.evalLimit)
-    .option('--seed <s>', 'seed of the initial weights and the batch order (the same for both runs); a list 0,4,7 or a range 0-9 runs the pair for each', parseSeeds, [0])
-    .option('--lr <rates>', 'SGD learning rate; a comma-separated list runs the pair at each (e.g. 0.05,0.2)', (v: string) => {
+    .option('--steps <n>', 'training steps per run', integer('--steps', 1), defaultConvnetConfig.steps)
+    .option('--eval-every <k>', 'evaluate every k steps', integer('--eval-every', 1), defaultConvnetConfig.evalEvery)
+    .option('--eval-limit <n>', 'test images per evaluation along the curve (the final one uses all)', integer('--eval-limit', 1), defaultConvnetConfig.evalLimit)
+    .addOption(new Option('--seed <s>', 'seed of the initial weights and the batch order (the same for both runs); a list 0,4,7 or a range 0-9 runs the pair for each').argParser(parseSeeds).default([0], '0'))
+    .addOption(new Option('--lr <rates>', 'SGD learning rate; a comma-separated list runs the pair at each (e.g. 0.05,0.2)').argParser((v: string) => {
       const rates = v.split(',').map(Number);
       if (!rates.every((r) => r > 0 && Number.isFinite(r))) throw new Error(`--lr expects positive numbers like 0.05 or 0.05,0.2 (got '${v}')`);
       return rates;
-    }, [defaultConvnetConfig.lr])
+    }).default([defaultConvnetConfig.lr], String(defaultConvnetConfig.lr)))
     .option('--stall-below <acc>', 'with several seeds: a run whose final test accuracy is below this has stalled (chance is 0.1)', (v: string) => {
       const a = Number(v);
       if (!(a > 0 && a < 1)) throw new Error(`--stall-below expects an accuracy between 0 and 1 (got '${v}')`);
       return a;
     }, 0.5)
-    .option('--momentum <m>', 'SGD momentum', (v: string) => Number(v), defaultConvnetConfig.momentum)
-    .option('--channels <c1,c2>', 'output channels of the two convolutions', (v: string) => {
+    .option('--momentum <m>', 'SGD momentum, in [0, 1)', momentum('--momentum'), defaultConvnetConfig.momentum)
+    .addOption(new Option('--channels <c1,c2>', 'output channels of the two convolutions').argParser((v: string) => {
       const c = v.split(',').map(Number);
       if (c.length !== 2 || !c.every((x) => Number.isInteger(x) && x > 0)) throw new Error(`--channels expects two positive integers like 8,16 (got '${v}')`);
       return c as [number, number];
-    }, defaultConvnetConfig.channels)
-    .option('--batch-size <n>', 'samples per mini-batch', int('--batch-size', 2), defaultConvnetConfig.batchSize)
-    .option('--limit <n>', 'use only the first n training and test images (quick trials)', int('--limit'))
+    }).default(defaultConvnetConfig.channels, defaultConvnetConfig.channels.join(',')))
+    .option('--batch-size <n>', 'samples per mini-batch', integer('--batch-size', 2), defaultConvnetConfig.batchSize)
+    .option('--limit <n>', 'use only the first n training and test images (quick trials)', integer('--limit', 1))
     .option('--out <dir>', 'where results.json, report.html and the figure go', 'runs/convnet')
     .option('--no-progress', 'no progress bars (a line per evaluation instead)')
     .action(async (o: ConvnetOptions) => {
@@ -125,7 +124,8 @@ export function registerConvnet(program: Command): void {
         channels: o.channels, batchSize: o.batchSize, dataset: o.dataset,
       }, o.lr, o.seed);
       const sweep = o.seed.length > 1;
-      mkdirSync(o.out, { recursive: true });
+      makeOutDir(o.out);
+      mkdirSync(join(o.out, 'checkpoints'), { recursive: true });
       const command = commandLine();
       const results = (runs: ConvnetMetrics[]): string =>
         JSON.stringify({
@@ -143,7 +143,7 @@ export function registerConvnet(program: Command): void {
         const bar = tty
           ? new cliProgress.SingleBar({
               format: `${label.padEnd(28)} {bar} {value}/{total} | test acc {acc} | ETA {eta_formatted}`,
-              barsize: 24, hideCursor: true, etaBuffer: 50, stream: process.stderr,
+              barsize: 24, hideCursor: false, linewrap: true, etaBuffer: 50, stream: process.stderr, // as in cli/lab/mlpLab.ts (Ctrl-C)
             }, cliProgress.Presets.shades_classic)
           : null;
         let acc = '  -   ';
@@ -158,6 +158,10 @@ export function registerConvnet(program: Command): void {
         });
         bar?.stop();
         if (m.diverged) console.error(`${label}: diverged at step ${m.diverged.step} (${m.diverged.reason}); recorded, not fatal`);
+        // The trained model, for `predict` and `export` (a diverged one has NaN weights: not saved).
+        else saveCheckpoint(join(o.out, 'checkpoints', `${runSlug(m.name)}.safetensors`), m.model.eval(), {
+          step: String(m.stepsDone), dataset: o.dataset, 'batchnorm.input_shape': JSON.stringify([1, 1, data.test.height, data.test.width]),
+        });
         runs.push(m);
         writeResults(o.out, results(runs));
       }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { runWorkedExample } from '../../src/experiments/workedExample.js';
+import { integer } from '../parse.js';
 
 const fmt = (v: number): string => (Math.abs(v) < 5e-5 ? '0' : v.toFixed(4)).padStart(9);
 const row = (values: number[]): string => values.map(fmt).join('');
@@ -8,7 +9,7 @@ export function registerExample(program: Command): void {
   program
     .command('example')
     .description('the classic 3x4 Batch Normalization example, computed by the library')
-    .option('--steps <n>', 'training steps before the inference demo', (v) => parseInt(v, 10), 30)
+    .option('--steps <n>', 'training steps before the inference demo', integer('--steps', 1), 30)
     .action((opts: { steps: number }) => {
       const r = runWorkedExample({ trainingSteps: opts.steps });
       const out: string[] = [];

@@ -18,7 +18,7 @@ function defaultInputShape(spec: LayerSpec): number[] | null {
 }
 
 function parseShape(v: string): number[] {
-  const dims = v.split(/[,x ]+/).filter(Boolean).map(Number);
+  const dims = /^\s*\d+(\s*[,x ]\s*\d+)*\s*$/.test(v) ? v.split(/[,x ]+/).filter(Boolean).map(Number) : [];
   if (dims.length === 0 || !dims.every((d) => Number.isInteger(d) && d > 0)) {
     throw new Error(`--input-shape expects positive integers including the batch dim, e.g. 1,784 or 1,1,28,28 (got '${v}')`);
   }
@@ -50,12 +50,12 @@ export function registerInterop(program: Command): void {
     .requiredOption('--checkpoint <file>', 'a model saved with saveCheckpoint (e.g. by `batchnorm mnist`)')
     .requiredOption('--onnx <out>', 'where to write the .onnx file (atomically)')
     .option('--fold', 'fold each BatchNorm into the Linear/Conv2d before it (fewer ops, same outputs)', false)
-    .option('--input-shape <dims>', 'input shape with the batch dim, e.g. 1,784 or 1,1,28,28 (default: from the first Linear layer)')
+    .option('--input-shape <dims>', 'input shape with the batch dim, e.g. 1,784 or 1,1,28,28 (default: from the checkpoint, or the first Linear layer)', parseShape)
     .option('--no-check', 'do not run the exported file in ONNX Runtime to compare outputs')
-    .action(async (o: { checkpoint: string; onnx: string; fold: boolean; inputShape?: string; check: boolean }) => {
+    .action(async (o: { checkpoint: string; onnx: string; fold: boolean; inputShape?: number[]; check: boolean }) => {
       const { model, architecture, metadata } = loadCheckpoint(o.checkpoint);
       const stored = metadata['batchnorm.input_shape'];
-      const shape = o.inputShape ? parseShape(o.inputShape) : stored ? parseShape(JSON.parse(stored).join(',')) : defaultInputShape(architecture.model);
+      const shape = o.inputShape ? o.inputShape : stored ? parseShape(JSON.parse(stored).join(',')) : defaultInputShape(architecture.model);
       if (!shape) throw new Error(`${o.checkpoint}: the model does not start with a Linear layer, so its input shape is unknown; pass --input-shape, e.g. --input-shape 1,1,28,28`);
       const bytes = exportOnnx(model, shape, { fold: o.fold, docString: `exported by batchnorm from ${o.checkpoint}` });
       writeFileAtomic(o.onnx, bytes);

@@ -3,6 +3,7 @@ import { loadMnist, type DatasetName } from '../../src/data/mnist.js';
 import { loadCheckpoint } from '../../src/io/checkpoint.js';
 import { noGrad } from '../../src/autograd/tape.js';
 import { Tensor } from '../../src/tensor/tensor.js';
+import { integer } from '../parse.js';
 
 /** A 28x28 image as text, two characters per pixel so it keeps its aspect ratio. */
 export function asciiDigit(pixels: ArrayLike<number>, width = 28): string {
@@ -29,11 +30,7 @@ export function registerPredict(program: Command): void {
     .command('predict')
     .description('classify one test image with a saved model (a batch of one, eval mode: BatchNorm uses its running statistics)')
     .requiredOption('--checkpoint <file>', 'a model saved by the lab (e.g. runs/mnist/checkpoints/with-bn.safetensors)')
-    .requiredOption('--index <i>', 'which test image (0-9999)', (v: string) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0) throw new Error(`--index expects a non-negative integer (got '${v}')`);
-      return n;
-    })
+    .requiredOption('--index <i>', 'which test image (0-9999)', integer('--index', 0))
     .option('--dataset <name>', "'mnist' or 'fashion-mnist' (default: the one the checkpoint was trained on)")
     .option('--data <dir>', 'a directory with your own copy of the IDX files')
     .option('--train-mode', 'run the model in training mode instead (shows why inference needs eval mode)', false)
@@ -45,11 +42,25 @@ export function registerPredict(program: Command): void {
       if (o.index >= test.n) throw new Error(`--index ${o.index} is out of range: the test set has ${test.n} images`);
       const pixels = test.height * test.width;
       const image = test.images.subarray(o.index * pixels, (o.index + 1) * pixels);
-      const x = new Tensor(Float32Array.from(image), [1, pixels]);
+      // A conv net's checkpoint records its input shape ([1, 1, 28, 28]); an MLP takes [1, 784].
+      const stored = metadata['batchnorm.input_shape'];
+      const x = new Tensor(Float32Array.from(image), stored ? (JSON.parse(stored) as number[]) : [1, pixels]);
       model.train(o.trainMode);
-      // In training mode BatchNorm needs batch statistics, and one sample has none: the core throws
-      // "Expected more than 1 value per channel when training".
-      const logits = noGrad(() => model.forward(x)).data;
+      let logits: Float32Array | Float64Array;
+      try {
+        logits = noGrad(() => model.forward(x)).data;
+      } catch (e) {
+        if (!o.trainMode) throw e;
+        // What --train-mode is there to show: BatchNorm in training mode normalises with the batch's
+        // own statistics, and a batch of one has none.
+        console.log(
+          `training mode: ${(e as Error).message}\n` +
+            'In training mode BatchNorm normalises each feature with the mean and variance of the batch, and one\n' +
+            'image alone has no spread to measure (its variance is 0). That is why inference runs in eval mode,\n' +
+            'normalising with the running statistics kept during training: drop --train-mode to classify the image.',
+        );
+        return;
+      }
       const max = Math.max(...logits);
       const exps = Array.from(logits, (v) => Math.exp(v - max));
       const total = exps.reduce((a, b) => a + b, 0);

@@ -5,6 +5,7 @@ import { bandSpec } from '../lab/charts.js';
 import { baseConfig, commandLine, labOptions, loadLabData, resultsJson, runAll, textTable, writeResults, type LabOptions } from '../lab/mlpLab.js';
 import { writeReport } from '../lab/report.js';
 import { figure1Table, mlpFigures, settingsText } from './mnist.js';
+import { integer } from '../parse.js';
 
 export function registerSanturkar(program: Command): void {
   const cmd = program
@@ -12,10 +13,9 @@ export function registerSanturkar(program: Command): void {
     .description('Santurkar et al. (2018): noisy BatchNorm still trains; the loss landscape with and without BN');
   labOptions(cmd, { steps: 5000, evalEvery: 250, out: 'runs/santurkar', lr: 0.5, initStd: 0.1 })
     .option('--noise <k>', 'strength of the noise after each BatchNorm of the noisy run, in (0, 2)', (v: string) => Number(v), 1)
-    .option('--landscape-every <k>', 'look at the loss landscape every k steps', (v: string) => Number(v), 100)
+    .option('--landscape-every <k>', 'look at the loss landscape every k steps', integer('--landscape-every', 1), 100)
     .action(async (o: LabOptions & { noise: number; landscapeEvery: number }) => {
       if (!(o.noise > 0 && o.noise < 2)) throw new Error(`--noise expects a number in (0, 2) (got '${o.noise}')`);
-      if (!(Number.isInteger(o.landscapeEvery) && o.landscapeEvery > 0)) throw new Error(`--landscape-every expects a positive integer (got '${o.landscapeEvery}')`);
       const configs = santurkarRuns(baseConfig(o), o.noise, o.landscapeEvery);
       const data = loadLabData(o);
       const command = commandLine();

@@ -18,6 +18,23 @@ import { createMlpTrainer, type MlpConfig, type MlpData, type MlpProgress, type 
 
 const CONFIG_KEY = 'batchnorm.lab.config';
 const PROGRESS_KEY = 'batchnorm.lab.progress';
+const DATA_KEY = 'batchnorm.lab.data';
+
+/**
+ * What a run was trained and tested on, to refuse a resume on other data (another --limit or
+ * --data): the image counts and an FNV-1a hash of every label and every 61st pixel byte.
+ */
+export function dataFingerprint(data: MlpData): string {
+  let h = 0x811c9dc5;
+  const mix = (v: number) => {
+    h = Math.imul(h ^ v, 0x01000193);
+  };
+  for (const set of [data.train, data.test]) {
+    for (let i = 0; i < set.labels.length; i++) mix(set.labels[i]);
+    for (let i = 0; i < set.images.length; i += 61) mix(Math.round(set.images[i] * 255));
+  }
+  return `${data.train.n} training and ${data.test.n} test images, hash ${(h >>> 0).toString(16).padStart(8, '0')}`;
+}
 
 /** A file-name-safe form of a run's name: 'with BN, lr 0.5' -> 'with-bn-lr-0.5'. */
 export function runSlug(name: string): string {
@@ -30,7 +47,7 @@ export function checkpointPaths(dir: string, name: string): { model: string; opt
 }
 
 /** Saves a run: optimizer state first, then the model with config and progress (both atomic). */
-export function saveRun(dir: string, trainer: MlpTrainer): string {
+export function saveRun(dir: string, trainer: MlpTrainer, data: MlpData): string {
   const paths = checkpointPaths(dir, trainer.config.name);
   mkdirSync(join(dir, 'checkpoints'), { recursive: true });
   const progress = trainer.progress();
@@ -38,6 +55,7 @@ export function saveRun(dir: string, trainer: MlpTrainer): string {
   saveSafetensors(paths.optimizer, trainer.optimizer.stateDict(), { step });
   saveCheckpoint(paths.model, trainer.model, {
     step, dataset: trainer.config.dataset, [CONFIG_KEY]: JSON.stringify(trainer.config), [PROGRESS_KEY]: JSON.stringify(progress),
+    [DATA_KEY]: dataFingerprint(data),
   });
   return paths.model;
 }
@@ -64,6 +82,11 @@ export function resumeRun(dir: string, config: MlpConfig, data: MlpData): MlpTra
     if (a !== b) {
       throw new Error(`${paths.model}: cannot resume: the checkpoint was made with ${key} = ${a}, this run asks for ${b} (use the same settings, or drop --resume to start over)`);
     }
+  }
+  // Checkpoints from before the data was recorded carry no fingerprint: nothing to compare.
+  const fingerprint = dataFingerprint(data);
+  if (meta[DATA_KEY] !== undefined && meta[DATA_KEY] !== fingerprint) {
+    throw new Error(`${paths.model}: cannot resume: the checkpoint was trained on ${meta[DATA_KEY]}, this run has ${fingerprint} (use the same --limit and --data, or drop --resume to start over)`);
   }
   const optimizer = existsSync(paths.optimizer) ? loadSafetensors(paths.optimizer) : null;
   if (!optimizer) throw new Error(`${paths.optimizer}: missing (the optimizer state saved with ${paths.model})`);

@@ -12,6 +12,7 @@ import { getBackend } from '../../src/kernels/index.js';
 import { loadMnist, type DatasetName } from '../../src/data/mnist.js';
 import { createMlpTrainer, run, type MlpConfig, type MlpData, type MlpMetrics, type MlpTrainer } from '../../src/experiments/mnistMlp.js';
 import { resumeRun, runSlug, saveRun } from './checkpoints.js';
+import { integer, makeOutDir, momentum, positiveNumber } from '../parse.js';
 
 /** Options every lab command shares. */
 export interface LabOptions {
@@ -39,35 +40,25 @@ export interface LabOptions {
  * 'usual' for a command that picks them from the nonlinearity when they are not given (depth).
  */
 export function labOptions(cmd: Command, defaults: { steps: number; evalEvery: number; out: string; lr?: number | 'usual'; initStd?: number | 'usual' }): Command {
-  const int = (name: string) => (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`${name} expects a non-negative integer (got '${v}')`);
-    return n;
-  };
-  const num = (name: string) => (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} expects a positive number (got '${v}')`);
-    return n;
-  };
   // A command that sets the rate itself (lr-sweep) has no --lr.
   const usual = ' (default: the usual one for --activation)';
-  if (defaults.lr === 'usual') cmd.option('--lr <rate>', `learning rate${usual}`, num('--lr'));
-  else if (defaults.lr !== undefined) cmd.option('--lr <rate>', 'learning rate', num('--lr'), defaults.lr);
+  if (defaults.lr === 'usual') cmd.option('--lr <rate>', `learning rate${usual}`, positiveNumber('--lr'));
+  else if (defaults.lr !== undefined) cmd.option('--lr <rate>', 'learning rate', positiveNumber('--lr'), defaults.lr);
   const initStd = 'standard deviation of the Gaussian initial weights';
-  if (defaults.initStd === 'usual') cmd.option('--init-std <s>', `${initStd}${usual}`, num('--init-std'));
-  else cmd.option('--init-std <s>', initStd, num('--init-std'), defaults.initStd ?? 0.01);
+  if (defaults.initStd === 'usual') cmd.option('--init-std <s>', `${initStd}${usual}`, positiveNumber('--init-std'));
+  else cmd.option('--init-std <s>', initStd, positiveNumber('--init-std'), defaults.initStd ?? 0.01);
   return cmd
-    .option('--steps <n>', 'training steps per run (the paper: 50000)', int('--steps'), defaults.steps)
-    .option('--eval-every <k>', 'evaluate test accuracy and percentiles every k steps', int('--eval-every'), defaults.evalEvery)
-    .option('--seed <s>', 'seed of the initial weights and the batch order (the same for every run)', int('--seed'), 0)
+    .option('--steps <n>', 'training steps per run', integer('--steps', 1), defaults.steps)
+    .option('--eval-every <k>', 'evaluate test accuracy and percentiles every k steps', integer('--eval-every', 1), defaults.evalEvery)
+    .option('--seed <s>', 'seed of the initial weights and the batch order (the same for every run)', integer('--seed', 0), 0)
     .option('--out <dir>', 'where results.json, report.html, the figures and checkpoints go', defaults.out)
     .option('--dataset <name>', "'mnist' or 'fashion-mnist'", 'mnist')
     .option('--data <dir>', 'a directory with your own copy of the four IDX files (plain or .gz)')
     .option('--optimizer <name>', "'sgd' or 'adam'", 'sgd')
-    .option('--momentum <m>', 'SGD momentum', (v: string) => Number(v), 0)
-    .option('--limit <n>', 'use only the first n training and test images (quick trials)', int('--limit'))
+    .option('--momentum <m>', 'SGD momentum, in [0, 1)', momentum('--momentum'), 0)
+    .option('--limit <n>', 'use only the first n training and test images (quick trials)', integer('--limit', 1))
     .option('--resume', 'continue the runs saved in --out (same settings; --steps may grow)', false)
-    .option('--only <runs>', "run only these runs (comma-separated file names, e.g. 'with-bn'); the others can run in another process with the same --out, and a final --resume gathers them")
+    .option('--only <runs>', 'run only these runs (comma-separated file names of the checkpoints, as listed when a name is wrong); the others can run in another process with the same --out, and a final --resume gathers them')
     .option('--no-progress', 'no progress bars (a line per evaluation instead)');
 }
 
@@ -96,7 +87,7 @@ const pct = (a: number | null | undefined): string => (a === null || a === undef
  * (to write results as they come).
  */
 export function runAll(configs: MlpConfig[], data: MlpData, o: LabOptions, afterRun: (done: MlpMetrics[]) => void): MlpMetrics[] {
-  mkdirSync(o.out, { recursive: true });
+  makeOutDir(o.out);
   if (o.only) {
     const wanted = o.only.split(',').map((s) => runSlug(s));
     const unknown = wanted.filter((w) => !configs.some((c) => runSlug(c.name) === w));
@@ -113,7 +104,9 @@ export function runAll(configs: MlpConfig[], data: MlpData, o: LabOptions, after
     const bar = tty
       ? new cliProgress.SingleBar({
           format: `${label.padEnd(32)} {bar} {value}/{total} | test acc {acc} | {speed} steps/s | ETA {eta_formatted}`,
-          barsize: 24, hideCursor: true, etaBuffer: 200, stream: process.stderr,
+          // The cursor and line wrapping stay as they are: training is synchronous, so no SIGINT handler
+          // could restore them after a Ctrl-C.
+          barsize: 24, hideCursor: false, linewrap: true, etaBuffer: 200, stream: process.stderr,
         }, cliProgress.Presets.shades_classic)
       : null;
     const start = trainer.stepsDone;
@@ -127,7 +120,7 @@ export function runAll(configs: MlpConfig[], data: MlpData, o: LabOptions, after
       },
       onEval: (p) => {
         lastAcc = p.testAccuracy;
-        if (p.step > 0) saveRun(o.out, trainer!);
+        if (p.step > 0) saveRun(o.out, trainer!, data);
         if (bar) bar.update(p.step, { acc: pct(lastAcc), speed: speed() });
         else console.error(`${label}: step ${p.step}/${config.steps}  test accuracy ${pct(p.testAccuracy)}  test loss ${p.loss.toFixed(4)}${p.step > start ? `  (${speed()} steps/s)` : ''}`);
       },
@@ -137,7 +130,7 @@ export function runAll(configs: MlpConfig[], data: MlpData, o: LabOptions, after
     if (metrics.diverged) {
       console.error(`${label}: diverged at step ${metrics.diverged.step} (${metrics.diverged.reason}); recorded, not fatal`);
     }
-    saveRun(o.out, trainer);
+    saveRun(o.out, trainer, data);
     done.push(metrics);
     afterRun(done);
   }

@@ -61,6 +61,10 @@ export function pathExists(path: string): boolean {
   return node('checking a path').fs.existsSync(path);
 }
 
+export function isDirectory(path: string): boolean {
+  return node('checking a path').fs.statSync(path).isDirectory();
+}
+
 /** `dir/name`, with the platform's separator. */
 export function joinPath(...parts: string[]): string {
   return node('joining a path').path.join(...parts);

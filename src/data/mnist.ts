@@ -1,7 +1,7 @@
 // Finds and loads MNIST / Fashion-MNIST from disk (Node; the file access itself is in idxFile.ts,
 // the parsing in idx.ts).
 import { toImageSet, type ImageSet } from './idx.js';
-import { joinPath as join, packageDir, pathExists as existsSync, readIdxFile } from './idxFile.js';
+import { isDirectory, joinPath as join, packageDir, pathExists as existsSync, readIdxFile } from './idxFile.js';
 
 export type DatasetName = 'mnist' | 'fashion-mnist';
 
@@ -63,6 +63,8 @@ export function loadMnist(options: LoadMnistOptions = {}): MnistData {
     }
   } else if (!existsSync(dataDir)) {
     throw new Error(`data directory ${dataDir} does not exist`);
+  } else if (!isDirectory(dataDir)) {
+    throw new Error(`data directory ${dataDir} is not a directory (expected one holding the four IDX files)`);
   }
   const load = (split: 'train' | 't10k', count: number): ImageSet => {
     const imagesPath = findFile(dataDir!, split, 'images');

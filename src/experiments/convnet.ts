@@ -139,6 +139,8 @@ export interface ConvnetMetrics {
   stepsDone: number;
   /** Training speed (evaluation excluded). */
   stepsPerSecond: number;
+  /** The trained network, in training mode (call `eval()` before inference or export). */
+  model: Sequential;
 }
 
 export interface ConvnetHooks {
@@ -298,6 +300,7 @@ export function run(config: ConvnetConfig, data: MlpData, hooks: ConvnetHooks = 
     final,
     diverged: trainer.diverged,
     stepsDone: trainer.stepsDone,
+    model: trainer.model,
     stepsPerSecond: trainer.stepsDone > 0 && trainTime > 0 ? trainer.stepsDone / (trainTime / 1000) : 0,
   };
 }

@@ -42,7 +42,13 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
       try { fs.closeSync(fd); } catch { /* already failing: keep the first error */ }
     }
     try { fs.rmSync(tmp, { force: true }); } catch { /* best effort */ }
-    throw err;
+    // Name the file asked for, not the temporary one the system error names.
+    const code = (err as { code?: string }).code;
+    const why = code === 'ENOENT' ? `the directory ${dir} does not exist`
+      : code === 'EISDIR' ? `${path} is a directory`
+      : code === 'EACCES' ? `no permission to write in ${dir}`
+      : (err as Error).message;
+    throw new Error(`cannot write ${path}: ${why}`, { cause: err });
   }
   // Make the rename itself durable where the platform allows syncing a directory.
   try {
