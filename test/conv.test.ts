@@ -432,6 +432,9 @@ describe('a seed sweep of the conv net (convnetSweepRuns, summarizeSeeds, `convn
       const { model, metadata } = loadCheckpoint(join(out, 'checkpoints', 'with-bn-seed-2.safetensors'));
       assert.equal(metadata['batchnorm.input_shape'], '[1,1,28,28]');
       assert.equal(model.forward(zeros(1, 1, 28, 28)).shape.join(), '1,10', 'loads in eval mode: a batch of one works');
+      const predicted = execFileSync(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), 'predict', '--checkpoint', join(out, 'checkpoints', 'with-bn-seed-2.safetensors'),
+        '--index', '0', '--no-picture'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      assert.match(predicted, /mnist test image 0: predicted \d with probability [01]\.\d{4}; true label 7/, 'predict reads the conv net its input shape');
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { saveCheckpoint } from '../../src/io/checkpoint.js';
+import { INPUT_SHAPE_KEY, saveCheckpoint } from '../../src/io/checkpoint.js';
 import { runSlug } from '../lab/checkpoints.js';
 import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
@@ -160,7 +160,7 @@ export function registerConvnet(program: Command): void {
         if (m.diverged) console.error(`${label}: diverged at step ${m.diverged.step} (${m.diverged.reason}); recorded, not fatal`);
         // The trained model, for `predict` and `export` (a diverged one has NaN weights: not saved).
         else saveCheckpoint(join(o.out, 'checkpoints', `${runSlug(m.name)}.safetensors`), m.model.eval(), {
-          step: String(m.stepsDone), dataset: o.dataset, 'batchnorm.input_shape': JSON.stringify([1, 1, data.test.height, data.test.width]),
+          step: String(m.stepsDone), dataset: o.dataset, [INPUT_SHAPE_KEY]: JSON.stringify([1, 1, data.test.height, data.test.width]),
         });
         runs.push(m);
         writeResults(o.out, results(runs));

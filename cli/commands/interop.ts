@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { readFileBytes, writeFileAtomic } from '../../src/io/atomic.js';
-import { loadCheckpoint, type LayerSpec } from '../../src/io/checkpoint.js';
+import { loadCheckpoint, readInputShape, type LayerSpec } from '../../src/io/checkpoint.js';
 import { inspectWeights } from '../../src/io/inspect.js';
 import { decodeOnnx, exportOnnx } from '../../src/io/onnx.js';
 import { parseSafetensors } from '../../src/io/safetensors.js';
@@ -54,8 +54,7 @@ export function registerInterop(program: Command): void {
     .option('--no-check', 'do not run the exported file in ONNX Runtime to compare outputs')
     .action(async (o: { checkpoint: string; onnx: string; fold: boolean; inputShape?: number[]; check: boolean }) => {
       const { model, architecture, metadata } = loadCheckpoint(o.checkpoint);
-      const stored = metadata['batchnorm.input_shape'];
-      const shape = o.inputShape ? o.inputShape : stored ? parseShape(JSON.parse(stored).join(',')) : defaultInputShape(architecture.model);
+      const shape = o.inputShape ?? readInputShape(metadata, o.checkpoint) ?? defaultInputShape(architecture.model);
       if (!shape) throw new Error(`${o.checkpoint}: the model does not start with a Linear layer, so its input shape is unknown; pass --input-shape, e.g. --input-shape 1,1,28,28`);
       const bytes = exportOnnx(model, shape, { fold: o.fold, docString: `exported by batchnorm from ${o.checkpoint}` });
       writeFileAtomic(o.onnx, bytes);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadMnist, type DatasetName } from '../../src/data/mnist.js';
-import { loadCheckpoint } from '../../src/io/checkpoint.js';
+import { loadCheckpoint, readInputShape } from '../../src/io/checkpoint.js';
 import { noGrad } from '../../src/autograd/tape.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { integer } from '../parse.js';
@@ -43,8 +43,7 @@ export function registerPredict(program: Command): void {
       const pixels = test.height * test.width;
       const image = test.images.subarray(o.index * pixels, (o.index + 1) * pixels);
       // A conv net's checkpoint records its input shape ([1, 1, 28, 28]); an MLP takes [1, 784].
-      const stored = metadata['batchnorm.input_shape'];
-      const x = new Tensor(Float32Array.from(image), stored ? (JSON.parse(stored) as number[]) : [1, pixels]);
+      const x = new Tensor(Float32Array.from(image), readInputShape(metadata, o.checkpoint) ?? [1, pixels]);
       model.train(o.trainMode);
       let logits: Float32Array | Float64Array;
       try {

@@ -39,6 +39,8 @@ import { loadSafetensors, saveSafetensors, serializeSafetensors, type Safetensor
 
 /** Metadata key under which the architecture JSON is stored. */
 export const ARCHITECTURE_KEY = 'batchnorm.architecture';
+/** Metadata key of the model's input shape with a batch dim, e.g. "[1,1,28,28]" (optional). */
+export const INPUT_SHAPE_KEY = 'batchnorm.input_shape';
 
 type Pair = [number, number];
 
@@ -170,6 +172,22 @@ export function readArchitecture(metadata: Record<string, string>, source = 'che
   }
   if (spec?.version !== 1) throw new Error(`${source}: unsupported architecture version ${JSON.stringify(spec?.version)} (expected 1)`);
   return spec;
+}
+
+/** The input shape a checkpoint records (`INPUT_SHAPE_KEY`), or null; a malformed one is an error naming `source`. */
+export function readInputShape(metadata: Record<string, string>, source = 'checkpoint'): number[] | null {
+  const raw = metadata[INPUT_SHAPE_KEY];
+  if (raw === undefined) return null;
+  let shape: unknown;
+  try {
+    shape = JSON.parse(raw);
+  } catch {
+    shape = null;
+  }
+  if (!Array.isArray(shape) || shape.length === 0 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new Error(`${source}: metadata "${INPUT_SHAPE_KEY}" should be positive integers like [1,1,28,28] (got ${raw})`);
+  }
+  return shape;
 }
 
 /**

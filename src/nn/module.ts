@@ -2,7 +2,7 @@ import { noGrad } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { keep } from '../tensor/tidy.js';
 import { formatShape, sameShape } from '../tensor/shape.js';
-import { describeValue } from '../describe.js';
+import { describeValue, formatValue } from '../describe.js';
 
 /** PyTorch's check of a state dict argument (a module's or an optimizer's): an object of tensors by key. */
 export function expectStateDict(value: unknown): asserts value is StateDict {
@@ -156,7 +156,7 @@ export abstract class Module {
    */
   to(dtype: 'float32' | 'float64'): this {
     if (dtype !== 'float32' && dtype !== 'float64') {
-      throw new TypeError(`nn.Module.to only accepts floating point dtypes ('float32', 'float64'), but got desired dtype=${typeof dtype === 'string' ? `'${dtype}'` : describeValue(dtype)}`);
+      throw new TypeError(`nn.Module.to only accepts floating point dtypes ('float32', 'float64'), but got desired dtype=${formatValue(dtype)}`);
     }
     for (const m of this.modules()) {
       for (const [, t] of [...m.ownParameters(), ...m.ownBuffers()]) {
