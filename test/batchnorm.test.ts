@@ -301,6 +301,23 @@ describe('BatchNorm bad input', () => {
     // (N, C, L) with N = 1 and L > 1 has several values per channel: fine.
     assert.doesNotThrow(() => bn.forward(tensor([[[1, 2], [3, 4], [5, 6]]])));
   });
+  test('an empty batch in training mode, as PyTorch 1.13: empty output, running statistics untouched, the batch counted, zero weight and bias gradients', () => {
+    const bn = new BatchNorm1d(3);
+    bn.forward(randomTensor([5, 3], 2, { dtype: 'float32' }));
+    const before = [Array.from(bn.runningMean!.data), Array.from(bn.runningVar!.data)];
+    const x = tensor([], [0, 3], { requiresGrad: true });
+    const y = bn.forward(x);
+    assert.deepEqual(y.shape, [0, 3]);
+    assert.deepEqual([Array.from(bn.runningMean!.data), Array.from(bn.runningVar!.data)], before);
+    assert.equal(bn.numBatchesTracked!.item(), 2);
+    y.sum().backward();
+    assert.deepEqual(x.grad!.shape, [0, 3]);
+    assert.deepEqual(Array.from(bn.weight!.grad!.data), [0, 0, 0]);
+    assert.deepEqual(Array.from(bn.bias!.grad!.data), [0, 0, 0]);
+    const planes = new BatchNorm2d(2);
+    assert.deepEqual(planes.forward(tensor([], [2, 2, 0, 4])).shape, [2, 2, 0, 4]);
+    assert.deepEqual(Array.from(planes.runningVar!.data), [1, 1]);
+  });
   test('invalid options', () => {
     assert.throws(() => new BatchNorm1d(0), /numFeatures must be a positive integer \(got 0\)/);
     assert.throws(() => new BatchNorm1d(3, { momentum: 1.5 }), /momentum must be in \[0, 1\] or null \(got 1.5\)/);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { inspect } from 'node:util';
-import { Adam, BatchNorm1d, BatchNorm2d, Linear, manualSeed, Module, Parameter, randn, ReLU, RNG, Sequential, SGD, Sigmoid, tensor, Tensor, type StateDict } from '../src/index.js';
+import { Adam, BatchNorm1d, BatchNorm2d, batchNorm, conv2d, crossEntropy, CrossEntropyLoss, exportOnnx, freezeBatchNorm, full, Linear, loadMnist, manualSeed, Module, ones, Parameter, rand, randn, ReLU, RNG, Sequential, SGD, Sigmoid, tensor, Tensor, zeros, type StateDict } from '../src/index.js';
 
 class Net extends Module {
   features = new Sequential(new Linear(4, 3), new BatchNorm1d(3), new ReLU());
@@ -173,6 +173,31 @@ describe('Module', () => {
     assert.throws(() => new SGD(params, { lr: 0.1, weight_decay: 1e-4 } as never), /^TypeError: SGD: unknown option 'weight_decay' \(did you mean 'weightDecay'\?\); the options are 'lr', 'momentum', 'dampening', 'weightDecay', 'nesterov'$/);
     assert.throws(() => new Adam(params, { learningRate: 1e-3 } as never), /Adam: unknown option 'learningRate'/);
     assert.throws(() => new SGD([{ params: [params[0]], weight_decay: 0 }, { params: [params[1]] }] as never, { lr: 0.1 }), /^TypeError: SGD \(parameter group 0\): unknown option 'weight_decay' \(did you mean 'weightDecay'\?\)/);
+  });
+
+  test("functions' options objects take only known keys too (requires_grad: true would leave a tensor without gradients)", () => {
+    assert.throws(() => tensor([1, 2], { requires_grad: true } as never), /^TypeError: tensor\(\): unknown option 'requires_grad' \(did you mean 'requiresGrad'\?\); the options are 'dtype', 'requiresGrad'$/);
+    assert.throws(() => tensor([1, 2, 3, 4], [2, 2], { shape: [2, 2] } as never), /tensor\(\): unknown option 'shape'/);
+    assert.throws(() => zeros(2, 3, { requires_grad: true } as never), /^TypeError: zeros\(\): unknown option 'requires_grad' \(did you mean 'requiresGrad'\?\)/);
+    assert.throws(() => ones([2], { device: 'cpu' } as never), /ones\(\): unknown option 'device'/);
+    assert.throws(() => full([2], 1, { dtyp: 'float64' } as never), /full\(\): unknown option 'dtyp'/);
+    assert.throws(() => randn(2, { seed: 1 } as never), /^TypeError: randn\(\): unknown option 'seed'; the options are 'dtype', 'requiresGrad', 'rng'$/);
+    assert.throws(() => rand(2, { min: 0 } as never), /rand\(\): unknown option 'min'; the options are 'dtype', 'requiresGrad', 'rng', 'low', 'high'/);
+    const rng = new RNG(3);
+    const r = rand([2, 3], { rng, low: 2, high: 3, dtype: 'float64', requiresGrad: true });
+    assert.deepEqual([r.dtype, r.requiresGrad, r.data.every((v) => v >= 2 && v < 3)], ['float64', true, true]);
+    const x = randn([4, 3], { rng });
+    assert.throws(() => batchNorm(x, { training: true, running_mean: zeros(3) } as never), /^TypeError: batch_norm: unknown option 'running_mean' \(did you mean 'runningMean'\?\)/);
+    assert.throws(() => conv2d(randn([1, 1, 3, 3], { rng }), randn([1, 1, 2, 2], { rng }), null, { groups: 1 } as never), /conv2d: unknown option 'groups'; the options are 'stride', 'padding', 'dilation'/);
+    assert.throws(() => crossEntropy(x, [0, 1, 2, 0], { label_smoothing: 0.1 } as never), /cross_entropy: unknown option 'label_smoothing' \(did you mean 'labelSmoothing'\?\)/);
+    assert.throws(() => new CrossEntropyLoss({ label_smoothing: 0.1 } as never), /CrossEntropyLoss: unknown option 'label_smoothing'/);
+    const bn = new BatchNorm1d(3);
+    assert.throws(() => bn.loadStateDict(bn.stateDict(), { strictly: false } as never), /loadStateDict: unknown option 'strictly'; the options are 'strict'/);
+    assert.throws(() => freezeBatchNorm(bn, { affline: true } as never), /freezeBatchNorm: unknown option 'affline'/);
+    assert.throws(() => bn.freeze({ afine: true } as never), /freeze: unknown option 'afine'/);
+    assert.equal(bn.frozen, false, 'nothing frozen by a refused call');
+    assert.throws(() => exportOnnx(bn.eval(), [2, 3], { opset: 17 } as never), /exportOnnx: unknown option 'opset'; the options are 'fold', 'dynamicBatch', 'inputName', 'outputName', 'docString'/);
+    assert.throws(() => loadMnist({ dir: '/tmp' } as never), /loadMnist: unknown option 'dir'; the options are 'dataset', 'dataDir', 'limit'/);
   });
 
   test('toString and console.log print the module tree as print(model) does in PyTorch', () => {

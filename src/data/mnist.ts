@@ -1,5 +1,6 @@
 // Finds and loads MNIST / Fashion-MNIST from disk (Node; the file access itself is in idxFile.ts,
 // the parsing in idx.ts).
+import { checkOptions } from '../describe.js';
 import { toImageSet, type ImageSet } from './idx.js';
 import { isDirectory, joinPath as join, packageDir, pathExists as existsSync, readIdxFile } from './idxFile.js';
 
@@ -51,6 +52,7 @@ function findFile(dir: string, split: 'train' | 't10k', kind: 'images' | 'labels
  * @example const { train, test } = loadMnist({ dataset: 'mnist', limit: 1000 });
  */
 export function loadMnist(options: LoadMnistOptions = {}): MnistData {
+  checkOptions('loadMnist', options, ['dataset', 'dataDir', 'limit']);
   const dataset = options.dataset ?? 'mnist';
   if (dataset !== 'mnist' && dataset !== 'fashion-mnist') {
     throw new Error(`unknown dataset '${String(dataset)}' (expected 'mnist' or 'fashion-mnist')`);

@@ -11,6 +11,7 @@
  * `torch.onnx.export` names them.
  */
 import protobuf from 'protobufjs/light.js';
+import { checkOptions } from '../describe.js';
 import { noGrad } from '../autograd/tape.js';
 import { BatchNorm } from '../nn/batchnorm.js';
 import { Flatten, ReLU, Sigmoid, Tanh } from '../nn/activation.js';
@@ -146,6 +147,7 @@ const float = (name: string, f: number): Attr => ({ name, type: ATTR.FLOAT, f })
  * writeFileAtomic('mlp.onnx', bytes);  // then: new ort.InferenceSession(...) in onnxruntime
  */
 export function exportOnnx(model: Module, inputShape: number[], options: ExportOnnxOptions = {}): Uint8Array {
+  checkOptions('exportOnnx', options, ['fold', 'dynamicBatch', 'inputName', 'outputName', 'docString']);
   const { fold = false, dynamicBatch = true, inputName = 'input', outputName = 'output' } = options;
   for (const [name, m] of model.namedModules()) {
     if (m instanceof BatchNorm && m.training && !m.frozen) {

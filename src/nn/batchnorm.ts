@@ -131,9 +131,10 @@ export abstract class BatchNorm extends Module {
     const training = this.training && !this.frozen;
     if (training && this.numBatchesTracked) {
       const count = this.numBatchesTracked.data;
-      // A batch that fails validation must not be counted: check before incrementing.
+      // A batch that fails validation (one value per channel) must not be counted: check before
+      // incrementing. An empty batch is counted, as PyTorch does.
       const n = input.size / (input.shape[channelDim] || 1);
-      if (n > 1) {
+      if (n !== 1) {
         count[0] += 1;
         if (this.momentum === null) factor = 1 / count[0];
       }
@@ -160,7 +161,9 @@ export abstract class BatchNorm extends Module {
    * false, gradients cleared). Needs running statistics (`trackRunningStats`). Returns this.
    * @example model.train(); bn.freeze({ affine: true }); // the rest of the model trains
    */
-  freeze({ affine = false }: { affine?: boolean } = {}): this {
+  freeze(options: { affine?: boolean } = {}): this {
+    checkOptions('freeze', options, ['affine']);
+    const { affine = false } = options;
     if (!this.runningMean) {
       throw new Error(`${this.constructor.name}: cannot freeze a layer without running statistics (trackRunningStats is false)`);
     }

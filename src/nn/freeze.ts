@@ -1,3 +1,4 @@
+import { checkOptions } from '../describe.js';
 import { BatchNorm } from './batchnorm.js';
 import type { Module } from './module.js';
 
@@ -12,6 +13,7 @@ import type { Module } from './module.js';
  * @example freezeBatchNorm(model, { affine: true }); model.train(); // BN stays frozen
  */
 export function freezeBatchNorm(model: Module, options: { affine?: boolean } = {}): string[] {
+  checkOptions('freezeBatchNorm', options, ['affine']);
   const layers = model.namedModules().filter((e): e is [string, BatchNorm] => e[1] instanceof BatchNorm);
   for (const [name, bn] of layers) {
     if (!bn.runningMean) throw new Error(`freezeBatchNorm: ${bn.constructor.name} at "${name || '(root)'}" keeps no running statistics (trackRunningStats is false); nothing to freeze to`);

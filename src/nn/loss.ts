@@ -1,4 +1,5 @@
-import { crossEntropy, mseLoss, type CrossEntropyOptions, type Reduction, type Targets } from '../ops/loss.js';
+import { checkOptions } from '../describe.js';
+import { CROSS_ENTROPY_OPTIONS, crossEntropy, mseLoss, type CrossEntropyOptions, type Reduction, type Targets } from '../ops/loss.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /**
@@ -11,6 +12,7 @@ export class CrossEntropyLoss {
   readonly reduction: Reduction;
   readonly labelSmoothing: number;
   constructor(options: Reduction | CrossEntropyOptions = 'mean') {
+    if (typeof options !== 'string') checkOptions('CrossEntropyLoss', options, CROSS_ENTROPY_OPTIONS);
     const o = typeof options === 'string' ? { reduction: options } : options;
     this.reduction = o.reduction ?? 'mean';
     this.labelSmoothing = o.labelSmoothing ?? 0;

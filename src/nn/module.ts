@@ -2,7 +2,7 @@ import { noGrad } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { keep } from '../tensor/tidy.js';
 import { formatShape, sameShape } from '../tensor/shape.js';
-import { describeValue, formatValue } from '../describe.js';
+import { checkOptions, describeValue, formatValue } from '../describe.js';
 
 /** PyTorch's check of a state dict argument (a module's or an optimizer's): an object of tensors by key. */
 export function expectStateDict(value: unknown): asserts value is StateDict {
@@ -200,7 +200,9 @@ export abstract class Module {
    * checked before anything is copied, so a failed load changes nothing. With `strict` (the
    * default) missing and unexpected keys are errors; shapes must always match.
    */
-  loadStateDict(stateDict: StateDict, { strict = true }: LoadStateDictOptions = {}): { missingKeys: string[]; unexpectedKeys: string[] } {
+  loadStateDict(stateDict: StateDict, options: LoadStateDictOptions = {}): { missingKeys: string[]; unexpectedKeys: string[] } {
+    checkOptions('loadStateDict', options, ['strict']);
+    const { strict = true } = options;
     expectStateDict(stateDict);
     const own = this.stateDict();
     const optional = new Set(this.namedModules().flatMap(([prefix, m]) => m.optionalStateKeys().map((k) => (prefix ? `${prefix}.${k}` : k))));

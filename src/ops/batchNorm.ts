@@ -3,6 +3,7 @@ import { kernels, type BNDims } from '../kernels/index.js';
 import { allocateOutput, Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import { expectTensors, floatDtype } from './util.js';
+import { checkOptions } from '../describe.js';
 
 export interface BatchNormArgs {
   /** Per-channel running mean (C), updated in place in training mode; null if not tracked. */
@@ -37,6 +38,7 @@ export interface BatchNormArgs {
  * One fused kernel forward, the closed-form gradient backward (dx, dweight, dbias).
  */
 export function batchNorm(input: Tensor, args: BatchNormArgs = {}): Tensor {
+  checkOptions('batch_norm', args, ['runningMean', 'runningVar', 'weight', 'bias', 'training', 'momentum', 'eps', 'channelsLast']);
   const { runningMean = null, runningVar = null, weight = null, bias = null } = args;
   const { training = false, momentum = 0.1, eps = 1e-5 } = args;
   expectTensors('batch_norm', { input, running_mean: runningMean, running_var: runningVar, weight, bias }, ['running_mean', 'running_var', 'weight', 'bias']);
@@ -58,8 +60,13 @@ export function batchNorm(input: Tensor, args: BatchNormArgs = {}): Tensor {
   const y = allocateOutput(dtype, input.size);
   let mean: Float64Array;
   let invStd: Float64Array;
-  if (training) {
-    if (count <= 1) {
+  if (training && count === 0) {
+    // As PyTorch (_batch_norm_impl_index): an empty batch gives an empty output and leaves the
+    // running statistics alone; weight and bias get zero gradients.
+    mean = new Float64Array(c);
+    invStd = new Float64Array(c);
+  } else if (training) {
+    if (count === 1) {
       throw new RangeError(`Expected more than 1 value per channel when training, got input size ${formatShape(input.shape)}`);
     }
     mean = new Float64Array(c);
@@ -89,7 +96,12 @@ export function batchNorm(input: Tensor, args: BatchNormArgs = {}): Tensor {
     const dWeight = weight?.requiresGrad ? allocateOutput(dtype, c) : null;
     const dBias = bias?.requiresGrad ? allocateOutput(dtype, c) : null;
     const kb = kernels();
-    (channelsLast ? kb.batchNormBackwardNHWC : kb.batchNormBackward)(g, input.data, dims, mean, invStd, weight?.data ?? null, training, dx, dWeight, dBias);
+    if (count > 0) {
+      (channelsLast ? kb.batchNormBackwardNHWC : kb.batchNormBackward)(g, input.data, dims, mean, invStd, weight?.data ?? null, training, dx, dWeight, dBias);
+    } else {
+      dWeight?.fill(0);
+      dBias?.fill(0);
+    }
     const grads = [dx];
     if (weight) grads.push(dWeight);
     if (bias) grads.push(dBias);

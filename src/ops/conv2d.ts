@@ -3,6 +3,7 @@ import { kernels, type Conv2dDims } from '../kernels/index.js';
 import { allocateOutput, Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import { expectTensors, floatDtype } from './util.js';
+import { checkOptions } from '../describe.js';
 
 /** A size given once for both spatial dims (`3`) or per dim (`[3, 5]`: height, width). */
 export type Size2 = number | readonly [number, number];
@@ -39,6 +40,7 @@ export interface Conv2dOptions {
  */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options: Conv2dOptions = {}): Tensor {
   expectTensors('conv2d', { input: x, weight, bias }, ['bias']);
+  checkOptions('conv2d', options, ['stride', 'padding', 'dilation']);
   const dtype = bias ? floatDtype('conv2d', x, weight, bias) : floatDtype('conv2d', x, weight);
   const [strideH, strideW] = pair(options.stride ?? 1, 'stride');
   const [padH, padW] = pair(options.padding ?? 0, 'padding');

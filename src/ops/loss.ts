@@ -5,7 +5,7 @@ import { add, mul, sub } from './elementwise.js';
 import { neg } from './math.js';
 import { logSoftmax } from './logSoftmax.js';
 import { mean, sum } from './reduce.js';
-import { describeValue } from '../describe.js';
+import { checkOptions, describeValue } from '../describe.js';
 import { expectTensors, floatDtype } from './util.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -73,6 +73,9 @@ function reduceLoss(perSample: Tensor, reduction: Reduction): Tensor {
   return reduction === 'none' ? perSample : reduction === 'sum' ? sum(perSample) : mean(perSample);
 }
 
+/** The keys of `CrossEntropyOptions`. */
+export const CROSS_ENTROPY_OPTIONS = ['reduction', 'labelSmoothing'] as const;
+
 export interface CrossEntropyOptions {
   /** 'mean' (over the batch; the default), 'sum' or 'none' (one loss per sample). */
   reduction?: Reduction;
@@ -97,6 +100,7 @@ export interface CrossEntropyOptions {
 export function crossEntropy(logits: Tensor, target: Targets, options: Reduction | CrossEntropyOptions = 'mean'): Tensor {
   expectTensors('cross_entropy', { input: logits });
   expectTargets('cross_entropy', target);
+  if (typeof options !== 'string') checkOptions('cross_entropy', options, CROSS_ENTROPY_OPTIONS);
   const { reduction = 'mean', labelSmoothing = 0 } = typeof options === 'string' ? { reduction: options } : (options ?? {});
   if (!REDUCTIONS.includes(reduction)) throw new RangeError(`'${String(reduction)}' is not a valid value for reduction (expected 'mean', 'sum' or 'none')`);
   if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) throw new RangeError(`label_smoothing must be between 0.0 and 1.0. Got: ${labelSmoothing}`);

@@ -1,5 +1,5 @@
 /** Shape helpers shared by the tensor and the ops. */
-import { describeValue } from '../describe.js';
+import { checkOptions, describeValue } from '../describe.js';
 
 export type Shape = readonly number[];
 
@@ -53,13 +53,14 @@ export type ShapeArgs<O> = [shape: Shape, options?: O] | number[] | [...dims: nu
  * The shape of a creation function called either as `zeros([2, 3], options)` or, as in
  * PyTorch, `zeros(2, 3)` / `zeros(2, 3, options)`: the dimensions and the options object.
  */
-export function shapeArgs<O extends object>(name: string, given: readonly unknown[]): [number[], O] {
+export function shapeArgs<O extends object>(name: string, given: readonly unknown[], allowed: readonly string[]): [number[], O] {
   // `zeros(shape, options)` with options undefined is the array form without options.
   const args = given.length === 2 && given[1] === undefined ? given.slice(0, 1) : given;
   const last = args[args.length - 1];
   const hasOptions = args.length > 0 && typeof last === 'object' && last !== null && !Array.isArray(last);
   const dims = hasOptions ? args.slice(0, -1) : args;
   const options = (hasOptions ? last : {}) as O;
+  checkOptions(`${name}()`, options, allowed);
   if (dims.length === 0) throw new TypeError(`${name}(): missing the shape (an array, or integers as arguments)`);
   if (dims.length === 1 && Array.isArray(dims[0])) return [checkShape(dims[0] as Shape), options];
   if (dims.every((d) => typeof d === 'number')) return [checkShape(dims as number[]), options];

@@ -3,6 +3,7 @@ import type { FloatArray } from '../kernels/types.js';
 import { allocateStorage, releaseStorage } from '../kernels/index.js';
 import { getDefaultRng, type RNG } from '../random.js';
 import * as ops from '../ops/index.js';
+import { checkOptions } from '../describe.js';
 import { checkShape, formatShape, sameShape, shapeArgs, sizeOf, type Shape, type ShapeArgs } from './shape.js';
 import { formatValues } from './format.js';
 import { trackOutput, trackStorage } from './tidy.js';
@@ -45,6 +46,9 @@ export function allocateOutput(dtype: DType, size: number): FloatArray {
   trackStorage(a);
   return a;
 }
+
+/** The keys of `TensorOptions`, for the check of a creation function's options. */
+const TENSOR_OPTIONS = ['dtype', 'requiresGrad'] as const;
 
 export interface TensorOptions {
   /** Element type, `float32` by default. */
@@ -358,6 +362,7 @@ export function tensor(
   const optionsSecond = typeof shapeOrOptions === 'object' && shapeOrOptions !== null && !Array.isArray(shapeOrOptions);
   const shape = optionsSecond ? undefined : (shapeOrOptions as Shape | undefined);
   const options = optionsSecond ? (shapeOrOptions as TensorOptions) : maybeOptions;
+  checkOptions('tensor()', options, TENSOR_OPTIONS);
   const dtype = options.dtype === undefined ? (data instanceof Float64Array ? 'float64' : 'float32') : checkDtype(options.dtype);
   let flat: ArrayLike<number>;
   let s: number[];
@@ -389,6 +394,7 @@ export function tensor(
 
 /** A tensor filled with `value`. */
 export function full(shape: Shape, value: number, options: TensorOptions = {}): Tensor {
+  checkOptions('full()', options, TENSOR_OPTIONS);
   const s = checkShape(shape);
   const dtype = checkDtype(options.dtype ?? 'float32');
   return new Tensor(allocate(dtype, sizeOf(s)).fill(value), s, dtype, options.requiresGrad ?? false);
@@ -396,13 +402,13 @@ export function full(shape: Shape, value: number, options: TensorOptions = {}): 
 
 /** Zeros, like `torch.zeros`: `zeros([2, 3])`, `zeros(2, 3)`, `zeros(2, 3, { dtype: 'float64' })`. */
 export function zeros(...args: ShapeArgs<TensorOptions>): Tensor {
-  const [shape, options] = shapeArgs<TensorOptions>('zeros', args);
+  const [shape, options] = shapeArgs<TensorOptions>('zeros', args, TENSOR_OPTIONS);
   return full(shape, 0, options);
 }
 
 /** Ones, like `torch.ones`; the shape as in `zeros`. */
 export function ones(...args: ShapeArgs<TensorOptions>): Tensor {
-  const [shape, options] = shapeArgs<TensorOptions>('ones', args);
+  const [shape, options] = shapeArgs<TensorOptions>('ones', args, TENSOR_OPTIONS);
   return full(shape, 1, options);
 }
 
@@ -413,20 +419,18 @@ export interface RandomOptions extends TensorOptions {
 
 /** Standard normal samples, like `torch.randn`, from a seeded generator; the shape as in `zeros`. */
 export function randn(...args: ShapeArgs<RandomOptions>): Tensor {
-  const [shape, options] = shapeArgs<RandomOptions>('randn', args);
-  const rng = options.rng ?? getDefaultRng();
-  const t = zeros(shape, options);
+  const [shape, { rng = getDefaultRng(), ...options }] = shapeArgs<RandomOptions>('randn', args, [...TENSOR_OPTIONS, 'rng']);
+  const t = full(shape, 0, options);
   for (let i = 0; i < t.size; i++) t.data[i] = rng.normal();
   return t;
 }
 
 /** Uniform samples in [low, high), like `torch.rand` scaled; the shape as in `zeros`. */
 export function rand(...args: ShapeArgs<RandomOptions & { low?: number; high?: number }>): Tensor {
-  const [shape, options] = shapeArgs<RandomOptions & { low?: number; high?: number }>('rand', args);
-  const rng = options.rng ?? getDefaultRng();
-  const low = options.low ?? 0;
-  const high = options.high ?? 1;
-  const t = zeros(shape, options);
+  const [shape, { rng = getDefaultRng(), low = 0, high = 1, ...options }] = shapeArgs<RandomOptions & { low?: number; high?: number }>(
+    'rand', args, [...TENSOR_OPTIONS, 'rng', 'low', 'high'],
+  );
+  const t = full(shape, 0, options);
   for (let i = 0; i < t.size; i++) t.data[i] = low + (high - low) * rng.uniform();
   return t;
 }
