@@ -16,7 +16,7 @@ export * from './ops/index.js';
 export { Module, Parameter, type StateDict, type LoadStateDictOptions } from './nn/module.js';
 export { Linear, type LinearOptions } from './nn/linear.js';
 export { Sigmoid, ReLU, Tanh, Flatten } from './nn/activation.js';
-export { Sequential } from './nn/sequential.js';
+export { ModuleList, Sequential } from './nn/sequential.js';
 export { Conv2d, MaxPool2d, type Conv2dModuleOptions } from './nn/conv.js';
 export { BatchNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d, type BatchNormOptions } from './nn/batchnorm.js';
 export { CrossEntropyLoss, MSELoss } from './nn/loss.js';

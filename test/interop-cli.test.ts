@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { decodeOnnx } from '../src/io/onnx.js';
 import { serializeSafetensors } from '../src/io/safetensors.js';
-import { tensor } from '../src/index.js';
+import { loadCheckpoint, saveCheckpoint, tensor } from '../src/index.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { cwd: root, encoding: 'utf8' });
@@ -32,6 +32,12 @@ test('export writes an ONNX file ONNX Runtime agrees with; --fold removes BatchN
     const ok = cli('export', '--checkpoint', 'test/fixtures/interop/ts_conv.safetensors', '--onnx', join(dir, 'c.onnx'), '--input-shape', '1,2,6,6');
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout, /Conv -> BatchNormalization -> Relu -> MaxPool -> Flatten -> Gemm -> BatchNormalization -> Sigmoid -> Gemm/);
+    // A float64 checkpoint exports as float32 (the exporter's graphs are float32), and says so.
+    saveCheckpoint(join(dir, 'f64.safetensors'), loadCheckpoint('test/fixtures/interop/pt_mlp.safetensors').model.double());
+    const f64 = cli('export', '--checkpoint', join(dir, 'f64.safetensors'), '--onnx', join(dir, 'f64.onnx'));
+    assert.equal(f64.status, 0, f64.stderr);
+    assert.match(f64.stdout, /f64\.safetensors holds float64 weights; ONNX graphs from this exporter are float32, so they are rounded to float32/);
+    assert.ok(Number(f64.stdout.match(/largest \|difference\| from this library on a random batch = (\S+)/)?.[1]) < 1e-5, f64.stdout);
     // A plain state dict (no architecture) cannot be exported, and says why.
     writeFileSync(join(dir, 'plain.safetensors'), serializeSafetensors({ w: tensor([1, 2]) }));
     const plain = cli('export', '--checkpoint', join(dir, 'plain.safetensors'), '--onnx', join(dir, 'p.onnx'));

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { inspect } from 'node:util';
-import { Adam, BatchNorm1d, BatchNorm2d, batchNorm, conv2d, crossEntropy, CrossEntropyLoss, exportOnnx, freezeBatchNorm, full, Linear, loadMnist, manualSeed, Module, ones, Parameter, rand, randn, ReLU, RNG, Sequential, SGD, Sigmoid, tensor, Tensor, zeros, type StateDict } from '../src/index.js';
+import { Adam, BatchNorm1d, BatchNorm2d, batchNorm, conv2d, crossEntropy, CrossEntropyLoss, exportOnnx, freezeBatchNorm, full, Linear, loadMnist, manualSeed, Module, ModuleList, ones, Parameter, rand, randn, ReLU, RNG, Sequential, SGD, Sigmoid, tensor, Tensor, zeros, type StateDict } from '../src/index.js';
 
 class Net extends Module {
   features = new Sequential(new Linear(4, 3), new BatchNorm1d(3), new ReLU());
@@ -120,7 +120,8 @@ describe('Module', () => {
   });
 
   test('a state dict without num_batches_tracked loads, as in PyTorch (unversioned dicts: older checkpoints, safetensors)', () => {
-    // PyTorch 1.13: BatchNorm1d(3).load_state_dict({without num_batches_tracked}) -> <All keys matched successfully>
+    // PyTorch 1.13: BatchNorm1d(3).load_state_dict({without num_batches_tracked}) -> <All keys matched successfully>;
+    // the counter keeps its value as in PyTorch >= 2.2 (1.13 resets it to 0: pytorch/pytorch#110850).
     const net = new Net();
     const bn = net.features[1] as BatchNorm1d;
     bn.forward(randn([4, 3], { rng: new RNG(1) }));
@@ -144,6 +145,70 @@ describe('Module', () => {
       if (m instanceof BatchNorm1d) m.weight!.data.fill(0.5);
     });
     assert.deepEqual(Array.from(net.stateDict()['features.1.weight'].data), [0.5, 0.5, 0.5]);
+  });
+
+  test("custom modules: keys are PyTorch's for the same field names (camelCase fields in snake_case, other names as they are)", () => {
+    // class M(nn.Module): W = Parameter; pos_embed = Parameter; fc_in = Linear(2, 2); conv1 = Linear(2, 1)
+    // -> state_dict keys ['W', 'pos_embed', 'fc_in.weight', 'fc_in.bias', 'conv1.weight', 'conv1.bias']
+    class M extends Module {
+      W = new Parameter(zeros(2));
+      posEmbed = new Parameter(zeros(2));
+      fcIn = new Linear(2, 2);
+      conv1 = new Linear(2, 1);
+      forward(x: Tensor): Tensor {
+        return this.conv1.forward(this.fcIn.forward(x.add(this.W).add(this.posEmbed)));
+      }
+    }
+    const m = new M();
+    assert.deepEqual(Object.keys(m.stateDict()), ['W', 'pos_embed', 'fc_in.weight', 'fc_in.bias', 'conv1.weight', 'conv1.bias']);
+    assert.deepEqual(m.namedChildren().map(([k]) => k), ['fc_in', 'conv1']);
+    assert.match(String(m), /^M\(\n  \(fc_in\): Linear\(inFeatures=2, outFeatures=2, bias=true\)\n/);
+  });
+
+  test('ModuleList holds modules as children 0, 1, ... (nn.ModuleList); a plain array of modules is refused, not silently left untrained', () => {
+    class Tower extends Module {
+      blocks = new ModuleList([new Linear(3, 3), new BatchNorm1d(3)]);
+      forward(x: Tensor): Tensor {
+        for (const block of this.blocks) x = block.forward(x);
+        return x;
+      }
+    }
+    const t = new Tower();
+    t.blocks.append(new Linear(3, 1));
+    assert.deepEqual(Object.keys(t.stateDict()), [
+      'blocks.0.weight', 'blocks.0.bias', 'blocks.1.weight', 'blocks.1.bias', 'blocks.1.running_mean', 'blocks.1.running_var', 'blocks.1.num_batches_tracked',
+      'blocks.2.weight', 'blocks.2.bias',
+    ]);
+    assert.equal(t.parameters().length, 6);
+    assert.deepEqual([t.blocks.length, t.blocks.at(-1) instanceof Linear, t.eval().blocks[1].training], [3, true, false]);
+    assert.deepEqual(t.forward(randn(2, 3, { rng: new RNG(1) })).shape, [2, 1]);
+    assert.match(String(t), /^Tower\(\n  \(blocks\): ModuleList\(\n    \(0\): Linear/);
+    assert.throws(() => t.blocks.forward(zeros(1)), /^Error: Module \[ModuleList\] is missing the required "forward" function/);
+    assert.throws(() => new ModuleList(new Linear(1, 1) as never), /^TypeError: ModuleList: expected an iterable of modules, e\.g\. new ModuleList\(\[a, b\]\) \(got Linear\)/);
+    assert.throws(() => new ModuleList([new Linear(1, 1), 3 as never]), /ModuleList: argument 1 is not a Module \(got number\)/);
+    assert.throws(() => new Sequential(new Linear(1, 1), [new ReLU()] as never), /Sequential: argument 1 is not a Module \(got Array\)/);
+    class Plain extends Module {
+      hiddenLayers = [new Linear(3, 3), new Linear(3, 3)];
+      forward(x: Tensor): Tensor {
+        return x;
+      }
+    }
+    assert.throws(() => new Plain().parameters(), /^TypeError: Plain\.hiddenLayers is an array of modules: their parameters would be neither trained nor saved; hold them in a ModuleList \(new ModuleList\(\[\.\.\.\]\), keys 'hidden_layers\.0\.weight', \.\.\.\) or a Sequential$/);
+  });
+
+  test('loadStateDict: own keys only (a key named constructor is unexpected), any Map, and values a float32 model cannot hold are refused', () => {
+    const bn = new BatchNorm1d(2);
+    const sd = bn.stateDict();
+    assert.throws(() => bn.loadStateDict({ ...sd, constructor: zeros(1), toString: zeros(1) }), /Unexpected key\(s\) in state_dict: "constructor", "toString"\./);
+    assert.deepEqual(bn.loadStateDict({ constructor: zeros(1) }, { strict: false }).unexpectedKeys, ['constructor']);
+    const source = new BatchNorm1d(2);
+    source.runningMean!.data.set([0.5, -0.5]);
+    assert.deepEqual(bn.loadStateDict(new Map(Object.entries(source.stateDict()))), { missingKeys: [], unexpectedKeys: [] });
+    assert.deepEqual(Array.from(bn.runningMean!.data), [0.5, -0.5]);
+    const huge = { ...sd, running_var: tensor([1, 1e39], { dtype: 'float64' }), weight: tensor([3.5e38, 1], { dtype: 'float64' }) };
+    assert.throws(() => bn.loadStateDict(huge), /invalid value for weight: 3\.5e\+38 is beyond float32's range \(the model is float32\)\.\n\tinvalid value for running_var: 1e\+39 is beyond/);
+    assert.deepEqual([Array.from(bn.runningVar!.data), Array.from(bn.weight!.data)], [[1, 1], [1, 1]], 'nothing loaded');
+    assert.doesNotThrow(() => new BatchNorm1d(2, { dtype: 'float64' }).loadStateDict(huge), 'a float64 model holds them');
   });
 
   test('Sequential: for-of over its layers, at(-1) from the end, out of range named (PyTorch: model[-1], iteration, IndexError)', () => {

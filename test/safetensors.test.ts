@@ -139,6 +139,12 @@ test('corrupt and truncated files give clear errors naming the tensor', () => {
   for (let cut = 0; cut < good.length; cut += 7) {
     assert.throws(() => parseSafetensors(good.subarray(0, cut)), /safetensors: /, `cut at ${cut}`);
   }
+  // Names are data: "__proto__" or "constructor" are keys like others (not the object's prototype), and a
+  // dtype named like an Object method is unknown.
+  const odd = parseSafetensors(craft('{"__metadata__":{"__proto__":"m"},"__proto__":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"constructor":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', f32(2)));
+  assert.deepEqual([Object.keys(odd.tensors), Object.getPrototypeOf(odd.tensors) === Object.prototype, odd.metadata.__proto__], [['__proto__', 'constructor'], true, 'm']);
+  assert.throws(() => new BatchNorm1d(2).loadStateDict(odd.tensors), /Missing key\(s\)[^]*Unexpected key\(s\) in state_dict: "__proto__", "constructor"\./);
+  assert.throws(() => parseSafetensors(craft({ a: { dtype: 'toString', shape: [1], data_offsets: [0, 4] } }, f32(1))), /tensor "a": unknown dtype "toString"/);
   // int64 beyond 2^53 cannot be held exactly in a Float64Array: an error, not silent rounding.
   const big = new Uint8Array(new BigInt64Array([2n ** 60n]).buffer);
   assert.throws(() => parseSafetensors(craft({ n: { dtype: 'I64', shape: [], data_offsets: [0, 8] } }, big)), /tensor "n": int64 value 1152921504606846976 at index 0 is beyond 2\^53/);

@@ -54,6 +54,10 @@ export function registerInterop(program: Command): void {
     .option('--no-check', 'do not run the exported file in ONNX Runtime to compare outputs')
     .action(async (o: { checkpoint: string; onnx: string; fold: boolean; inputShape?: number[]; check: boolean }) => {
       const { model, architecture, metadata } = loadCheckpoint(o.checkpoint);
+      if (model.parameters().some((p) => p.dtype === 'float64')) {
+        model.float(); // loaded for this export only: converting in place is safe
+        console.log(`${o.checkpoint} holds float64 weights; ONNX graphs from this exporter are float32, so they are rounded to float32`);
+      }
       const shape = o.inputShape ?? readInputShape(metadata, o.checkpoint) ?? defaultInputShape(architecture.model);
       if (!shape) throw new Error(`${o.checkpoint}: the model does not start with a Linear layer, so its input shape is unknown; pass --input-shape, e.g. --input-shape 1,1,28,28`);
       const bytes = exportOnnx(model, shape, { fold: o.fold, docString: `exported by batchnorm from ${o.checkpoint}` });

@@ -153,6 +153,9 @@ export function exportOnnx(model: Module, inputShape: number[], options: ExportO
     if (m instanceof BatchNorm && m.training && !m.frozen) {
       throw new Error(`exportOnnx: ${m.constructor.name} at "${name || '(root)'}" is in training mode; ONNX inference uses the running statistics, so call model.eval() first`);
     }
+    if (m instanceof BatchNorm && (!m.runningMean || !m.runningVar)) {
+      throw new Error(`exportOnnx: ${m.constructor.name} at "${name || '(root)'}" keeps no running statistics (trackRunningStats false), so it normalises with batch statistics even in eval mode; ONNX inference cannot express that`);
+    }
   }
   const float64 = model.namedParameters().find(([, p]) => p.dtype === 'float64');
   if (float64) {
@@ -195,17 +198,17 @@ export function exportOnnx(model: Module, inputShape: number[], options: ExportO
       };
       const key = (k: string) => (path ? `${path}.${k}` : k);
       if (layer instanceof Linear) {
-        const w = addInit(key('weight'), layer.weight);
+        // (N, F): Gemm with the weight as it is; (N, ..., F): MatMul with its transpose, stored instead.
+        const w = inShape.length === 2 ? addInit(key('weight'), layer.weight) : addInit(key('weight_transposed'), layer.weight.t().clone());
         const b = layer.bias ? addInit(key('bias'), layer.bias) : null;
         if (inShape.length === 2) {
           node('Gemm', b ? [value, w, b] : [value, w], [float('alpha', 1), float('beta', 1), int('transB', 1)]);
         } else {
-          const wt = addInit(key('weight_transposed'), layer.weight.t().clone());
           if (b) {
-            node('MatMul', [value, wt], [], `/${path}/MatMul_output_0`);
+            node('MatMul', [value, w], [], `/${path}/MatMul_output_0`);
             node('Add', [`/${path}/MatMul_output_0`, b]);
           } else {
-            node('MatMul', [value, wt]);
+            node('MatMul', [value, w]);
           }
         }
       } else if (layer instanceof Conv2d) {
@@ -223,9 +226,6 @@ export function exportOnnx(model: Module, inputShape: number[], options: ExportO
           ints('dilations', layer.dilation), int('ceil_mode', 0),
         ]);
       } else if (layer instanceof BatchNorm) {
-        if (!layer.runningMean || !layer.runningVar) {
-          throw new Error(`exportOnnx: ${layer.constructor.name} at "${path}" keeps no running statistics (trackRunningStats false), so it normalises with batch statistics even in eval mode; ONNX inference cannot express that`);
-        }
         const c = layer.numFeatures;
         const scale = layer.weight ? addInit(key('weight'), layer.weight) : addInit(key('weight'), zeros([c]).add(1));
         const bias = layer.bias ? addInit(key('bias'), layer.bias) : addInit(key('bias'), zeros([c]));
@@ -235,7 +235,7 @@ export function exportOnnx(model: Module, inputShape: number[], options: ExportO
         if (wrap) node('Transpose', [value], [ints('perm', [0, r - 1, ...Array.from({ length: r - 2 }, (_, i) => i + 1)])], `/${path}/Transpose_output_0`);
         const bnIn = wrap ? `/${path}/Transpose_output_0` : value;
         const bnOut = wrap ? `/${path}/BatchNormalization_output_0` : out;
-        node('BatchNormalization', [bnIn, scale, bias, addInit(key('running_mean'), layer.runningMean), addInit(key('running_var'), layer.runningVar)], [
+        node('BatchNormalization', [bnIn, scale, bias, addInit(key('running_mean'), layer.runningMean!), addInit(key('running_var'), layer.runningVar!)] /* present: checked above */, [
           float('epsilon', layer.eps),
           // ONNX momentum is the weight of the OLD statistics (Keras's convention); unused in inference.
           float('momentum', 1 - (layer.momentum ?? 0.1)),

@@ -130,21 +130,23 @@ export function parseSafetensors(data: Uint8Array | ArrayBuffer, source = ''): S
   const dataStart = 8 + n;
   const dataLength = bytes.length - dataStart;
 
-  const metadata: Record<string, string> = {};
+  // Names come from the file: collected as pairs and made own properties by Object.fromEntries,
+  // so a tensor named "__proto__" is a key like any other, not the object's prototype.
+  const metadataPairs: [string, string][] = [];
   const entries: [string, SafetensorsEntry][] = [];
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail(source, '"__metadata__" must be an object of strings');
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
         if (typeof v !== 'string') fail(source, `"__metadata__" value for "${k}" must be a string (got ${JSON.stringify(v)})`);
-        metadata[k] = v;
+        metadataPairs.push([k, v]);
       }
       continue;
     }
     const where = `tensor "${name}"`;
     if (raw === null || typeof raw !== 'object') fail(source, `${where}: header entry must be an object (got ${JSON.stringify(raw)})`);
     const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
-    if (typeof dtype !== 'string' || !(dtype in BYTES)) {
+    if (typeof dtype !== 'string' || !Object.hasOwn(BYTES, dtype)) {
       fail(source, `${where}: unknown dtype ${JSON.stringify(dtype)} (expected one of ${Object.keys(BYTES).join(', ')})`);
     }
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
@@ -179,15 +181,16 @@ export function parseSafetensors(data: Uint8Array | ArrayBuffer, source = ''): S
     fail(source, `the tensors cover ${cursor} bytes of data, but the file has ${dataLength} bytes after the header (trailing bytes or a header that lies about sizes)`);
   }
 
-  const tensors: StateDict = {};
-  for (const [name, e] of entries) {
-    const [begin, end] = e.data_offsets;
-    // Copy into a fresh, aligned buffer: the tensor must not alias the file's bytes. (Not
-    // `bytes.slice`: on a Node Buffer, slice is a view of the whole file's, or the pool's, memory.)
-    const buf = new Uint8Array(bytes.subarray(dataStart + begin, dataStart + end)).buffer;
-    tensors[name] = decode(name, e.dtype, buf, e.shape, source);
-  }
-  return { tensors, metadata };
+  const tensors: StateDict = Object.fromEntries(
+    entries.map(([name, e]) => {
+      const [begin, end] = e.data_offsets;
+      // Copy into a fresh, aligned buffer: the tensor must not alias the file's bytes. (Not
+      // `bytes.slice`: on a Node Buffer, slice is a view of the whole file's, or the pool's, memory.)
+      const buf = new Uint8Array(bytes.subarray(dataStart + begin, dataStart + end)).buffer;
+      return [name, decode(name, e.dtype, buf, e.shape, source)];
+    }),
+  );
+  return { tensors, metadata: Object.fromEntries(metadataPairs) };
 }
 
 function decode(name: string, dtype: string, buf: ArrayBuffer, shape: number[], source: string): Tensor {

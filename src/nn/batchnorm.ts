@@ -105,7 +105,10 @@ export abstract class BatchNorm extends Module {
     return null;
   }
 
-  /** A state dict without 'num_batches_tracked' loads and leaves the counter as it is (PyTorch's rule for unversioned dicts). */
+  /**
+   * A state dict without 'num_batches_tracked' loads and leaves the counter as it is, as PyTorch
+   * 2.2 and later do for unversioned dicts (pytorch/pytorch#110850; earlier versions reset it to 0).
+   */
   protected override optionalStateKeys(): readonly string[] {
     return ['num_batches_tracked'];
   }

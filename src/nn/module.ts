@@ -19,9 +19,12 @@ export class Parameter extends Tensor {
   }
 }
 
-/** Field name to PyTorch key: `runningMean` -> `running_mean`. */
+/**
+ * Field name to PyTorch key: camelCase words split by underscores, `runningMean` ->
+ * `running_mean`, `fcIn` -> `fc_in`; other names as they are (`W`, `conv1`, `fc_out`).
+ */
 export function snakeCase(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  return name.replace(/([a-z0-9])([A-Z])/g, (_, before: string, c: string) => `${before}_${c.toLowerCase()}`);
 }
 
 export type StateDict = Record<string, Tensor>;
@@ -71,9 +74,24 @@ export abstract class Module {
     return [];
   }
 
-  /** Direct children, in declaration order (numeric names first, in order, as in Sequential). */
+  /**
+   * Direct children with their PyTorch names (fields in snake_case, see `snakeCase`), in
+   * declaration order (numeric names first, in order, as in Sequential). A field holding an
+   * array of modules is refused: PyTorch silently leaves a plain list's modules out of
+   * `parameters()` and `state_dict()`; here the fix is named (ModuleList).
+   */
   namedChildren(): [string, Module][] {
-    return Object.entries(this).filter((e): e is [string, Module] => e[1] instanceof Module);
+    const out: [string, Module][] = [];
+    for (const [name, value] of Object.entries(this)) {
+      if (value instanceof Module) out.push([snakeCase(name), value]);
+      else if (Array.isArray(value) && value.some((v) => v instanceof Module)) {
+        throw new TypeError(
+          `${this.constructor.name}.${name} is an array of modules: their parameters would be neither trained nor saved; ` +
+            `hold them in a ModuleList (new ModuleList([...]), keys '${snakeCase(name)}.0.weight', ...) or a Sequential`,
+        );
+      }
+    }
+    return out;
   }
 
   children(): Module[] {
@@ -200,19 +218,25 @@ export abstract class Module {
    * checked before anything is copied, so a failed load changes nothing. With `strict` (the
    * default) missing and unexpected keys are errors; shapes must always match.
    */
-  loadStateDict(stateDict: StateDict, options: LoadStateDictOptions = {}): { missingKeys: string[]; unexpectedKeys: string[] } {
+  loadStateDict(
+    given: StateDict | ReadonlyMap<string, Tensor>,
+    options: LoadStateDictOptions = {},
+  ): { missingKeys: string[]; unexpectedKeys: string[] } {
     checkOptions('loadStateDict', options, ['strict']);
     const { strict = true } = options;
-    expectStateDict(stateDict);
+    expectStateDict(given);
+    // Any mapping, as PyTorch takes one; own keys only ('constructor' is a key, not Object's).
+    const stateDict: StateDict = given instanceof Map ? Object.fromEntries(given) : (given as StateDict);
+    const has = (k: string): boolean => Object.hasOwn(stateDict, k);
     const own = this.stateDict();
     const optional = new Set(this.namedModules().flatMap(([prefix, m]) => m.optionalStateKeys().map((k) => (prefix ? `${prefix}.${k}` : k))));
-    const missingKeys = Object.keys(own).filter((k) => !(k in stateDict) && !optional.has(k));
-    const unexpectedKeys = Object.keys(stateDict).filter((k) => !(k in own));
+    const missingKeys = Object.keys(own).filter((k) => !has(k) && !optional.has(k));
+    const unexpectedKeys = Object.keys(stateDict).filter((k) => !Object.hasOwn(own, k));
     const errors: string[] = [];
     if (strict && missingKeys.length) errors.push(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(', ')}.`);
     if (strict && unexpectedKeys.length) errors.push(`Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(', ')}.`);
     for (const [key, target] of Object.entries(own)) {
-      if (!(key in stateDict)) continue;
+      if (!has(key)) continue;
       const source: unknown = stateDict[key];
       if (!(source instanceof Tensor)) {
         errors.push(`While copying the parameter named "${key}", expected Tensor from checkpoint but received ${describeValue(source)}.`);
@@ -222,6 +246,9 @@ export abstract class Module {
         errors.push(
           `size mismatch for ${key}: copying a param with shape ${formatShape(source.shape)} from checkpoint, the shape in current model is ${formatShape(target.shape)}.`,
         );
+      } else if (target.dtype === 'float32' && source.dtype === 'float64') {
+        const overflow = source.data.find((v) => Number.isFinite(v) && !Number.isFinite(Math.fround(v)));
+        if (overflow !== undefined) errors.push(`invalid value for ${key}: ${overflow} is beyond float32's range (the model is float32).`);
       }
     }
     for (const [prefix, m] of this.namedModules()) {
@@ -237,7 +264,7 @@ export abstract class Module {
     }
     noGrad(() => {
       for (const [key, target] of Object.entries(own)) {
-        if (!(key in stateDict)) continue;
+        if (!has(key)) continue;
         const values = stateDict[key].data;
         // Into an integer (num_batches_tracked), toward zero, as PyTorch's copy_ does.
         if (target.dtype === 'int64' && stateDict[key].dtype !== 'int64') target.data.set(values.map((v) => Math.trunc(v) + 0));
