@@ -1,10 +1,22 @@
 /** Small checks for error messages about values of the wrong kind (no dependencies: any layer may use them). */
 
+/**
+ * The name of an object's class, for messages and printing. The library's classes declare
+ * theirs (`static readonly displayName = 'BatchNorm2d'`), so a minifying bundler that renames
+ * classes (BatchNorm2d -> JA) leaves errors and `print(model)` readable; other classes (a
+ * user's `Net`) give their own `name`.
+ */
+export function className(value: object): string {
+  const ctor = (value as { constructor?: { name?: string; displayName?: string } }).constructor;
+  if (!ctor) return 'object';
+  return (Object.hasOwn(ctor, 'displayName') ? ctor.displayName : ctor.name) || 'object';
+}
+
 /** What a value is, for an error message: 'Array', 'number', 'undefined', 'Float32Array', ... */
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'Array';
-  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
+  if (typeof value === 'object') return className(value as object);
   return typeof value;
 }
 

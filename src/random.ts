@@ -6,6 +6,7 @@
  * 32-bit integer arithmetic only, so results are identical in Node and in browsers.
  */
 export class RNG {
+  static readonly displayName: string = 'RNG';
   private s0 = 0;
   private s1 = 0;
   private s2 = 0;

@@ -2,9 +2,13 @@
 // from an ES module and from CommonJS. Runs the built dist/ that `npm install` makes.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import * as lib from '../src/index.js';
+import { BatchNorm2d, Linear, ReLU, Sequential } from '../src/index.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const built = existsSync(`${root}dist/src/index.js`);
@@ -22,4 +26,37 @@ test('import and require of "batchnorm" give the same library (dist/ built by np
   assert.deepEqual(cjs.keys, esm.keys);
   assert.deepEqual(cjs.mean, esm.mean);
   assert.ok(esm.mean.some((v: number) => v !== 0), 'the running mean moved after a training step');
+});
+
+test('a minified bundle (esbuild --minify, as a production build of a web app) keeps class names in printing and errors', async () => {
+  // Minifiers rename classes (BatchNorm2d -> JA); the library's classes declare their names.
+  const { build } = await import('esbuild');
+  const entry = `import * as b from './src/index.ts';
+    const m = new b.Sequential(new b.BatchNorm2d(4), new b.ReLU(), new b.Linear(2, 3));
+    let error = '';
+    try { m.forward(b.zeros(1, 1, 1, 1)); } catch (e) { error = e.message; }
+    let typeError = '';
+    try { b.relu(m); } catch (e) { typeError = e.message; }
+    console.log(JSON.stringify({ printed: String(m), error, typeError }));`;
+  const out = await build({ stdin: { contents: entry, resolveDir: root, loader: 'ts' }, bundle: true, minify: true, platform: 'node', format: 'esm', write: false, logLevel: 'silent' });
+  const code = out.outputFiles[0].text;
+  assert.doesNotMatch(code, /class BatchNorm2d\b/, 'the bundle really renames classes');
+  const dir = mkdtempSync(join(tmpdir(), 'bundle-'));
+  let r: { printed: string; error: string; typeError: string };
+  try {
+    writeFileSync(join(dir, 'bundle.mjs'), code);
+    r = JSON.parse(node([join(dir, 'bundle.mjs')]));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.equal(r.printed, String(new Sequential(new BatchNorm2d(4), new ReLU(), new Linear(2, 3))));
+  assert.match(r.printed, /^Sequential\(\n  \(0\): BatchNorm2d\(4, /);
+  assert.equal(r.error, 'BatchNorm2d(4): expected input with 4 channels in dim 1 (got 1 channels, input shape [1, 1, 1, 1])');
+  assert.equal(r.typeError, "relu(): argument 'input' (position 1) must be Tensor, not Sequential");
+});
+
+test('every exported class declares its name (displayName), which minified bundles keep', () => {
+  const classes = Object.entries(lib).filter(([k, v]) => /^[A-Z]/.test(k) && typeof v === 'function' && /^class\b/.test(Function.prototype.toString.call(v)));
+  assert.ok(classes.length > 20, `${classes.length} classes`);
+  for (const [name, cls] of classes) assert.equal(Object.hasOwn(cls, 'displayName') && (cls as { displayName?: string }).displayName, name, name);
 });

@@ -7,6 +7,7 @@ import type { ImageSet } from './idx.js';
  * The same seed gives the same order, so a stopped run can replay it: `skip(steps)`.
  */
 export class BatchSampler {
+  static readonly displayName: string = 'BatchSampler';
   private readonly order: Int32Array;
   private position = 0;
   /** Permutations drawn so far (the epoch in progress is `epochs - 1`). */

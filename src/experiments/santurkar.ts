@@ -43,6 +43,7 @@ function stepSeed(seed: number, layer: number, step: number): number {
  * non-zero-mean, non-unit-variance choice serves the argument).
  */
 export class ActivationNoise extends Identity {
+  static override readonly displayName: string = 'ActivationNoise';
   private step = 0;
 
   /** `strength` k in (0, 2) (scale means stay positive); `layer` tells layers' draws apart. */

@@ -36,6 +36,7 @@ import type { Module } from '../nn/module.js';
 import { Sequential } from '../nn/sequential.js';
 import { RNG } from '../random.js';
 import { loadSafetensors, saveSafetensors, serializeSafetensors, type SafetensorsContents } from './safetensors.js';
+import { className } from '../describe.js';
 
 /** Metadata key under which the architecture JSON is stored. */
 export const ARCHITECTURE_KEY = 'batchnorm.architecture';
@@ -91,7 +92,7 @@ export function describeModel(model: Module, path = 'model'): LayerSpec {
   if (model instanceof Tanh) return { type: 'Tanh' };
   if (model instanceof Identity) return { type: 'Identity' };
   if (model instanceof Flatten) return { type: 'Flatten', startDim: model.startDim, endDim: model.endDim };
-  throw new TypeError(`describeModel: cannot describe ${path} (${model.constructor.name}); supported: Sequential, Linear, Conv2d, MaxPool2d, BatchNorm1d/2d/3d, ReLU, Sigmoid, Tanh, Flatten, Identity`);
+  throw new TypeError(`describeModel: cannot describe ${path} (${className(model)}); supported: Sequential, Linear, Conv2d, MaxPool2d, BatchNorm1d/2d/3d, ReLU, Sigmoid, Tanh, Flatten, Identity`);
 }
 
 /**

@@ -29,7 +29,7 @@
 import { noGrad } from '../autograd/tape.js';
 import { BatchNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d } from '../nn/batchnorm.js';
 import { Tensor } from '../tensor/tensor.js';
-import { describeValue } from '../describe.js';
+import { className, describeValue } from '../describe.js';
 
 /** Keras's defaults (also TF.js's): `momentum` 0.99, `epsilon` 1e-3, `center` and `scale` true. */
 export interface KerasBatchNormConfig {
@@ -157,23 +157,23 @@ export function loadKerasBatchNorm(bn: BatchNorm, weights: readonly KerasWeight[
   if (bn.momentum === null || Math.abs(bn.momentum - wanted) > 1e-12 || Math.abs(bn.eps - epsilon) > 1e-12 * epsilon) {
     throw new Error(
       `loadKerasBatchNorm: Keras momentum ${momentum} and epsilon ${epsilon} mean momentum ${+wanted.toPrecision(12)} and eps ${epsilon} here, ` +
-        `but this ${bn.constructor.name} has momentum ${bn.momentum} and eps ${bn.eps}; ` +
-        `construct it as new ${bn.constructor.name}(${bn.numFeatures}, { momentum: ${+wanted.toPrecision(12)}, eps: ${epsilon} }) or use kerasBatchNorm()`,
+        `but this ${className(bn)} has momentum ${bn.momentum} and eps ${bn.eps}; ` +
+        `construct it as new ${className(bn)}(${bn.numFeatures}, { momentum: ${+wanted.toPrecision(12)}, eps: ${epsilon} }) or use kerasBatchNorm()`,
     );
   }
-  if (!bn.runningMean) throw new Error(`loadKerasBatchNorm: this ${bn.constructor.name} keeps no running statistics (trackRunningStats false)`);
+  if (!bn.runningMean) throw new Error(`loadKerasBatchNorm: this ${className(bn)} keeps no running statistics (trackRunningStats false)`);
   if (config.axis !== undefined) {
     const dims = bn instanceof BatchNorm3d ? 3 : bn instanceof BatchNorm2d ? 2 : 1;
     const last = kerasAxisIsLast('loadKerasBatchNorm', config.axis, dims);
     if (last !== bn.channelsLast) {
       throw new Error(
-        `loadKerasBatchNorm: Keras axis ${config.axis} is channels ${last ? 'last' : 'first'}, but this ${bn.constructor.name} is channels ${bn.channelsLast ? 'last' : 'first'}; ` +
+        `loadKerasBatchNorm: Keras axis ${config.axis} is channels ${last ? 'last' : 'first'}, but this ${className(bn)} is channels ${bn.channelsLast ? 'last' : 'first'}; ` +
           `construct it with { channelsLast: ${last} } or use kerasBatchNorm()`,
       );
     }
   }
   if (!bn.affine && (center || scale)) {
-    throw new Error(`loadKerasBatchNorm: the Keras layer has ${[scale && 'gamma', center && 'beta'].filter(Boolean).join(' and ')}, but this ${bn.constructor.name} has affine false`);
+    throw new Error(`loadKerasBatchNorm: the Keras layer has ${[scale && 'gamma', center && 'beta'].filter(Boolean).join(' and ')}, but this ${className(bn)} has affine false`);
   }
   copyInto(bn, splitWeights(weights, center, scale, bn.numFeatures));
   return bn;
@@ -198,7 +198,7 @@ function copyInto(bn: BatchNorm, w: ReturnType<typeof splitWeights>): void {
  * then reported as null.
  */
 export function toKerasBatchNorm(bn: BatchNorm): { weights: Float32Array[]; momentum: number | null; epsilon: number; axis: number } {
-  if (!bn.runningMean || !bn.runningVar) throw new Error(`toKerasBatchNorm: this ${bn.constructor.name} keeps no running statistics`);
+  if (!bn.runningMean || !bn.runningVar) throw new Error(`toKerasBatchNorm: this ${className(bn)} keeps no running statistics`);
   const c = bn.numFeatures;
   const f32 = (t: Tensor | null, fill: number) => (t ? Float32Array.from(t.data) : new Float32Array(c).fill(fill));
   return {

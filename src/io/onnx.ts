@@ -11,7 +11,7 @@
  * `torch.onnx.export` names them.
  */
 import protobuf from 'protobufjs/light.js';
-import { checkOptions } from '../describe.js';
+import { checkOptions, className } from '../describe.js';
 import { noGrad } from '../autograd/tape.js';
 import { BatchNorm } from '../nn/batchnorm.js';
 import { Flatten, ReLU, Sigmoid, Tanh } from '../nn/activation.js';
@@ -151,10 +151,10 @@ export function exportOnnx(model: Module, inputShape: number[], options: ExportO
   const { fold = false, dynamicBatch = true, inputName = 'input', outputName = 'output' } = options;
   for (const [name, m] of model.namedModules()) {
     if (m instanceof BatchNorm && m.training && !m.frozen) {
-      throw new Error(`exportOnnx: ${m.constructor.name} at "${name || '(root)'}" is in training mode; ONNX inference uses the running statistics, so call model.eval() first`);
+      throw new Error(`exportOnnx: ${className(m)} at "${name || '(root)'}" is in training mode; ONNX inference uses the running statistics, so call model.eval() first`);
     }
     if (m instanceof BatchNorm && (!m.runningMean || !m.runningVar)) {
-      throw new Error(`exportOnnx: ${m.constructor.name} at "${name || '(root)'}" keeps no running statistics (trackRunningStats false), so it normalises with batch statistics even in eval mode; ONNX inference cannot express that`);
+      throw new Error(`exportOnnx: ${className(m)} at "${name || '(root)'}" keeps no running statistics (trackRunningStats false), so it normalises with batch statistics even in eval mode; ONNX inference cannot express that`);
     }
   }
   const float64 = model.namedParameters().find(([, p]) => p.dtype === 'float64');
@@ -190,9 +190,9 @@ export function exportOnnx(model: Module, inputShape: number[], options: ExportO
       try {
         x = layer.forward(x);
       } catch (err) {
-        throw new Error(`exportOnnx: layer "${path}" (${layer.constructor.name}) rejects its input of shape ${formatShape(inShape)}: ${(err as Error).message}`, { cause: err });
+        throw new Error(`exportOnnx: layer "${path}" (${className(layer)}) rejects its input of shape ${formatShape(inShape)}: ${(err as Error).message}`, { cause: err });
       }
-      const out = li === layers.length - 1 ? outputName : `/${path}/${layer.constructor.name}_output_0`;
+      const out = li === layers.length - 1 ? outputName : `/${path}/${className(layer)}_output_0`;
       const node = (op: string, inputs: string[], attribute: Attr[] = [], output = out, name = `/${path}/${op}`): void => {
         nodes.push({ input: inputs, output: [output], name, op_type: op, attribute });
       };
@@ -262,7 +262,7 @@ export function exportOnnx(model: Module, inputShape: number[], options: ExportO
         if (li === layers.length - 1) node('Identity', [value]);
         else return; // nothing to compute: the value flows on under its name
       } else {
-        throw new TypeError(`exportOnnx: cannot export layer "${path}" (${layer.constructor.name}); supported: Linear, Conv2d, MaxPool2d, BatchNorm1d/2d/3d, ReLU, Sigmoid, Tanh, Flatten, Identity, in Sequential`);
+        throw new TypeError(`exportOnnx: cannot export layer "${path}" (${className(layer)}); supported: Linear, Conv2d, MaxPool2d, BatchNorm1d/2d/3d, ReLU, Sigmoid, Tanh, Flatten, Identity, in Sequential`);
       }
       value = out;
     });
@@ -301,7 +301,7 @@ function flattenLayers(model: Module, prefix: string): [string, Module][] {
     return model.layers().flatMap((m, i) => flattenLayers(m, prefix ? `${prefix}.${i}` : String(i)));
   }
   if (model.children().length > 0) {
-    throw new TypeError(`exportOnnx: cannot export "${prefix || '(root)'}" (${model.constructor.name}): only Sequential containers are supported`);
+    throw new TypeError(`exportOnnx: cannot export "${prefix || '(root)'}" (${className(model)}): only Sequential containers are supported`);
   }
   return [[prefix, model]];
 }

@@ -4,6 +4,7 @@ import { Module } from './module.js';
 
 /** Elementwise 1 / (1 + exp(-x)). */
 export class Sigmoid extends Module {
+  static override readonly displayName: string = 'Sigmoid';
   forward(x: Tensor): Tensor {
     return sigmoid(x);
   }
@@ -11,6 +12,7 @@ export class Sigmoid extends Module {
 
 /** Elementwise max(x, 0). */
 export class ReLU extends Module {
+  static override readonly displayName: string = 'ReLU';
   forward(x: Tensor): Tensor {
     return relu(x);
   }
@@ -18,6 +20,7 @@ export class ReLU extends Module {
 
 /** Elementwise tanh(x). */
 export class Tanh extends Module {
+  static override readonly displayName: string = 'Tanh';
   forward(x: Tensor): Tensor {
     return tanh(x);
   }
@@ -25,6 +28,7 @@ export class Tanh extends Module {
 
 /** Flattens dims startDim..endDim (default 1..-1: everything but the batch), like `nn.Flatten`. */
 export class Flatten extends Module {
+  static override readonly displayName: string = 'Flatten';
   constructor(
     readonly startDim = 1,
     readonly endDim = -1,

@@ -1,4 +1,4 @@
-import { checkFloatDtype, checkOptions, checkSize, formatValue } from '../describe.js';
+import { checkFloatDtype, checkOptions, checkSize, className, formatValue } from '../describe.js';
 import { noGrad } from '../autograd/tape.js';
 import { batchNorm } from '../ops/batchNorm.js';
 import { expectTensors } from '../ops/util.js';
@@ -46,6 +46,7 @@ export interface BatchNormOptions {
  * BatchNorm1d, 2d and 3d differ only in the input ranks they accept.
  */
 export abstract class BatchNorm extends Module {
+  static override readonly displayName: string = 'BatchNorm';
   /** gamma (C), initialised to 1; null when `affine` is false. */
   weight: Parameter | null;
   /** beta (C), initialised to 0; null when `affine` is false. */
@@ -77,12 +78,12 @@ export abstract class BatchNorm extends Module {
     options: BatchNormOptions = {},
   ) {
     super();
-    checkSize(new.target.name, 'numFeatures', numFeatures);
-    checkOptions(new.target.name, options, ['eps', 'momentum', 'affine', 'trackRunningStats', 'channelsLast', 'dtype']);
+    checkSize(className(this), 'numFeatures', numFeatures);
+    checkOptions(className(this), options, ['eps', 'momentum', 'affine', 'trackRunningStats', 'channelsLast', 'dtype']);
     const { eps = 1e-5, momentum = 0.1, affine = true, trackRunningStats = true, channelsLast = false } = options;
-    const dtype = checkFloatDtype(new.target.name, options.dtype ?? 'float32');
-    if (!(eps > 0)) throw new RangeError(`${new.target.name}: eps must be positive (got ${eps})`);
-    checkMomentum(new.target.name, momentum);
+    const dtype = checkFloatDtype(className(this), options.dtype ?? 'float32');
+    if (!(eps > 0)) throw new RangeError(`${className(this)}: eps must be positive (got ${eps})`);
+    checkMomentum(className(this), momentum);
     this.eps = eps;
     this.momentum = momentum;
     this.affine = affine;
@@ -123,11 +124,11 @@ export abstract class BatchNorm extends Module {
     if (input.shape[channelDim] !== this.numFeatures) {
       const where = this.channelsLast ? 'the last dim (channelsLast)' : 'dim 1';
       throw new RangeError(
-        `${this.constructor.name}(${this.numFeatures}): expected input with ${this.numFeatures} channels in ${where} ` +
+        `${className(this)}(${this.numFeatures}): expected input with ${this.numFeatures} channels in ${where} ` +
           `(got ${input.shape[channelDim]} channels, input shape ${formatShape(input.shape)})`,
       );
     }
-    checkMomentum(this.constructor.name, this.momentum);
+    checkMomentum(className(this), this.momentum);
     // As PyTorch's _BatchNorm.forward: count the batch, and with momentum null weight it 1/count.
     let factor = this.momentum ?? 0;
     // Frozen: behave as in evaluation mode whatever `training` says.
@@ -168,7 +169,7 @@ export abstract class BatchNorm extends Module {
     checkOptions('freeze', options, ['affine']);
     const { affine = false } = options;
     if (!this.runningMean) {
-      throw new Error(`${this.constructor.name}: cannot freeze a layer without running statistics (trackRunningStats is false)`);
+      throw new Error(`${className(this)}: cannot freeze a layer without running statistics (trackRunningStats is false)`);
     }
     this.frozen = true;
     if (affine && this.weight && this.bias) {
@@ -209,7 +210,7 @@ export abstract class BatchNorm extends Module {
   }
 
   override toString(): string {
-    return `${this.constructor.name}(${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.affine}, trackRunningStats=${this.trackRunningStats}${this.channelsLast ? ', channelsLast=true' : ''}${this.frozen ? ', frozen' : ''})`;
+    return `${className(this)}(${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.affine}, trackRunningStats=${this.trackRunningStats}${this.channelsLast ? ', channelsLast=true' : ''}${this.frozen ? ', frozen' : ''})`;
   }
 }
 
@@ -225,6 +226,7 @@ function rankError(allowed: string, input: Tensor): RangeError {
 
 /** BatchNorm over (N, C) or (N, C, L) (PyTorch's `nn.BatchNorm1d`; (N, L, C) with `channelsLast`): after Linear layers. */
 export class BatchNorm1d extends BatchNorm {
+  static override readonly displayName: string = 'BatchNorm1d';
   protected checkInputDim(input: Tensor): void {
     if (input.ndim !== 2 && input.ndim !== 3) throw rankError('2D or 3D', input);
   }
@@ -232,6 +234,7 @@ export class BatchNorm1d extends BatchNorm {
 
 /** BatchNorm over (N, C, H, W) (PyTorch's `nn.BatchNorm2d`; (N, H, W, C) with `channelsLast`): after Conv2d layers. */
 export class BatchNorm2d extends BatchNorm {
+  static override readonly displayName: string = 'BatchNorm2d';
   protected checkInputDim(input: Tensor): void {
     if (input.ndim !== 4) throw rankError('4D', input);
   }
@@ -239,6 +242,7 @@ export class BatchNorm2d extends BatchNorm {
 
 /** BatchNorm over (N, C, D, H, W) (PyTorch's `nn.BatchNorm3d`; (N, D, H, W, C) with `channelsLast`). */
 export class BatchNorm3d extends BatchNorm {
+  static override readonly displayName: string = 'BatchNorm3d';
   protected checkInputDim(input: Tensor): void {
     if (input.ndim !== 5) throw rankError('5D', input);
   }

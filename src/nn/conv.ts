@@ -31,6 +31,7 @@ export interface Conv2dModuleOptions {
  * const conv = new Conv2d(1, 8, 3, { padding: 1, rng: new RNG(0) }); // (N, 1, 28, 28) -> (N, 8, 28, 28)
  */
 export class Conv2d extends Module {
+  static override readonly displayName: string = 'Conv2d';
   weight: Parameter;
   bias: Parameter | null;
   readonly kernelSize: [number, number];
@@ -80,6 +81,7 @@ export class Conv2d extends Module {
  * @example const pool = new MaxPool2d(2); // (N, C, 28, 28) -> (N, C, 14, 14)
  */
 export class MaxPool2d extends Module {
+  static override readonly displayName: string = 'MaxPool2d';
   readonly kernelSize: [number, number];
   readonly stride: [number, number];
   readonly padding: [number, number];

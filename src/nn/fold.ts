@@ -7,6 +7,7 @@ import { Identity } from './identity.js';
 import { Linear } from './linear.js';
 import { Module, Parameter } from './module.js';
 import { Sequential } from './sequential.js';
+import { className } from '../describe.js';
 
 /** A deep copy of a model made of the layers `describeModel` knows, in the same mode. */
 export function cloneModel<M extends Module>(model: M): M {
@@ -51,7 +52,7 @@ export function foldBatchNorm<M extends Module>(model: M): M {
   for (const [name, m] of model.namedModules()) {
     if (m instanceof BatchNorm && m.training && !m.frozen) {
       throw new Error(
-        `foldBatchNorm: ${m.constructor.name} at "${name || '(root)'}" is in training mode, where it normalises with batch statistics ` +
+        `foldBatchNorm: ${className(m)} at "${name || '(root)'}" is in training mode, where it normalises with batch statistics ` +
           'that no folded weight can reproduce; call model.eval() first',
       );
     }
@@ -67,7 +68,7 @@ export function foldBatchNorm<M extends Module>(model: M): M {
         if (!bn.runningMean || !bn.runningVar || (bn.channelsLast && layer instanceof Conv2d)) continue;
         const out = layer instanceof Linear ? layer.outFeatures : layer.outChannels;
         if (bn.numFeatures !== out) {
-          throw new RangeError(`foldBatchNorm: layer ${i} has ${out} outputs but the ${bn.constructor.name} after it has ${bn.numFeatures} features`);
+          throw new RangeError(`foldBatchNorm: layer ${i} has ${out} outputs but the ${className(bn)} after it has ${bn.numFeatures} features`);
         }
         const merged = layer.bias ? layer : withBias(layer);
         mergeInto(merged, bn);

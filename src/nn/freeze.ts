@@ -1,4 +1,4 @@
-import { checkOptions } from '../describe.js';
+import { checkOptions, className } from '../describe.js';
 import { BatchNorm } from './batchnorm.js';
 import type { Module } from './module.js';
 
@@ -16,7 +16,7 @@ export function freezeBatchNorm(model: Module, options: { affine?: boolean } = {
   checkOptions('freezeBatchNorm', options, ['affine']);
   const layers = model.namedModules().filter((e): e is [string, BatchNorm] => e[1] instanceof BatchNorm);
   for (const [name, bn] of layers) {
-    if (!bn.runningMean) throw new Error(`freezeBatchNorm: ${bn.constructor.name} at "${name || '(root)'}" keeps no running statistics (trackRunningStats is false); nothing to freeze to`);
+    if (!bn.runningMean) throw new Error(`freezeBatchNorm: ${className(bn)} at "${name || '(root)'}" keeps no running statistics (trackRunningStats is false); nothing to freeze to`);
   }
   for (const [, bn] of layers) bn.freeze(options);
   return layers.map(([name]) => name);

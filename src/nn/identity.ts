@@ -6,6 +6,7 @@ import { Module } from './module.js';
  * BatchNorm was, so the other layers keep their indices and state dict keys.
  */
 export class Identity extends Module {
+  static override readonly displayName: string = 'Identity';
   forward(x: Tensor): Tensor {
     return x;
   }

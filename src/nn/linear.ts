@@ -19,6 +19,7 @@ export interface LinearOptions {
  * @example const fc = new Linear(784, 100, { rng: new RNG(0) }); const y = fc.forward(x);
  */
 export class Linear extends Module {
+  static override readonly displayName: string = 'Linear';
   weight: Parameter;
   bias: Parameter | null;
 

@@ -9,6 +9,7 @@ import type { Tensor } from '../tensor/tensor.js';
  * const loss = new CrossEntropyLoss({ labelSmoothing: 0.1 }).forward(logits, labels);
  */
 export class CrossEntropyLoss {
+  static readonly displayName: string = 'CrossEntropyLoss';
   readonly reduction: Reduction;
   readonly labelSmoothing: number;
   constructor(options: Reduction | CrossEntropyOptions = 'mean') {
@@ -24,6 +25,7 @@ export class CrossEntropyLoss {
 
 /** Mean squared error, like `nn.MSELoss`. */
 export class MSELoss {
+  static readonly displayName: string = 'MSELoss';
   constructor(readonly reduction: Reduction = 'mean') {}
   forward(input: Tensor, target: Tensor): Tensor {
     return mseLoss(input, target, this.reduction);

@@ -2,7 +2,7 @@ import { noGrad } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { keep } from '../tensor/tidy.js';
 import { formatShape, sameShape } from '../tensor/shape.js';
-import { checkOptions, describeValue, formatValue } from '../describe.js';
+import { checkOptions, className, describeValue, formatValue } from '../describe.js';
 
 /** PyTorch's check of a state dict argument (a module's or an optimizer's): an object of tensors by key. */
 export function expectStateDict(value: unknown): asserts value is StateDict {
@@ -13,6 +13,7 @@ export function expectStateDict(value: unknown): asserts value is StateDict {
 
 /** A trainable tensor owned by a module (PyTorch's `nn.Parameter`): `requiresGrad` by default. */
 export class Parameter extends Tensor {
+  static override readonly displayName: string = 'Parameter';
   constructor(data: Tensor, requiresGrad = true) {
     super(data.data, data.shape, data.dtype, requiresGrad);
     keep(this); // a tidy() around the model's construction must not release its weights
@@ -44,6 +45,7 @@ export interface LoadStateDictOptions {
  * PyTorch's own: `0.weight`, `features.1.running_var`.
  */
 export abstract class Module {
+  static readonly displayName: string = 'Module';
   /** Training mode (true) or evaluation mode (false); see `train()` / `eval()`. */
   training = true;
   readonly #buffers: string[] = [];
@@ -86,7 +88,7 @@ export abstract class Module {
       if (value instanceof Module) out.push([snakeCase(name), value]);
       else if (Array.isArray(value) && value.some((v) => v instanceof Module)) {
         throw new TypeError(
-          `${this.constructor.name}.${name} is an array of modules: their parameters would be neither trained nor saved; ` +
+          `${className(this)}.${name} is an array of modules: their parameters would be neither trained nor saved; ` +
             `hold them in a ModuleList (new ModuleList([...]), keys '${snakeCase(name)}.0.weight', ...) or a Sequential`,
         );
       }
@@ -260,7 +262,7 @@ export abstract class Module {
       }
     }
     if (errors.length) {
-      throw new Error(`Error(s) in loading state_dict for ${this.constructor.name}:\n\t${errors.join('\n\t')}`);
+      throw new Error(`Error(s) in loading state_dict for ${className(this)}:\n\t${errors.join('\n\t')}`);
     }
     noGrad(() => {
       for (const [key, target] of Object.entries(own)) {
@@ -281,9 +283,9 @@ export abstract class Module {
    */
   toString(): string {
     const children = this.namedChildren();
-    if (children.length === 0) return `${this.constructor.name}()`;
+    if (children.length === 0) return `${className(this)}()`;
     const lines = children.map(([name, child]) => `  (${name}): ${String(child).replace(/\n/g, '\n  ')}`);
-    return `${this.constructor.name}(\n${lines.join('\n')}\n)`;
+    return `${className(this)}(\n${lines.join('\n')}\n)`;
   }
 
   /** `console.log(model)` in Node prints `toString()`, as `print(model)` in PyTorch. */

@@ -1,5 +1,5 @@
 import type { Tensor } from '../tensor/tensor.js';
-import { describeValue, isIterable } from '../describe.js';
+import { className, describeValue, isIterable } from '../describe.js';
 import { Module } from './module.js';
 
 /**
@@ -14,13 +14,14 @@ import { Module } from './module.js';
  * }
  */
 export class ModuleList extends Module {
+  static override readonly displayName: string = 'ModuleList';
   [index: number]: Module;
   #length = 0;
 
   constructor(modules: Iterable<Module> = []) {
     super();
     if (!isIterable(modules)) {
-      throw new TypeError(`${new.target.name}: expected an iterable of modules, e.g. new ModuleList([a, b]) (got ${describeValue(modules)})`);
+      throw new TypeError(`${className(this)}: expected an iterable of modules, e.g. new ModuleList([a, b]) (got ${describeValue(modules)})`);
     }
     for (const m of modules) this.append(m);
   }
@@ -32,13 +33,13 @@ export class ModuleList extends Module {
 
   /** Adds a module at the end (PyTorch's `append`). Returns this. */
   append(module: Module): this {
-    if (!(module instanceof Module)) throw new TypeError(`${this.constructor.name}: argument ${this.#length} is not a Module (got ${describeValue(module)})`);
+    if (!(module instanceof Module)) throw new TypeError(`${className(this)}: argument ${this.#length} is not a Module (got ${describeValue(module)})`);
     this[this.#length++] = module;
     return this;
   }
 
   forward(..._inputs: Tensor[]): Tensor {
-    throw new Error(`Module [${this.constructor.name}] is missing the required "forward" function: iterate it in your module's forward`);
+    throw new Error(`Module [${className(this)}] is missing the required "forward" function: iterate it in your module's forward`);
   }
 
   /** The modules, in order. */
@@ -70,6 +71,7 @@ export class ModuleList extends Module {
  * const model = new Sequential(new Linear(784, 100), new BatchNorm1d(100), new Sigmoid(), new Linear(100, 10));
  */
 export class Sequential extends ModuleList {
+  static override readonly displayName: string = 'Sequential';
   constructor(...modules: Module[]) {
     super(modules);
   }

@@ -27,6 +27,7 @@ interface AdamState {
  * `state.<i>.exp_avg`, `state.<i>.exp_avg_sq`, with `state.<i>.step`.
  */
 export class Adam extends Optimizer<Required<AdamOptions>> {
+  static override readonly displayName: string = 'Adam';
   private readonly state = new Map<Parameter, AdamState>();
 
   /** @param params parameters, or groups with their own options (see `SGD`) */

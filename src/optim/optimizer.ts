@@ -24,6 +24,7 @@ function isParamGroupInput(v: unknown): v is ParamGroupInput<object> {
  * `state_dict` names (`state.<i>.<name>`, i the parameter's index over all groups in order).
  */
 export abstract class Optimizer<H extends object = object> {
+  static readonly displayName: string = 'Optimizer';
   /** Every parameter, group after group. */
   readonly params: Parameter[];
   /** The groups with their hyperparameters (one group when given a plain parameter list). */

@@ -24,6 +24,7 @@ export interface SGDOptions {
  * @example const opt = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
  */
 export class SGD extends Optimizer<Required<SGDOptions>> {
+  static override readonly displayName: string = 'SGD';
   private readonly buffers = new Map<Parameter, FloatArray>();
 
   /**

@@ -3,7 +3,7 @@ import type { FloatArray } from '../kernels/types.js';
 import { allocateStorage, releaseStorage } from '../kernels/index.js';
 import { getDefaultRng, type RNG } from '../random.js';
 import * as ops from '../ops/index.js';
-import { checkOptions } from '../describe.js';
+import { checkOptions, className } from '../describe.js';
 import { checkShape, formatShape, sameShape, shapeArgs, sizeOf, type Shape, type ShapeArgs } from './shape.js';
 import { formatValues } from './format.js';
 import { trackOutput, trackStorage } from './tidy.js';
@@ -66,6 +66,7 @@ export type NestedArray = number | readonly NestedArray[];
  * `x.grad` for every leaf `x` with `requiresGrad` (PyTorch's autograd).
  */
 export class Tensor {
+  static readonly displayName: string = 'Tensor';
   #data: FloatArray | null;
   /** Size of each dimension, e.g. `[N, C, H, W]`. */
   readonly shape: readonly number[];
@@ -86,7 +87,7 @@ export class Tensor {
     }
     this.#dtype = dtype === undefined ? (data instanceof Float32Array ? 'float32' : 'float64') : checkDtype(dtype);
     if ((this.#dtype === 'float32') !== data instanceof Float32Array) {
-      throw new TypeError(`dtype ${this.#dtype} does not match storage ${data.constructor.name}`);
+      throw new TypeError(`dtype ${this.#dtype} does not match storage ${className(data)}`);
     }
     if (requiresGrad && this.#dtype === 'int64') {
       throw new TypeError('only floating point tensors can require gradients (got dtype int64)');
