@@ -5,11 +5,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  getBackend, getNumThreads, kernels, listBackends, refKernels, registerBackend, setBackend, setNumThreads, type FloatArray,
+  backendInfo, getBackend, getNumThreads, kernels, listBackends, refKernels, registerBackend, setBackend, setNumThreads, type FloatArray,
 } from '../src/kernels/index.js';
 import { createWasmBackend, wasmRuntime } from '../src/kernels/wasm/index.js';
 import { nodePlatform } from '../src/kernels/wasm/node.js';
-import { WasmRuntime } from '../src/kernels/wasm/runtime.js';
+import { browserPlatform, WasmRuntime } from '../src/kernels/wasm/runtime.js';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { allocate } from '../src/tensor/tensor.js';
 import { batchNorm, RNG, tensor, type Tensor } from '../src/index.js';
 import { fixture, replay } from './bnFixture.js';
@@ -22,6 +24,7 @@ process.env.BATCHNORM_WASM_RELAXED = '0';
 const plainRuntime = new WasmRuntime(nodePlatform());
 delete process.env.BATCHNORM_WASM_RELAXED;
 registerBackend(createWasmBackend(plainRuntime, 'wasm-plain'));
+const root = fileURLToPath(new URL('..', import.meta.url));
 
 const BACKENDS = [
   { name: 'ref', threads: 1 },
@@ -54,6 +57,38 @@ test('under Node the default runtime runs the relaxed-SIMD build; BATCHNORM_WASM
   assert.deepEqual(product('wasm-plain'), [0, 0, 0, 0]);
   if (wasmRuntime?.relaxed) assert.deepEqual(product('wasm'), Array(4).fill(2 ** -24));
   setBackend(saved);
+});
+
+test('backendInfo says how the kernels run and what keeps them from the fastest setting', () => {
+  const saved = [getBackend(), getNumThreads()] as const;
+  try {
+    setBackend('wasm');
+    const info = backendInfo();
+    assert.deepEqual({ ...info, threads: undefined }, { backend: 'wasm', threads: undefined, sharedMemory: true, relaxedSimd: true, limits: [] });
+    setNumThreads(64);
+    assert.deepEqual(backendInfo().limits, ['64 threads asked, at most 16 here']);
+    setBackend('ref');
+    assert.deepEqual(backendInfo(), {
+      backend: 'ref', threads: 1, sharedMemory: false, relaxedSimd: false,
+      limits: ["the reference kernels were chosen (setBackend('ref') or BATCHNORM_BACKEND=ref); 'wasm' is available"],
+    });
+  } finally {
+    setBackend(saved[0]);
+    setNumThreads(saved[1]);
+  }
+  assert.deepEqual(plainRuntime.limits(), ['plain SIMD build (BATCHNORM_WASM_RELAXED=0)']);
+  assert.match(new WasmRuntime(null, 'no Worker here').limits()[0], /^one thread: no Worker here$/);
+  assert.equal(browserPlatform(), 'no Worker here', 'Node has no Web Worker global');
+  // Private memory (a page without cross-origin isolation), and no WebAssembly at all (V8 --jitless).
+  const probe = (env: Record<string, string>, flags: string[] = []) => JSON.parse(execFileSync(process.execPath, [...flags, '--import', 'tsx', '-e',
+    `import('./src/kernels/index.ts').then((k) => { let e = ''; try { k.setBackend('wasm'); } catch (err) { e = err.message; } console.log(JSON.stringify({ ...k.backendInfo(), e })); })`],
+  { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+  const priv = probe({ BATCHNORM_WASM_SHARED: '0' });
+  assert.deepEqual([priv.backend, priv.threads, priv.sharedMemory], ['wasm', 1, false]);
+  assert.match(priv.limits[0], /^one thread: the WebAssembly memory is not shared \(BATCHNORM_WASM_SHARED=0\), so one thread, and each kernel call copies its tensors in and out$/);
+  const none = probe({}, ['--jitless']);
+  assert.deepEqual([none.backend, none.limits], ['ref', ['WebAssembly is not available here']]);
+  assert.equal(none.e, "unknown backend 'wasm' (available: ref): WebAssembly is not available here");
 });
 
 // ------------------------------------------------------------------------------------------

@@ -168,3 +168,15 @@ test('serialize refuses what safetensors cannot hold', () => {
   assert.throws(() => serializeSafetensors({ a: [1, 2] as unknown as Tensor }), /value for "a" is not a Tensor/);
   assert.throws(() => serializeSafetensors({ c: tensor([1.5], [1], { dtype: 'int64' }) }), /tensor "c": int64 value 1.5 at index 0 is not an integer/);
 });
+
+test('without Node (a browser), paths are refused with the byte-level functions to use instead', () => {
+  const proc = process as { getBuiltinModule?: unknown };
+  const saved = proc.getBuiltinModule;
+  proc.getBuiltinModule = undefined;
+  try {
+    assert.throws(() => saveSafetensors('w.safetensors', { a: tensor([1]) }), /^Error: writing a file by path needs Node\.js >= 20\.16 \(file access\); in a browser, work with bytes: parseSafetensors, loadSafetensors\(bytes\) or loadCheckpoint\(bytes\) to read, serializeSafetensors, serializeCheckpoint or exportOnnx to write$/);
+    assert.throws(() => loadSafetensors('w.safetensors'), /^Error: reading a file by path needs Node\.js/);
+  } finally {
+    proc.getBuiltinModule = saved;
+  }
+});

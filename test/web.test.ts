@@ -208,14 +208,14 @@ describe('web lab: the numbers behind the pictures', () => {
   });
 
   test('the kernels line says the build, threads, shared memory or copies, and why', () => {
-    const wasm = { backend: 'wasm', threads: 2, sharedMemory: true, relaxedSimd: false, crossOriginIsolated: true };
+    const wasm = { backend: 'wasm', threads: 2, sharedMemory: true, relaxedSimd: false, crossOriginIsolated: true, limits: [] };
     assert.equal(describeRuntime(wasm), 'wasm SIMD, 2 threads, shared memory');
     assert.equal(describeRuntime({ ...wasm, relaxedSimd: true }), 'wasm relaxed SIMD, 2 threads, shared memory');
     assert.equal(describeRuntime({ ...wasm, threads: 1 }), 'wasm SIMD, 1 thread, shared memory');
     assert.equal(describeRuntime({ ...wasm, threads: 1, sharedMemory: false, crossOriginIsolated: false }),
       'wasm SIMD, 1 thread, copies (page not cross-origin isolated)');
     assert.equal(describeRuntime({ ...wasm, threads: 1, sharedMemory: false }), 'wasm SIMD, 1 thread, copies');
-    assert.equal(describeRuntime({ backend: 'ref', threads: 1, sharedMemory: false, relaxedSimd: false, crossOriginIsolated: true }),
+    assert.equal(describeRuntime({ backend: 'ref', threads: 1, sharedMemory: false, relaxedSimd: false, crossOriginIsolated: true, limits: [] }),
       'reference kernels (plain TypeScript), 1 thread');
   });
 
@@ -378,7 +378,7 @@ describe('web lab in Chromium', () => {
     const cores = await page.evaluate(() => navigator.hardwareConcurrency);
     const threads = Math.min(8, cores);
     // Chromium has relaxed SIMD (since 114), so the worker runs the fused multiply-add build.
-    assert.deepEqual(ready[0].runtime, { backend: 'wasm', threads, sharedMemory: true, relaxedSimd: true, crossOriginIsolated: true });
+    assert.deepEqual(ready[0].runtime, { backend: 'wasm', threads, sharedMemory: true, relaxedSimd: true, crossOriginIsolated: true, limits: [] });
     // A page's main thread may not block on workers, so the runtime gives it one thread (browserPlatform).
     const worker = describeRuntime(ready[0].runtime);
     assert.equal(await page.locator('#runtime').innerText(),

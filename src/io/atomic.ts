@@ -11,7 +11,9 @@ import type * as NodePath from 'node:path';
 function node(what: string): { fs: typeof NodeFs; path: typeof NodePath } {
   const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
   if (typeof proc?.getBuiltinModule !== 'function') {
-    throw new Error(`${what} needs Node.js >= 20.16 (file access); in a browser, pass the file's bytes instead of a path`);
+    throw new Error(
+      `${what} needs Node.js >= 20.16 (file access); in a browser, work with bytes: parseSafetensors, loadSafetensors(bytes) or loadCheckpoint(bytes) to read, serializeSafetensors, serializeCheckpoint or exportOnnx to write`,
+    );
   }
   return { fs: proc.getBuiltinModule('node:fs') as typeof NodeFs, path: proc.getBuiltinModule('node:path') as typeof NodePath };
 }
@@ -24,7 +26,7 @@ function node(what: string): { fs: typeof NodeFs; path: typeof NodePath } {
  * @example writeFileAtomic('model.safetensors', bytes)
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  const { fs, path: p } = node('writeFileAtomic');
+  const { fs, path: p } = node('writing a file by path');
   const dir = p.dirname(path);
   const tmp = p.join(dir, `.${p.basename(path)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
   let fd: number | null = null;

@@ -1,6 +1,6 @@
 import type { Backend, FloatArray, Kernels } from './types.js';
 import { refKernels } from './ref/index.js';
-import { wasmBackend } from './wasm/index.js';
+import { wasmBackend, wasmUnavailable } from './wasm/index.js';
 
 export type { AdamHyper, Backend, BNDims, Conv2dDims, FloatArray, KernelName, Kernels, Pool2dDims, SgdHyper } from './types.js';
 export { refKernels } from './ref/index.js';
@@ -22,7 +22,8 @@ export function registerBackend(backend: Backend): void {
 export function setBackend(name: string): void {
   const backend = backends.get(name);
   if (!backend) {
-    throw new Error(`unknown backend '${name}' (available: ${[...backends.keys()].join(', ')})`);
+    const why = name === 'wasm' && wasmUnavailable ? `: ${wasmUnavailable}` : '';
+    throw new Error(`unknown backend '${name}' (available: ${[...backends.keys()].join(', ')})${why}`);
   }
   active = { ...refKernels, ...backend.kernels };
   activeName = name;
@@ -77,6 +78,41 @@ export function setNumThreads(n: number): void {
 /** The number of threads the active backend splits kernels over (1 for `ref`). */
 export function getNumThreads(): number {
   return activeBackend.getNumThreads?.() ?? 1;
+}
+
+/** How the kernels run on this thread: see `backendInfo()`. */
+export interface BackendInfo {
+  /** The active backend (`getBackend()`): 'wasm', or 'ref' (plain TypeScript, several times slower). */
+  backend: string;
+  /** Threads its kernels split over (`getNumThreads()`). */
+  threads: number;
+  /**
+   * Tensors live in shared WebAssembly memory: kernels read them without copying, threads are
+   * possible. Their `.data` is then a view of a SharedArrayBuffer, which some browser APIs refuse
+   * (`new Blob([t.data])`, `new ImageData(...)`): pass them `t.toArray()` or a copy.
+   */
+  sharedMemory: boolean;
+  /** The relaxed-SIMD build (fused multiply-add) of the wasm kernels is in use. */
+  relaxedSimd: boolean;
+  /** What keeps this thread from the fastest setting, in words; empty when nothing does. */
+  limits: string[];
+}
+
+/**
+ * How the kernels run on this thread, and what (if anything) keeps them from the fastest
+ * setting: a page that is not cross-origin isolated (no shared memory: one thread and copies),
+ * a page's main thread (threads run in a Web Worker only), a Content-Security-Policy that
+ * refuses WebAssembly compilation ('wasm-unsafe-eval') or blob: workers.
+ * @example console.log(backendInfo());
+ * // { backend: 'wasm', threads: 2, sharedMemory: true, relaxedSimd: true, limits: [] }
+ */
+export function backendInfo(): BackendInfo {
+  const details = activeBackend.info?.() ?? { sharedMemory: false, relaxedSimd: false, limits: [] };
+  const limits = [...details.limits];
+  if (activeName === 'ref') {
+    limits.unshift(wasmUnavailable ?? "the reference kernels were chosen (setBackend('ref') or BATCHNORM_BACKEND=ref); 'wasm' is available");
+  }
+  return { backend: activeName, threads: getNumThreads(), ...details, limits };
 }
 
 // The fastest available backend is the default; BATCHNORM_BACKEND=ref|wasm chooses one.

@@ -245,4 +245,6 @@ export interface Backend {
   setNumThreads?(n: number): void;
   /** The number of threads its kernels split work over. */
   getNumThreads?(): number;
+  /** How it runs here, for `backendInfo`. */
+  info?(): { sharedMemory: boolean; relaxedSimd: boolean; limits: string[] };
 }

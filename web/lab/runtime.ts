@@ -3,32 +3,16 @@
  * backend, its thread count, whether its wasm memory is shared, and whether the page is
  * cross-origin isolated (what makes shared memory possible in a browser; see README "The web lab").
  */
-import { getBackend, getNumThreads } from '../../src/kernels/index.js';
-import { wasmRuntime } from '../../src/kernels/wasm/index.js';
+import { backendInfo, type BackendInfo } from '../../src/kernels/index.js';
 
-export interface RuntimeInfo {
-  /** `getBackend()`: 'wasm' or 'ref'. */
-  backend: string;
-  /** `getNumThreads()`. */
-  threads: number;
-  /** Whether the wasm backend is active with a SharedArrayBuffer memory (tensors live in it: no copies). */
-  sharedMemory: boolean;
-  /** Whether the wasm backend is active with its relaxed-SIMD build (fused multiply-add). */
-  relaxedSimd: boolean;
+export interface RuntimeInfo extends BackendInfo {
   /** `crossOriginIsolated` of this global (false where it is undefined, as in Node). */
   crossOriginIsolated: boolean;
 }
 
-/** The kernels this thread runs on, from the library. */
+/** The kernels this thread runs on, from the library (`backendInfo()`). */
 export function runtimeInfo(): RuntimeInfo {
-  const backend = getBackend();
-  return {
-    backend,
-    threads: getNumThreads(),
-    sharedMemory: backend === 'wasm' && wasmRuntime?.shared === true,
-    relaxedSimd: backend === 'wasm' && wasmRuntime?.relaxed === true,
-    crossOriginIsolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
-  };
+  return { ...backendInfo(), crossOriginIsolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true };
 }
 
 /**

@@ -6,21 +6,28 @@ import { refKernels } from '../ref/index.js';
 import { browserPlatform, MAX_PARTS, WasmRuntime, type ExportName, type Platform } from './runtime.js';
 import { isNode, nodePlatform } from './node.js';
 
-function createRuntime(platform: Platform | null): WasmRuntime | null {
+/** The runtime, or why there is none (WebAssembly or its SIMD unavailable, compilation refused). */
+function createRuntime(platform: Platform | string | null): WasmRuntime | string {
   try {
-    if (typeof WebAssembly !== 'object') return null;
-    const rt = new WasmRuntime(platform);
+    if (typeof WebAssembly !== 'object') return 'WebAssembly is not available here';
+    const rt = typeof platform === 'string' ? new WasmRuntime(null, platform) : new WasmRuntime(platform, 'Node without process.getBuiltinModule (before 20.16)');
     const fromEnv = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.BATCHNORM_THREADS;
     const n = fromEnv !== undefined && fromEnv !== '' ? Number(fromEnv) : rt.defaultThreads();
     rt.setNumThreads(Number.isInteger(n) && n >= 1 ? n : rt.defaultThreads());
     return rt;
-  } catch {
-    return null;
+  } catch (e) {
+    const csp = /disallowed|Content Security|unsafe-eval/i.test(String(e)) ? "; a page's Content-Security-Policy must allow 'wasm-unsafe-eval'" : '';
+    return `the WebAssembly kernels could not be compiled (${String(e)})${csp}`;
   }
 }
 
-/** The runtime, or null when WebAssembly (SIMD) is unavailable here. */
-export const wasmRuntime: WasmRuntime | null = createRuntime(isNode() ? nodePlatform() : browserPlatform());
+const created = createRuntime(isNode() ? nodePlatform() : browserPlatform());
+
+/** The runtime, or null when WebAssembly (SIMD) is unavailable here (`wasmUnavailable` says why). */
+export const wasmRuntime: WasmRuntime | null = typeof created === 'string' ? null : created;
+
+/** Why there is no `wasm` backend here, or null when there is one. */
+export const wasmUnavailable: string | null = typeof created === 'string' ? created : null;
 
 class OutOfWasmMemory extends Error {}
 
@@ -463,6 +470,7 @@ export function createWasmBackend(rt: WasmRuntime, name = 'wasm'): Backend {
     release: (storage) => rt.release(storage),
     setNumThreads: (n) => rt.setNumThreads(n),
     getNumThreads: () => rt.numThreads(),
+    info: () => ({ sharedMemory: rt.shared, relaxedSimd: rt.relaxed, limits: rt.limits() }),
   };
 }
 

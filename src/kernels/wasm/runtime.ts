@@ -94,15 +94,26 @@ export class WasmRuntime {
   private readonly registry: FinalizationRegistry<number> | null;
   private platform: Platform | null = null;
   private threads = 1;
+  private requestedThreads = 1;
+  /** Why this runtime runs on one thread whatever is asked, or null (see `limits`). */
+  private readonly oneThreadReason: string | null;
+  private spawnFailure: string | null = null;
+  /** Why the plain SIMD build runs instead of the relaxed one, or null. */
+  private readonly plainReason: string | null;
   private workers: ({ terminate(): void } | null)[] = [];
   private ctl = 0; // the control block (CTL_BYTES)
   private seq = 0;
   /** Per-part 128-byte scratch (edge tiles, activation tails), MAX_PARTS of them. */
   readonly tmp: number[] = [];
 
-  constructor(platform: Platform | null) {
+  /**
+   * `platform` starts thread workers; null where there is none, `noPlatform` then saying why
+   * (reported by `limits`).
+   */
+  constructor(platform: Platform | null, noPlatform = 'no way to start worker threads here') {
     let memory: WebAssembly.Memory | null = null;
-    if (typeof SharedArrayBuffer !== 'undefined' && env('BATCHNORM_WASM_SHARED') !== '0') {
+    const sharedOff = env('BATCHNORM_WASM_SHARED') === '0';
+    if (typeof SharedArrayBuffer !== 'undefined' && !sharedOff) {
       try {
         memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
       } catch {
@@ -110,10 +121,14 @@ export class WasmRuntime {
       }
     }
     this.shared = memory !== null;
+    this.oneThreadReason = !this.shared
+      ? `the WebAssembly memory is not shared (${sharedOff ? 'BATCHNORM_WASM_SHARED=0' : typeof SharedArrayBuffer === 'undefined' ? 'SharedArrayBuffer is unavailable: a browser page must be cross-origin isolated, with the COOP/COEP headers' : 'a shared memory could not be made'}), so one thread, and each kernel call copies its tensors in and out`
+      : platform ? null : noPlatform;
     memory ??= new WebAssembly.Memory({ initial: 16 });
     let binary = decodeBase64(this.shared ? wasmSharedBase64 : wasmPrivateBase64);
     let relaxed = false;
-    if (env('BATCHNORM_WASM_RELAXED') !== '0') {
+    const relaxedOff = env('BATCHNORM_WASM_RELAXED') === '0';
+    if (!relaxedOff) {
       const candidate = decodeBase64(this.shared ? wasmSharedRelaxedBase64 : wasmPrivateRelaxedBase64);
       if (!WebAssembly.validate(candidate as BufferSource)) platform?.enableRelaxedSimd?.();
       if (WebAssembly.validate(candidate as BufferSource)) {
@@ -122,6 +137,7 @@ export class WasmRuntime {
       }
     }
     this.relaxed = relaxed;
+    this.plainReason = relaxed ? null : relaxedOff ? 'BATCHNORM_WASM_RELAXED=0' : 'this engine does not validate relaxed SIMD: no fused multiply-add';
     this.module = new WebAssembly.Module(binary as BufferSource);
     this.memory = memory;
     if (this.shared) this.ownBuffers.add(memory.buffer); // a private buffer may detach: never "owned"
@@ -266,7 +282,22 @@ export class WasmRuntime {
   setNumThreads(n: number): void {
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: expected a positive integer (got ${n})`);
     const max = this.shared && this.platform ? MAX_THREADS : 1;
+    this.requestedThreads = n;
     this.threads = Math.min(n, max);
+  }
+
+  /**
+   * What keeps this runtime from its fastest setting, in words (empty when nothing does): why
+   * it has one thread, why fewer threads than asked, workers that could not start, the plain
+   * SIMD build instead of the relaxed one.
+   */
+  limits(): string[] {
+    const out: string[] = [];
+    if (this.oneThreadReason) out.push(`one thread: ${this.oneThreadReason}`);
+    else if (this.requestedThreads > this.threads) out.push(`${this.requestedThreads} threads asked, at most ${this.threads} here`);
+    if (this.spawnFailure) out.push(`thread workers could not start (${this.spawnFailure}), so the calling thread runs every part; in a browser, a Content-Security-Policy must allow worker-src blob:`);
+    if (this.plainReason) out.push(`plain SIMD build (${this.plainReason})`);
+    return out;
   }
 
   /** Default thread count: all cores, at most 8. */
@@ -279,7 +310,8 @@ export class WasmRuntime {
       let w: { terminate(): void } | null = null;
       try {
         w = this.platform!.spawn(WORKER_SOURCE, { module: this.module, memory: this.memory, ctl: this.ctl, names: EXPORTS });
-      } catch {
+      } catch (e) {
+        this.spawnFailure ??= String(e);
         w = null;
       }
       this.workers.push(w);
@@ -411,8 +443,11 @@ function start(data) {
 }
 `;
 
-/** A browser platform: Web Workers from a Blob URL (needs cross-origin isolation for threads). */
-export function browserPlatform(): Platform | null {
+/**
+ * A browser platform: Web Workers from a Blob URL (needs cross-origin isolation for threads),
+ * or why there is none.
+ */
+export function browserPlatform(): Platform | string {
   const g = globalThis as {
     Worker?: new (url: string) => { postMessage(d: unknown): void; terminate(): void };
     Blob?: typeof Blob; URL?: typeof URL; navigator?: { hardwareConcurrency?: number };
@@ -420,7 +455,9 @@ export function browserPlatform(): Platform | null {
   };
   // A page's main thread may not block (Atomics.wait throws there, and `run` waits for its
   // workers): threads only in workers. The memory stays shared (no copies) either way.
-  if (!g.Worker || !g.Blob || !g.URL || g.crossOriginIsolated === false || g.document !== undefined) return null;
+  if (!g.Worker || !g.Blob || !g.URL) return 'no Worker here';
+  if (g.crossOriginIsolated === false) return 'the page is not cross-origin isolated (COOP/COEP headers)';
+  if (g.document !== undefined) return "a page's main thread may not wait for workers (Atomics.wait): threads run in a Web Worker only";
   return {
     cores: () => g.navigator?.hardwareConcurrency ?? 1,
     spawn(source, data) {
