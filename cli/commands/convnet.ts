@@ -8,7 +8,7 @@ import { loadMnist, type DatasetName } from '../../src/data/mnist.js';
 import { convnetSweepRuns, defaultConvnetConfig, run, summarizeSeeds, type ConvnetConfig, type ConvnetMetrics, type SeedSummary } from '../../src/experiments/convnet.js';
 import { accuracySpec } from '../lab/charts.js';
 import { commandLine, textTable, writeResults } from '../lab/mlpLab.js';
-import { writeReport } from '../lab/report.js';
+import { writeReport, type ReportSection } from '../lab/report.js';
 import { integer, makeOutDir, momentum } from '../parse.js';
 
 interface ConvnetOptions {
@@ -75,6 +75,14 @@ export function convnetTable(runs: ConvnetMetrics[]): string[][] {
   ]);
   if (limit !== undefined && picks.length > 0) header[1] = `${header[1]} (first ${limit} test images)`;
   return [header, ...rows];
+}
+
+/** The curves of every run; a seed sweep's runs share a colour per setting. */
+export function convnetFigures(runs: Pick<ConvnetMetrics, 'name' | 'config' | 'curve'>[], sweep: boolean): NonNullable<ReportSection['figures']> {
+  const manyLrs = new Set(runs.map((m) => m.config.lr)).size > 1;
+  const curves = runs.map((m) => ({ ...m, ...(sweep ? { group: `${m.config.bn ? 'with' : 'without'} BN${manyLrs ? `, lr ${m.config.lr}` : ''}` } : {}) }));
+  const c = runs[0].config;
+  return [{ file: 'accuracy.svg', spec: accuracySpec(curves, `Conv net on ${c.dataset}: test accuracy`), alt: `Test accuracy against training steps, on the first ${c.evalLimit} test images.` }];
 }
 
 export function convnetSettings(c: ConvnetConfig, lrs: number[] = [c.lr], seeds: number[] = [c.seed]): string {
@@ -173,7 +181,6 @@ export function registerConvnet(program: Command): void {
         console.log(`\nOver the ${o.seed.length} seeds (final test accuracy on all ${runs[0].final?.testImages ?? data.test.n} test images; chance is 0.1):\n`);
         console.log(textTable(seeds));
       }
-      const curves = runs.map((m) => ({ ...m, ...(sweep ? { group: `${m.config.bn ? 'with' : 'without'} BN${o.lr.length > 1 ? `, lr ${m.config.lr}` : ''}` } : {}) }));
       const report = await writeReport(o.out, `A small conv net with and without BatchNorm2d (${o.dataset})`, command, [
         ...(seeds ? [{
           heading: `Over ${o.seed.length} seeds`,
@@ -187,7 +194,7 @@ export function registerConvnet(program: Command): void {
             'Both runs start from the same convolution and linear weights and see the same batches; "with BN" adds BatchNorm2d after each convolution (whose bias it then drops).',
           ],
           table,
-          figures: [{ file: 'accuracy.svg', spec: accuracySpec(curves, `Conv net on ${o.dataset}: test accuracy`), alt: `Test accuracy against training steps, on the first ${configs[0].evalLimit} test images.` }],
+          figures: convnetFigures(runs, sweep),
         },
       ]);
       console.log(`\nresults: ${writeResults(o.out, results(runs))}\nreport:  ${report}\nfigure:  ${o.out}/accuracy.svg`);

@@ -1,12 +1,23 @@
 import type { Command } from 'commander';
 import { classifyRun, depthRuns, usualInit } from '../../src/experiments/mlpVariants.js';
-import type { MlpConfig } from '../../src/experiments/mnistMlp.js';
+import type { MlpConfig, MlpMetrics } from '../../src/experiments/mnistMlp.js';
 import { accuracySpec, depthSpec } from '../lab/charts.js';
 import { accuracyAt, baseConfig, commandLine, labOptions, loadLabData, resultsJson, runAll, textTable, writeResults, type LabOptions } from '../lab/mlpLab.js';
-import { writeReport } from '../lab/report.js';
+import { writeReport, type ReportSection } from '../lab/report.js';
 
 const STALL_BELOW = 0.5;
 const WIDTH = 100;
+
+/** Final accuracy by depth (a diverged run at 0), and every run's curve. */
+export function depthFigures(runs: Pick<MlpMetrics, 'name' | 'config' | 'curve' | 'diverged'>[]): NonNullable<ReportSection['figures']> {
+  const values = runs.map((m) => ({
+    depth: m.config.hidden.length, run: m.config.bn === 'none' ? 'without BN' : 'with BN', accuracy: m.diverged ? 0 : (m.curve.at(-1)?.testAccuracy ?? 0),
+  }));
+  return [
+    { file: 'depth.svg', spec: depthSpec(values), alt: 'Final test accuracy against the number of hidden layers, with and without BN.' },
+    { file: 'depth-accuracy.svg', spec: accuracySpec(runs, 'Test accuracy during training'), alt: 'Test accuracy during training, every depth, with and without BN.' },
+  ];
+}
 
 export function registerDepth(program: Command): void {
   const cmd = program
@@ -48,9 +59,6 @@ export function registerDepth(program: Command): void {
       const settings = `${activation}, ${WIDTH} units a layer, weights from N(0, ${base.initStd!.toPrecision(4)}^2), ${o.optimizer.toUpperCase()} at lr ${base.lr}, batch 60, seed ${o.seed}, dataset ${o.dataset}`;
       console.log(`\nTest accuracy by depth (${settings}); 'stalls' = below ${STALL_BELOW} at the end:\n`);
       console.log(textTable(table));
-      const values = runs.map((m) => ({
-        depth: m.config.hidden.length, run: m.config.bn === 'none' ? 'without BN' : 'with BN', accuracy: m.diverged ? 0 : (m.curve.at(-1)?.testAccuracy ?? 0),
-      }));
       const report = await writeReport(o.out, 'Depth: deeper networks with and without BatchNorm', command, [
         {
           heading: 'Test accuracy by depth',
@@ -59,10 +67,7 @@ export function registerDepth(program: Command): void {
               `(unless --init-std says otherwise), so the plain networks are not set up to fail. "stalls": final test accuracy below ${STALL_BELOW}.`,
           ],
           table,
-          figures: [
-            { file: 'depth.svg', spec: depthSpec(values), alt: 'Final test accuracy against the number of hidden layers, with and without BN.' },
-            { file: 'depth-accuracy.svg', spec: accuracySpec(runs, 'Test accuracy during training'), alt: 'Test accuracy during training, every depth, with and without BN.' },
-          ],
+          figures: depthFigures(runs),
         },
       ]);
       console.log(`\nresults: ${writeResults(o.out, resultsJson('depth', command, runs, { stallBelow: STALL_BELOW }))}\nreport:  ${report}`);

@@ -43,7 +43,7 @@ export function figure1Table(runs: MlpMetrics[], withPaper = true): string[][] {
 }
 
 /** The figures of a set of MLP runs: accuracy (all runs), then one percentile band per run, on one y scale. */
-export function mlpFigures(runs: MlpMetrics[], prefix = ''): NonNullable<ReportSection['figures']> {
+export function mlpFigures(runs: Pick<MlpMetrics, 'name' | 'config' | 'curve' | 'percentiles'>[], prefix = ''): NonNullable<ReportSection['figures']> {
   const all = runs.flatMap((m) => m.percentiles.flatMap((p) => [p.p15, p.p85])).filter(Number.isFinite);
   const domain: [number, number] | undefined = all.length ? [Math.floor(Math.min(...all)), Math.ceil(Math.max(...all))] : undefined;
   return [

@@ -57,7 +57,7 @@ export function lrSweepRuns(config: LrSweepConfig): MlpConfig[] {
 }
 
 /** How a finished run went: diverged (non-finite loss), stalled (accuracy below `stallBelow`) or trained. */
-export function classifyRun(metrics: MlpMetrics, stallBelow: number): { outcome: SweepOutcome; finalAccuracy: number | null } {
+export function classifyRun(metrics: Pick<MlpMetrics, 'curve' | 'diverged'>, stallBelow: number): { outcome: SweepOutcome; finalAccuracy: number | null } {
   if (metrics.diverged) return { outcome: 'diverges', finalAccuracy: null };
   const finalAccuracy = metrics.curve.at(-1)?.testAccuracy ?? 0;
   return { outcome: finalAccuracy < stallBelow ? 'stalls' : 'trains', finalAccuracy };
