@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { accuracySpec, renderSvg } from '../cli/lab/charts.js';
 import { checkpointPaths, resumeRun, saveRun } from '../cli/lab/checkpoints.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { classifyRun, depthRuns, figure1Runs, lrSweepRuns, placementRuns, usualInit } from '../src/experiments/mlpVariants.js';
@@ -111,6 +112,20 @@ describe('experiment variants', () => {
     const at = (a: number) => ({ ...base, curve: [{ ...base.curve[0], testAccuracy: a }] });
     assert.deepEqual(classifyRun(at(0.3), 0.5), { outcome: 'stalls', finalAccuracy: 0.3 });
     assert.deepEqual(classifyRun(at(0.9), 0.5), { outcome: 'trains', finalAccuracy: 0.9 });
+  });
+});
+
+describe('figures', () => {
+  test('an accuracy chart zooms without moving values: below its axis a line is clipped, not drawn on the axis, and the axis says it is zoomed', async () => {
+    const curve = [0.1, 0.51, 0.9, 0.95, 0.96, 0.97].map((testAccuracy, i) => ({ step: i * 100, testAccuracy, loss: 1, trainLoss: null }));
+    const spec = accuracySpec([{ name: 'plain', curve }]) as { mark: { clip: boolean }; encoding: { y: { title: string; scale: object } } };
+    // The floor is a bit below the lowest accuracy after the first tenth (0.51 at step 100); 0.1 at step 0 is under it.
+    assert.deepEqual(spec.encoding.y.scale, { domain: [0.48, 1] }, 'no clamp');
+    assert.equal(spec.encoding.y.title, 'test accuracy (zoomed: from 0.48)');
+    assert.equal(spec.mark.clip, true);
+    assert.match(await renderSvg(spec), /clip-path/);
+    const above = accuracySpec([{ name: 'plain', curve: curve.slice(1) }]) as typeof spec;
+    assert.equal(above.encoding.y.title, 'test accuracy', 'nothing under the axis: not called zoomed');
   });
 });
 
