@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { accuracySpec, renderSvg } from '../cli/lab/charts.js';
+import { accuracySpec, depthAccuracySpec, renderSvg } from '../cli/lab/charts.js';
 import { checkpointPaths, resumeRun, saveRun } from '../cli/lab/checkpoints.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { classifyRun, depthRuns, figure1Runs, lrSweepRuns, placementRuns, usualInit } from '../src/experiments/mlpVariants.js';
@@ -126,6 +126,15 @@ describe('figures', () => {
     assert.match(await renderSvg(spec), /clip-path/);
     const above = accuracySpec([{ name: 'plain', curve: curve.slice(1) }]) as typeof spec;
     assert.equal(above.encoding.y.title, 'test accuracy', 'nothing under the axis: not called zoomed');
+  });
+
+  test('the depth chart: a colour per depth in numeric order, dashes without BN, legend labels whole', async () => {
+    const curve = [0.1, 0.5, 0.9].map((testAccuracy, i) => ({ step: i * 100, testAccuracy, loss: 1, trainLoss: null }));
+    const svg = await renderSvg(depthAccuracySpec([10, 2].flatMap((depth) => [false, true].map((bn) => ({ depth, bn, curve })))));
+    const legend = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]).filter((t) => ['2', '10', 'with BN', 'without BN'].includes(t));
+    assert.deepEqual(legend, ['2', '10', 'with BN', 'without BN']);
+    assert.match(svg, /stroke-dasharray="6,3"/);
+    assert.doesNotMatch(await renderSvg(accuracySpec([{ name: 'without BN, depth 10', curve }, { name: 'with BN, depth 20', curve }])), /…/);
   });
 });
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { classifyRun, depthRuns, usualInit } from '../../src/experiments/mlpVariants.js';
 import type { MlpConfig, MlpMetrics } from '../../src/experiments/mnistMlp.js';
-import { accuracySpec, depthSpec } from '../lab/charts.js';
+import { depthAccuracySpec, depthSpec } from '../lab/charts.js';
 import { accuracyAt, baseConfig, commandLine, labOptions, loadLabData, resultsJson, runAll, textTable, writeResults, type LabOptions } from '../lab/mlpLab.js';
 import { writeReport, type ReportSection } from '../lab/report.js';
 
@@ -15,7 +15,7 @@ export function depthFigures(runs: Pick<MlpMetrics, 'name' | 'config' | 'curve' 
   }));
   return [
     { file: 'depth.svg', spec: depthSpec(values), alt: 'Final test accuracy against the number of hidden layers, with and without BN.' },
-    { file: 'depth-accuracy.svg', spec: accuracySpec(runs, 'Test accuracy during training'), alt: 'Test accuracy during training, every depth, with and without BN.' },
+    { file: 'depth-accuracy.svg', spec: depthAccuracySpec(runs.map((m) => ({ depth: m.config.hidden.length, bn: m.config.bn !== 'none', curve: m.curve }))), alt: 'Test accuracy during training, every depth, with and without BN.' },
   ];
 }
 

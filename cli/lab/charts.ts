@@ -52,6 +52,26 @@ export function accuracySpec(runs: NamedCurve[], title = 'Test accuracy'): objec
   };
 }
 
+/**
+ * Test accuracy of networks of several depths, with and without BN: a colour per depth (in
+ * numeric order), dashed lines without BN, solid with.
+ */
+export function depthAccuracySpec(runs: { depth: number; bn: boolean; curve: CurvePoint[] }[], title = 'Test accuracy during training'): object {
+  const values = runs.flatMap((r) => r.curve.map((p) => ({ depth: r.depth, bn: r.bn ? 'with BN' : 'without BN', step: p.step, accuracy: p.testAccuracy })));
+  return {
+    ...base,
+    title,
+    data: { values },
+    mark: { type: 'line', clip: true, point: values.length < 60 },
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: 'training steps' },
+      y: accuracyY(values),
+      color: { field: 'depth', type: 'ordinal', title: 'hidden layers', scale: { scheme: 'tableau10' } },
+      strokeDash: { field: 'bn', type: 'nominal', title: null, scale: { domain: ['with BN', 'without BN'], range: [[1, 0], [6, 3]] } },
+    },
+  };
+}
+
 /** Figure 1 b/c: the 15th, 50th and 85th percentiles of the input to one sigmoid over training. */
 export function percentileSpec(name: string, series: PercentilePoint[], yDomain?: [number, number]): object {
   const values = series.map((p) => ({ step: p.step, p15: p.p15, p50: p.p50, p85: p.p85 }));
