@@ -8,6 +8,7 @@ import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { accuracySpec, depthAccuracySpec, renderSvg } from '../cli/lab/charts.js';
 import { checkpointPaths, resumeRun, saveRun } from '../cli/lab/checkpoints.js';
+import { datasetLabel, outFor } from '../cli/lab/mlpLab.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { classifyRun, depthRuns, figure1Runs, lrSweepRuns, placementRuns, usualInit } from '../src/experiments/mlpVariants.js';
 import { buildMlp, createMlpTrainer, defaultMlpConfig, run, type MlpConfig } from '../src/experiments/mnistMlp.js';
@@ -157,6 +158,13 @@ describe('the CLI', () => {
     fails(['convnet', '--momentum', 'abc'], /--momentum expects a number in \[0, 1\)/);
     fails(['mnist', '--data', 'README.md'], /data directory README\.md is not a directory/);
     fails(['export', '--checkpoint', 'x.safetensors', '--onnx', 'x.onnx', '--input-shape', '1,784,x'], /--input-shape expects positive integers/);
+  });
+
+  test('a Fashion-MNIST run has its own default --out, and the dataset is named as used', () => {
+    assert.deepEqual(['runs/mnist', 'runs/depth', 'runs/convnet'].map((o) => outFor(o, 'fashion-mnist')), ['runs/fashion-mnist', 'runs/depth-fashion-mnist', 'runs/convnet-fashion-mnist']);
+    assert.equal(outFor('runs/mnist', 'mnist'), 'runs/mnist');
+    assert.equal(datasetLabel({ dataset: 'fashion-mnist', data: '/x' }), 'Fashion-MNIST (from /x)');
+    assert.match(cli('mnist', '--help'), /default: runs\/mnist, or runs\/fashion-mnist\s+with --dataset fashion-mnist/);
   });
 
   test('mnist writes results.json, report.html and its SVGs, and checkpoints predict can use', () => {

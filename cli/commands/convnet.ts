@@ -7,7 +7,7 @@ import cliProgress from 'cli-progress';
 import { loadMnist, type DatasetName } from '../../src/data/mnist.js';
 import { convnetSweepRuns, defaultConvnetConfig, run, summarizeSeeds, type ConvnetConfig, type ConvnetMetrics, type SeedSummary } from '../../src/experiments/convnet.js';
 import { accuracySpec } from '../lab/charts.js';
-import { commandLine, textTable, writeResults } from '../lab/mlpLab.js';
+import { commandLine, datasetDefaults, datasetLabel, outFor, textTable, writeResults } from '../lab/mlpLab.js';
 import { writeReport, type ReportSection } from '../lab/report.js';
 import { integer, makeOutDir, momentum } from '../parse.js';
 
@@ -93,11 +93,10 @@ export function convnetSettings(c: ConvnetConfig, lrs: number[] = [c.lr], seeds:
 }
 
 export function registerConvnet(program: Command): void {
-  program
-    .command('convnet')
+  datasetDefaults(program.command('convnet'), 'runs/convnet')
     .description('a small conv net (Conv2d -> BatchNorm2d -> ReLU -> MaxPool2d, twice, then Linear) trained without and with BatchNorm2d')
     .option('--dataset <name>', "'mnist' or 'fashion-mnist'", 'mnist')
-    .option('--data <dir>', 'a directory with your own copy of the four IDX files (plain or .gz)')
+    .option('--data <dir>', 'a directory with your own copy of the four IDX files (plain or .gz), of the dataset --dataset names')
     .option('--steps <n>', 'training steps per run', integer('--steps', 1), defaultConvnetConfig.steps)
     .option('--eval-every <k>', 'evaluate every k steps', integer('--eval-every', 1), defaultConvnetConfig.evalEvery)
     .option('--eval-limit <n>', 'test images per evaluation along the curve (the final one uses all)', integer('--eval-limit', 1), defaultConvnetConfig.evalLimit)
@@ -120,7 +119,7 @@ export function registerConvnet(program: Command): void {
     }).default(defaultConvnetConfig.channels, defaultConvnetConfig.channels.join(',')))
     .option('--batch-size <n>', 'samples per mini-batch', integer('--batch-size', 2), defaultConvnetConfig.batchSize)
     .option('--limit <n>', 'use only the first n training and test images (quick trials)', integer('--limit', 1))
-    .option('--out <dir>', 'where results.json, report.html and the figure go', 'runs/convnet')
+    .option('--out <dir>', `where results.json, report.html, the figure and the checkpoints go (default: runs/convnet, or ${outFor('runs/convnet', 'fashion-mnist')} with --dataset fashion-mnist)`)
     .option('--no-progress', 'no progress bars (a line per evaluation instead)')
     .action(async (o: ConvnetOptions) => {
       if (o.dataset !== 'mnist' && o.dataset !== 'fashion-mnist') throw new Error(`--dataset must be 'mnist' or 'fashion-mnist' (got '${o.dataset}')`);
@@ -174,14 +173,14 @@ export function registerConvnet(program: Command): void {
         writeResults(o.out, results(runs));
       }
       const table = convnetTable(runs);
-      console.log(`\nTest accuracy of the conv net on ${o.dataset}:\n`);
+      console.log(`\nTest accuracy of the conv net on ${datasetLabel(o)}:\n`);
       console.log(textTable(table));
       const seeds = sweep ? seedTable(summarizeSeeds(runs, o.stallBelow), o.stallBelow) : null;
       if (seeds) {
         console.log(`\nOver the ${o.seed.length} seeds (final test accuracy on all ${runs[0].final?.testImages ?? data.test.n} test images; chance is 0.1):\n`);
         console.log(textTable(seeds));
       }
-      const report = await writeReport(o.out, `A small conv net with and without BatchNorm2d (${o.dataset})`, command, [
+      const report = await writeReport(o.out, `A small conv net with and without BatchNorm2d (${datasetLabel(o)})`, command, [
         ...(seeds ? [{
           heading: `Over ${o.seed.length} seeds`,
           text: [`Each setting trained from seeds ${o.seed.join(', ')} (initial weights and batch order); a run has stalled when its final test accuracy on the whole test set is below ${o.stallBelow}.`],
@@ -198,5 +197,7 @@ export function registerConvnet(program: Command): void {
         },
       ]);
       console.log(`\nresults: ${writeResults(o.out, results(runs))}\nreport:  ${report}\nfigure:  ${o.out}/accuracy.svg`);
+      const saved = runs.find((m) => !m.diverged && m.config.bn) ?? runs.find((m) => !m.diverged);
+      if (saved) console.log(`checkpoints: ${o.out}/checkpoints/ (try: npx batchnorm predict --checkpoint ${join(o.out, 'checkpoints', `${runSlug(saved.name)}.safetensors`)} --index 0)`);
     });
 }

@@ -4,7 +4,7 @@ import type { MlpMetrics } from '../../src/experiments/mnistMlp.js';
 import { accuracySpec, percentileSpec } from '../lab/charts.js';
 import { checkpointPaths } from '../lab/checkpoints.js';
 import {
-  accuracyAt, baseConfig, commandLine, labOptions, loadLabData, resultsJson, runAll, textTable, writeResults, type LabOptions,
+  accuracyAt, baseConfig, commandLine, datasetLabel, labOptions, loadLabData, resultsJson, runAll, textTable, writeResults, type LabOptions,
 } from '../lab/mlpLab.js';
 import { writeReport, type ReportSection } from '../lab/report.js';
 
@@ -74,9 +74,10 @@ export function registerMnist(program: Command): void {
     const runs = runAll(configs, data, o, (done) => writeResults(o.out, resultsJson('figure1', command, done)));
     const mnist = o.dataset === 'mnist';
     const table = figure1Table(runs, mnist);
-    console.log(mnist ? "\nTest accuracy on MNIST, ours beside the paper's Figure 1a:\n" : `\nTest accuracy on ${o.dataset} (the paper has MNIST only):\n`);
+    const dataName = datasetLabel(o);
+    console.log(mnist ? `\nTest accuracy on ${dataName}, ours beside the paper's Figure 1a:\n` : `\nTest accuracy on ${dataName} (the paper has MNIST only):\n`);
     console.log(textTable(table));
-    const report = await writeReport(o.out, 'Batch Normalization on MNIST: Figure 1 of Ioffe & Szegedy (2015)', command, [
+    const report = await writeReport(o.out, `Batch Normalization on ${dataName}: Figure 1 of Ioffe & Szegedy (2015)`, command, [
       {
         heading: 'Test accuracy',
         text: [

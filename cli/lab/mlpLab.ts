@@ -47,19 +47,45 @@ export function labOptions(cmd: Command, defaults: { steps: number; evalEvery: n
   const initStd = 'standard deviation of the Gaussian initial weights';
   if (defaults.initStd === 'usual') cmd.option('--init-std <s>', `${initStd}${usual}`, positiveNumber('--init-std'));
   else cmd.option('--init-std <s>', initStd, positiveNumber('--init-std'), defaults.initStd ?? 0.01);
-  return cmd
+  return datasetDefaults(cmd, defaults.out)
     .option('--steps <n>', 'training steps per run', integer('--steps', 1), defaults.steps)
     .option('--eval-every <k>', 'evaluate test accuracy and percentiles every k steps', integer('--eval-every', 1), defaults.evalEvery)
     .option('--seed <s>', 'seed of the initial weights and the batch order (the same for every run)', integer('--seed', 0), 0)
-    .option('--out <dir>', 'where results.json, report.html, the figures and checkpoints go', defaults.out)
+    .option('--out <dir>', `where results.json, report.html, the figures and checkpoints go (default: ${defaults.out}, or ${outFor(defaults.out, 'fashion-mnist')} with --dataset fashion-mnist)`)
     .option('--dataset <name>', "'mnist' or 'fashion-mnist'", 'mnist')
-    .option('--data <dir>', 'a directory with your own copy of the four IDX files (plain or .gz)')
+    .option('--data <dir>', 'a directory with your own copy of the four IDX files (plain or .gz), of the dataset --dataset names')
     .option('--optimizer <name>', "'sgd' or 'adam'", 'sgd')
     .option('--momentum <m>', 'SGD momentum, in [0, 1)', momentum('--momentum'), 0)
     .option('--limit <n>', 'use only the first n training and test images (quick trials)', integer('--limit', 1))
     .option('--resume', 'continue the runs saved in --out (same settings; --steps may grow)', false)
     .option('--only <runs>', 'run only these runs (comma-separated file names of the checkpoints, as listed when a name is wrong); the others can run in another process with the same --out, and a final --resume gathers them')
     .option('--no-progress', 'no progress bars (a line per evaluation instead)');
+}
+
+/** A command's default --out for a dataset: runs/mnist -> runs/fashion-mnist, runs/depth -> runs/depth-fashion-mnist. */
+export function outFor(out: string, dataset: string): string {
+  if (dataset === 'mnist') return out;
+  return /(^|\/)mnist$/.test(out) ? out.replace(/mnist$/, dataset) : `${out}-${dataset}`;
+}
+
+/**
+ * Before the action: --out defaults to `outFor(out, --dataset)`, so a Fashion-MNIST run does not
+ * overwrite the MNIST one; with --data and no --dataset, says that the files are taken for MNIST.
+ */
+export function datasetDefaults(cmd: Command, out: string): Command {
+  return cmd.hook('preAction', (c) => {
+    const o = c.opts<{ out?: string; dataset: string; data?: string }>();
+    if (o.out === undefined) c.setOptionValue('out', outFor(out, o.dataset));
+    if (o.data !== undefined && c.getOptionValueSource('dataset') === 'default') {
+      console.error(`--data ${o.data}: taken for MNIST (add --dataset fashion-mnist if it holds Fashion-MNIST)`);
+    }
+  });
+}
+
+/** The dataset as people write it, and the directory it came from when --data gave one: 'Fashion-MNIST (from ~/fm)'. */
+export function datasetLabel(o: { dataset: string; data?: string }): string {
+  const name = o.dataset === 'fashion-mnist' ? 'Fashion-MNIST' : 'MNIST';
+  return o.data === undefined ? name : `${name} (from ${o.data})`;
 }
 
 /** The config fields the shared options set. */
