@@ -3,11 +3,10 @@ import { join } from 'node:path';
 import { INPUT_SHAPE_KEY, saveCheckpoint } from '../../src/io/checkpoint.js';
 import { runSlug } from '../lab/checkpoints.js';
 import { Option, type Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { loadMnist, type DatasetName } from '../../src/data/mnist.js';
 import { convnetSweepRuns, defaultConvnetConfig, run, summarizeSeeds, type ConvnetConfig, type ConvnetMetrics, type SeedSummary } from '../../src/experiments/convnet.js';
 import { accuracySpec } from '../lab/charts.js';
-import { commandLine, datasetDefaults, datasetLabel, outFor, textTable, writeResults } from '../lab/mlpLab.js';
+import { commandLine, datasetDefaults, datasetLabel, outFor, progressBar, textTable, writeResults } from '../lab/mlpLab.js';
 import { writeReport, type ReportSection } from '../lab/report.js';
 import { integer, makeOutDir, momentum } from '../parse.js';
 
@@ -145,14 +144,10 @@ export function registerConvnet(program: Command): void {
         }, null, 1);
       const tty = o.progress && process.stderr.isTTY;
       const runs: ConvnetMetrics[] = [];
+      const labelWidth = Math.max(...configs.map((c, i) => `[${i + 1}/${configs.length}] ${c.name}`.length));
       for (const [i, config] of configs.entries()) {
         const label = `[${i + 1}/${configs.length}] ${config.name}`;
-        const bar = tty
-          ? new cliProgress.SingleBar({
-              format: `${label.padEnd(28)} {bar} {value}/{total} | test acc {acc} | ETA {eta_formatted}`,
-              barsize: 24, hideCursor: false, linewrap: true, etaBuffer: 50, stream: process.stderr, // as in cli/lab/mlpLab.ts (Ctrl-C)
-            }, cliProgress.Presets.shades_classic)
-          : null;
+        const bar = tty ? progressBar(label, config.steps, { labelWidth, speed: false, etaBuffer: 50 }) : null;
         let acc = '  -   ';
         bar?.start(config.steps, 0, { acc });
         const m = run(config, data, {

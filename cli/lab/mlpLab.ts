@@ -105,6 +105,27 @@ export function loadLabData(o: LabOptions): MlpData {
   return d;
 }
 
+/**
+ * A progress bar on stderr that fits the terminal (80 columns when it does not say):
+ * `[1/2] without BN ░░░░░░ 1200/10000 acc 0.8512 1020 steps/s ETA 01m30s`. The label is padded
+ * to `labelWidth` (to line up the runs' bars) or cut when too long; the bar gets the width the
+ * rest leaves (at most 24), none when that is under 6. Expects the payload `{ acc }`, and
+ * `{ speed }` when `speed`; `etaBuffer`: how many updates the ETA averages.
+ */
+export function progressBar(label: string, total: number, o: { labelWidth: number; speed: boolean; etaBuffer: number }): cliProgress.SingleBar {
+  const columns = (process.stderr.columns || 80) - 1;
+  const numbers = ` ${total}/${total} acc 0.0000${o.speed ? ' 9999 steps/s' : ''} ETA 00m00s`;
+  const room = Math.max(8, columns - numbers.length);
+  const shown = label.length > room ? `${label.slice(0, room - 1)}…` : label.padEnd(Math.min(o.labelWidth, room));
+  const width = Math.min(24, columns - shown.length - numbers.length - 1);
+  return new cliProgress.SingleBar({
+    format: `${shown}${width >= 6 ? ' {bar}' : ''} {value}/{total} acc {acc}${o.speed ? ' {speed} steps/s' : ''} ETA {eta_formatted}`,
+    // The cursor and line wrapping stay as they are: training is synchronous, so no SIGINT handler
+    // could restore them after a Ctrl-C.
+    barsize: Math.max(width, 1), hideCursor: false, linewrap: true, etaBuffer: o.etaBuffer, stream: process.stderr,
+  }, cliProgress.Presets.shades_classic);
+}
+
 const pct = (a: number | null | undefined): string => (a === null || a === undefined ? '  -   ' : a.toFixed(4));
 
 /**
@@ -122,36 +143,30 @@ export function runAll(configs: MlpConfig[], data: MlpData, o: LabOptions, after
   }
   const done: MlpMetrics[] = [];
   const tty = o.progress && process.stderr.isTTY;
+  const labelWidth = Math.max(...configs.map((c, i) => `[${i + 1}/${configs.length}] ${c.name}`.length));
   for (const [i, config] of configs.entries()) {
     let trainer: MlpTrainer | null = o.resume ? resumeRun(o.out, config, data) : null;
     if (trainer) console.error(`${config.name}: resuming at step ${trainer.stepsDone}`);
     trainer ??= createMlpTrainer(config, data);
     const label = `[${i + 1}/${configs.length}] ${config.name}`;
-    const bar = tty
-      ? new cliProgress.SingleBar({
-          format: `${label.padEnd(32)} {bar} {value}/{total} | test acc {acc} | {speed} steps/s | ETA {eta_formatted}`,
-          // The cursor and line wrapping stay as they are: training is synchronous, so no SIGINT handler
-          // could restore them after a Ctrl-C.
-          barsize: 24, hideCursor: false, linewrap: true, etaBuffer: 200, stream: process.stderr,
-        }, cliProgress.Presets.shades_classic)
-      : null;
+    const bar = tty ? progressBar(label, config.steps, { labelWidth, speed: true, etaBuffer: 200 }) : null;
     const start = trainer.stepsDone;
     const t0 = performance.now();
     let lastAcc = trainer.curve.at(-1)?.testAccuracy;
     bar?.start(config.steps, start, { acc: pct(lastAcc), speed: '-' });
-    const speed = (): string => ((trainer!.stepsDone - start) / ((performance.now() - t0) / 1000)).toFixed(1);
+    const speed = (digits = 1): string => ((trainer!.stepsDone - start) / ((performance.now() - t0) / 1000)).toFixed(digits);
     const metrics = run(config, data, {
       onStep: (step) => {
-        if (bar && step % 10 === 0) bar.update(step, { acc: pct(lastAcc), speed: speed() });
+        if (bar && step % 10 === 0) bar.update(step, { acc: pct(lastAcc), speed: speed(0) });
       },
       onEval: (p) => {
         lastAcc = p.testAccuracy;
         if (p.step > 0) saveRun(o.out, trainer!, data);
-        if (bar) bar.update(p.step, { acc: pct(lastAcc), speed: speed() });
+        if (bar) bar.update(p.step, { acc: pct(lastAcc), speed: speed(0) });
         else console.error(`${label}: step ${p.step}/${config.steps}  test accuracy ${pct(p.testAccuracy)}  test loss ${p.loss.toFixed(4)}${p.step > start ? `  (${speed()} steps/s)` : ''}`);
       },
     }, trainer);
-    bar?.update(metrics.stepsDone, { acc: pct(lastAcc), speed: speed() });
+    bar?.update(metrics.stepsDone, { acc: pct(lastAcc), speed: speed(0) });
     bar?.stop();
     if (metrics.diverged) {
       console.error(`${label}: diverged at step ${metrics.diverged.step} (${metrics.diverged.reason}); recorded, not fatal`);
