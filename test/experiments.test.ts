@@ -1,6 +1,6 @@
 // The lab around the experiments: checkpoints and --resume, the variant configs, and the CLI's outputs.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -165,6 +165,13 @@ describe('the CLI', () => {
     assert.equal(outFor('runs/mnist', 'mnist'), 'runs/mnist');
     assert.equal(datasetLabel({ dataset: 'fashion-mnist', data: '/x' }), 'Fashion-MNIST (from /x)');
     assert.match(cli('mnist', '--help'), /default: runs\/mnist, or runs\/fashion-mnist\s+with --dataset fashion-mnist/);
+  });
+
+  test('--resume with no checkpoint in --out says it starts from step 0', () => {
+    const out = join(dir, 'resume-empty');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), 'mnist', '--steps', '2', '--eval-every', '2', '--limit', '300', '--out', out, '--resume', '--no-progress'], { cwd: root, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(r.stderr.includes(`without BN: --resume, but no checkpoint ${join(out, 'checkpoints', 'without-bn.safetensors')}: starting from step 0`), r.stderr);
   });
 
   test('mnist writes results.json, report.html and its SVGs, and checkpoints predict can use', () => {

@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../../src/io/atomic.js';
 import { getBackend } from '../../src/kernels/index.js';
 import { loadMnist, type DatasetName } from '../../src/data/mnist.js';
 import { createMlpTrainer, run, type MlpConfig, type MlpData, type MlpMetrics, type MlpTrainer } from '../../src/experiments/mnistMlp.js';
-import { resumeRun, runSlug, saveRun } from './checkpoints.js';
+import { checkpointPaths, resumeRun, runSlug, saveRun } from './checkpoints.js';
 import { integer, makeOutDir, momentum, positiveNumber } from '../parse.js';
 
 /** Options every lab command shares. */
@@ -147,6 +147,7 @@ export function runAll(configs: MlpConfig[], data: MlpData, o: LabOptions, after
   for (const [i, config] of configs.entries()) {
     let trainer: MlpTrainer | null = o.resume ? resumeRun(o.out, config, data) : null;
     if (trainer) console.error(`${config.name}: resuming at step ${trainer.stepsDone}`);
+    else if (o.resume) console.error(`${config.name}: --resume, but no checkpoint ${checkpointPaths(o.out, config.name).model}: starting from step 0`);
     trainer ??= createMlpTrainer(config, data);
     const label = `[${i + 1}/${configs.length}] ${config.name}`;
     const bar = tty ? progressBar(label, config.steps, { labelWidth, speed: true, etaBuffer: 200 }) : null;
