@@ -70,6 +70,10 @@ export function registerMnist(program: Command): void {
   labOptions(cmd, { steps: 10000, evalEvery: 500, out: 'runs/mnist', lr: 0.5 }).action(async (o: LabOptions) => {
     const configs = figure1Runs(baseConfig(o));
     const data = loadLabData(o);
+    const c = configs[0];
+    // What is about to run, in a line (the report has it all: settingsText).
+    console.error(`784-${c.hidden.join('-')}-10 ${c.activation}, ${c.optimizer.toUpperCase()} lr ${c.lr}${c.optimizer === 'sgd' && c.momentum ? ` momentum ${c.momentum}` : ''}, ` +
+      `init N(0, ${c.initStd}^2), seed ${c.seed}, ${c.steps} steps`);
     const command = commandLine();
     const runs = runAll(configs, data, o, (done) => writeResults(o.out, resultsJson('figure1', command, done)));
     const mnist = o.dataset === 'mnist';
