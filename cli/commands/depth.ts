@@ -36,7 +36,8 @@ export function registerDepth(program: Command): void {
         throw new Error(`--activation must be 'sigmoid', 'relu' or 'tanh' (got '${o.activation}')`);
       }
       const activation: MlpConfig['activation'] = o.activation;
-      // Unless given, the init and learning rate usual for the nonlinearity (Glorot for sigmoid/tanh, He for ReLU).
+      // Unless given, the init and learning rate usual for the nonlinearity (Glorot for sigmoid/tanh, He for ReLU,
+      // of the 100->100 layers: one std for every layer).
       const usual = usualInit(activation, WIDTH);
       const base: Partial<MlpConfig> = { ...baseConfig(o), activation, initStd: o.initStd ?? usual.initStd, lr: o.lr ?? usual.lr };
       const configs = depthRuns(base, depths, WIDTH);
@@ -63,7 +64,7 @@ export function registerDepth(program: Command): void {
         {
           heading: 'Test accuracy by depth',
           text: [
-            `${o.steps} steps per run; ${settings}. Hidden layers Linear -> (BatchNorm1d) -> ${activation}; the weights start from the init usually given to ${activation} ` +
+            `${o.steps} steps per run; ${settings}. Hidden layers Linear -> (BatchNorm1d) -> ${activation}; the weights start from the init usually given to ${activation}, its standard deviation for the ${WIDTH}->${WIDTH} layers used for every layer ` +
               `(unless --init-std says otherwise), so the plain networks are not set up to fail. "stalls": final test accuracy below ${STALL_BELOW}.`,
           ],
           table,
