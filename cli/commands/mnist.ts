@@ -42,16 +42,22 @@ export function figure1Table(runs: MlpMetrics[], withPaper = true): string[][] {
   return [header, ...rows];
 }
 
-/** The figures of a set of MLP runs: accuracy (all runs), then one percentile band per run, on one y scale. */
-export function mlpFigures(runs: Pick<MlpMetrics, 'name' | 'config' | 'curve' | 'percentiles'>[], prefix = ''): NonNullable<ReportSection['figures']> {
+/** The captions' references for Ioffe & Szegedy's Figure 1, which `mlpFigures` draws by default. */
+export const FIGURE_1 = { accuracy: 'Ioffe & Szegedy, Figure 1a', percentiles: 'Ioffe & Szegedy, Figure 1 b/c' };
+
+/**
+ * The figures of a set of MLP runs: accuracy (all runs), then one percentile band per run, on one
+ * y scale. `cite`: the paper's figures they correspond to, for the captions (null: none).
+ */
+export function mlpFigures(runs: Pick<MlpMetrics, 'name' | 'config' | 'curve' | 'percentiles'>[], cite: { accuracy: string; percentiles: string } | null = FIGURE_1): NonNullable<ReportSection['figures']> {
   const all = runs.flatMap((m) => m.percentiles.flatMap((p) => [p.p15, p.p85])).filter(Number.isFinite);
   const domain: [number, number] | undefined = all.length ? [Math.floor(Math.min(...all)), Math.ceil(Math.max(...all))] : undefined;
   return [
-    { file: `${prefix}accuracy.svg`, spec: accuracySpec(runs), alt: 'Test accuracy against training steps (Figure 1a).' },
+    { file: 'accuracy.svg', spec: accuracySpec(runs), alt: `Test accuracy against training steps${cite ? ` (${cite.accuracy})` : ''}.` },
     ...runs.map((m, i) => ({
-      file: `${prefix}percentiles-${i + 1}.svg`,
+      file: `percentiles-${i + 1}.svg`,
       spec: percentileSpec(m.name, m.percentiles, domain),
-      alt: `${m.name}: the 15th, 50th and 85th percentiles of the input to sigmoid unit ${m.config.percentileUnit} of the last hidden layer, on ${m.config.percentileBatch} held-out test images (Figure 1 b/c).`,
+      alt: `${m.name}: the 15th, 50th and 85th percentiles of the input to sigmoid unit ${m.config.percentileUnit} of the last hidden layer, on ${m.config.percentileBatch} held-out test images${cite ? ` (${cite.percentiles})` : ''}.`,
     })),
   ];
 }

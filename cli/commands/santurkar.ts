@@ -8,6 +8,9 @@ import { writeReport, type ReportSection } from '../lab/report.js';
 import { figure1Table, mlpFigures, settingsText } from './mnist.js';
 import { integer } from '../parse.js';
 
+/** Santurkar et al.'s Figure 2 shows the accuracy and the activations of the noisy run (of a VGG on CIFAR-10). */
+const SANTURKAR_FIGURE_2 = { accuracy: 'as Santurkar et al., Figure 2', percentiles: 'as Santurkar et al., Figure 2' };
+
 /** The three landscape figures (Santurkar et al., Figure 4), from every look of every run. */
 export function landscapeFigures(runs: Pick<MlpMetrics, 'name' | 'config' | 'landscape'>[]): NonNullable<ReportSection['figures']> {
   const multiples = (runs[0]?.config.landscape?.lrMultiples ?? LANDSCAPE_LR_MULTIPLES).join(', ');
@@ -37,7 +40,7 @@ export function landscapeFigures(runs: Pick<MlpMetrics, 'name' | 'config' | 'lan
 export function registerSanturkar(program: Command): void {
   const cmd = program
     .command('santurkar')
-    .description('Santurkar et al. (2018): noisy BatchNorm still trains; the loss landscape with and without BN');
+    .description('Santurkar et al. (2018): BatchNorm with changing noise after it, and the loss landscape with and without BN');
   labOptions(cmd, { steps: 5000, evalEvery: 250, out: 'runs/santurkar', lr: 0.5, initStd: 0.1 })
     .option('--noise <k>', 'strength of the noise after each BatchNorm of the noisy run, in (0, 2)', (v: string) => Number(v), 1)
     .option('--landscape-every <k>', 'look at the loss landscape every k steps', integer('--landscape-every', 1), 100)
@@ -61,7 +64,7 @@ export function registerSanturkar(program: Command): void {
       const multiples = LANDSCAPE_LR_MULTIPLES.join(', ');
       const report = await writeReport(o.out, 'How does BatchNorm help? Noisy BatchNorm and the loss landscape (Santurkar et al. 2018)', command, [
         {
-          heading: 'Noisy BatchNorm: unstable distributions, and it still trains',
+          heading: 'Noisy BatchNorm: unstable distributions, and how it trains',
           text: [
             settingsText(runs[0]),
             `The noisy run injects noise right after each BatchNorm: each value y becomes y * (a + c e1) + (b + d e2), e1 and e2 standard normal per sample, ` +
@@ -71,7 +74,7 @@ export function registerSanturkar(program: Command): void {
             '"median move": the mean change of the tracked sigmoid input\'s median between two evaluations.',
           ],
           table: accuracy,
-          figures: mlpFigures(runs),
+          figures: mlpFigures(runs, SANTURKAR_FIGURE_2),
         },
         {
           heading: 'The loss landscape along the gradient (Figure 4)',
