@@ -61,7 +61,8 @@ export function convnetTable(runs: ConvnetMetrics[]): string[][] {
   const picks = [...new Set([steps[Math.floor(steps.length / 4) - 1], steps[Math.floor(steps.length / 2) - 1], steps.at(-1)])]
     .filter((s): s is number => s !== undefined);
   const limit = runs[0].config.evalLimit;
-  const header = ['run', ...picks.map((s) => `step ${s}`), `final (${runs[0].final?.testImages ?? 'all'} images)`, 'steps/s'];
+  // Every column says how many test images it was measured on: the curve's first `limit`, the final all.
+  const header = ['run', ...picks.map((s) => `step ${s}${limit === undefined ? '' : ` (${limit} images)`}`), `final (${runs[0].final?.testImages ?? 'all'} images)`, 'steps/s'];
   const rows = runs.map((m) => [
     m.name,
     ...picks.map((s) => {
@@ -72,7 +73,6 @@ export function convnetTable(runs: ConvnetMetrics[]): string[][] {
     m.final ? m.final.testAccuracy.toFixed(4) : m.diverged ? `diverged at ${m.diverged.step}` : '-',
     m.stepsPerSecond.toFixed(1),
   ]);
-  if (limit !== undefined && picks.length > 0) header[1] = `${header[1]} (first ${limit} test images)`;
   return [header, ...rows];
 }
 
