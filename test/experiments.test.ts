@@ -1,12 +1,14 @@
 // The lab around the experiments: checkpoints and --resume, the variant configs, and the CLI's outputs.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { accuracySpec, depthAccuracySpec, renderSvg } from '../cli/lab/charts.js';
 import { checkpointPaths, resumeRun, saveRun } from '../cli/lab/checkpoints.js';
+import { datasetLabel, outFor } from '../cli/lab/mlpLab.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { classifyRun, depthRuns, figure1Runs, lrSweepRuns, placementRuns, usualInit } from '../src/experiments/mlpVariants.js';
 import { buildMlp, createMlpTrainer, defaultMlpConfig, run, type MlpConfig } from '../src/experiments/mnistMlp.js';
@@ -114,6 +116,29 @@ describe('experiment variants', () => {
   });
 });
 
+describe('figures', () => {
+  test('an accuracy chart zooms without moving values: below its axis a line is clipped, not drawn on the axis, and the axis says it is zoomed', async () => {
+    const curve = [0.1, 0.51, 0.9, 0.95, 0.96, 0.97].map((testAccuracy, i) => ({ step: i * 100, testAccuracy, loss: 1, trainLoss: null }));
+    const spec = accuracySpec([{ name: 'plain', curve }]) as { mark: { clip: boolean }; encoding: { y: { title: string; scale: object } } };
+    // The floor is a bit below the lowest accuracy after the first tenth (0.51 at step 100); 0.1 at step 0 is under it.
+    assert.deepEqual(spec.encoding.y.scale, { domain: [0.48, 1] }, 'no clamp');
+    assert.equal(spec.encoding.y.title, 'test accuracy (zoomed: from 0.48)');
+    assert.equal(spec.mark.clip, true);
+    assert.match(await renderSvg(spec), /clip-path/);
+    const above = accuracySpec([{ name: 'plain', curve: curve.slice(1) }]) as typeof spec;
+    assert.equal(above.encoding.y.title, 'test accuracy', 'nothing under the axis: not called zoomed');
+  });
+
+  test('the depth chart: a colour per depth in numeric order, dashes without BN, legend labels whole', async () => {
+    const curve = [0.1, 0.5, 0.9].map((testAccuracy, i) => ({ step: i * 100, testAccuracy, loss: 1, trainLoss: null }));
+    const svg = await renderSvg(depthAccuracySpec([10, 2].flatMap((depth) => [false, true].map((bn) => ({ depth, bn, curve })))));
+    const legend = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]).filter((t) => ['2', '10', 'with BN', 'without BN'].includes(t));
+    assert.deepEqual(legend, ['2', '10', 'with BN', 'without BN']);
+    assert.match(svg, /stroke-dasharray="6,3"/);
+    assert.doesNotMatch(await renderSvg(accuracySpec([{ name: 'without BN, depth 10', curve }, { name: 'with BN, depth 20', curve }])), /…/);
+  });
+});
+
 describe('the CLI', () => {
   const root = fileURLToPath(new URL('..', import.meta.url));
   const cli = (...args: string[]): string =>
@@ -133,6 +158,20 @@ describe('the CLI', () => {
     fails(['convnet', '--momentum', 'abc'], /--momentum expects a number in \[0, 1\)/);
     fails(['mnist', '--data', 'README.md'], /data directory README\.md is not a directory/);
     fails(['export', '--checkpoint', 'x.safetensors', '--onnx', 'x.onnx', '--input-shape', '1,784,x'], /--input-shape expects positive integers/);
+  });
+
+  test('a Fashion-MNIST run has its own default --out, and the dataset is named as used', () => {
+    assert.deepEqual(['runs/mnist', 'runs/depth', 'runs/convnet'].map((o) => outFor(o, 'fashion-mnist')), ['runs/fashion-mnist', 'runs/depth-fashion-mnist', 'runs/convnet-fashion-mnist']);
+    assert.equal(outFor('runs/mnist', 'mnist'), 'runs/mnist');
+    assert.equal(datasetLabel({ dataset: 'fashion-mnist', data: '/x' }), 'Fashion-MNIST (from /x)');
+    assert.match(cli('mnist', '--help'), /default: runs\/mnist, or runs\/fashion-mnist\s+with --dataset fashion-mnist/);
+  });
+
+  test('--resume with no checkpoint in --out says it starts from step 0', () => {
+    const out = join(dir, 'resume-empty');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), 'mnist', '--steps', '2', '--eval-every', '2', '--limit', '300', '--out', out, '--resume', '--no-progress'], { cwd: root, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(r.stderr.includes(`without BN: --resume, but no checkpoint ${join(out, 'checkpoints', 'without-bn.safetensors')}: starting from step 0`), r.stderr);
   });
 
   test('mnist writes results.json, report.html and its SVGs, and checkpoints predict can use', () => {

@@ -3,12 +3,11 @@ import { join } from 'node:path';
 import { INPUT_SHAPE_KEY, saveCheckpoint } from '../../src/io/checkpoint.js';
 import { runSlug } from '../lab/checkpoints.js';
 import { Option, type Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { loadMnist, type DatasetName } from '../../src/data/mnist.js';
 import { convnetSweepRuns, defaultConvnetConfig, run, summarizeSeeds, type ConvnetConfig, type ConvnetMetrics, type SeedSummary } from '../../src/experiments/convnet.js';
 import { accuracySpec } from '../lab/charts.js';
-import { commandLine, textTable, writeResults } from '../lab/mlpLab.js';
-import { writeReport } from '../lab/report.js';
+import { commandLine, datasetDefaults, datasetLabel, outFor, progressBar, textTable, writeResults } from '../lab/mlpLab.js';
+import { writeReport, type ReportSection } from '../lab/report.js';
 import { integer, makeOutDir, momentum } from '../parse.js';
 
 interface ConvnetOptions {
@@ -62,7 +61,8 @@ export function convnetTable(runs: ConvnetMetrics[]): string[][] {
   const picks = [...new Set([steps[Math.floor(steps.length / 4) - 1], steps[Math.floor(steps.length / 2) - 1], steps.at(-1)])]
     .filter((s): s is number => s !== undefined);
   const limit = runs[0].config.evalLimit;
-  const header = ['run', ...picks.map((s) => `step ${s}`), `final (${runs[0].final?.testImages ?? 'all'} images)`, 'steps/s'];
+  // Every column says how many test images it was measured on: the curve's first `limit`, the final all.
+  const header = ['run', ...picks.map((s) => `step ${s}${limit === undefined ? '' : ` (${limit} images)`}`), `final (${runs[0].final?.testImages ?? 'all'} images)`, 'steps/s'];
   const rows = runs.map((m) => [
     m.name,
     ...picks.map((s) => {
@@ -73,8 +73,15 @@ export function convnetTable(runs: ConvnetMetrics[]): string[][] {
     m.final ? m.final.testAccuracy.toFixed(4) : m.diverged ? `diverged at ${m.diverged.step}` : '-',
     m.stepsPerSecond.toFixed(1),
   ]);
-  if (limit !== undefined && picks.length > 0) header[1] = `${header[1]} (first ${limit} test images)`;
   return [header, ...rows];
+}
+
+/** The curves of every run; a seed sweep's runs share a colour per setting. */
+export function convnetFigures(runs: Pick<ConvnetMetrics, 'name' | 'config' | 'curve'>[], sweep: boolean): NonNullable<ReportSection['figures']> {
+  const manyLrs = new Set(runs.map((m) => m.config.lr)).size > 1;
+  const curves = runs.map((m) => ({ ...m, ...(sweep ? { group: `${m.config.bn ? 'with' : 'without'} BN${manyLrs ? `, lr ${m.config.lr}` : ''}` } : {}) }));
+  const c = runs[0].config;
+  return [{ file: 'accuracy.svg', spec: accuracySpec(curves, `Conv net on ${c.dataset}: test accuracy`), alt: `Test accuracy against training steps, on the first ${c.evalLimit} test images.` }];
 }
 
 export function convnetSettings(c: ConvnetConfig, lrs: number[] = [c.lr], seeds: number[] = [c.seed]): string {
@@ -85,11 +92,10 @@ export function convnetSettings(c: ConvnetConfig, lrs: number[] = [c.lr], seeds:
 }
 
 export function registerConvnet(program: Command): void {
-  program
-    .command('convnet')
+  datasetDefaults(program.command('convnet'), 'runs/convnet')
     .description('a small conv net (Conv2d -> BatchNorm2d -> ReLU -> MaxPool2d, twice, then Linear) trained without and with BatchNorm2d')
     .option('--dataset <name>', "'mnist' or 'fashion-mnist'", 'mnist')
-    .option('--data <dir>', 'a directory with your own copy of the four IDX files (plain or .gz)')
+    .option('--data <dir>', 'a directory with your own copy of the four IDX files (plain or .gz), of the dataset --dataset names')
     .option('--steps <n>', 'training steps per run', integer('--steps', 1), defaultConvnetConfig.steps)
     .option('--eval-every <k>', 'evaluate every k steps', integer('--eval-every', 1), defaultConvnetConfig.evalEvery)
     .option('--eval-limit <n>', 'test images per evaluation along the curve (the final one uses all)', integer('--eval-limit', 1), defaultConvnetConfig.evalLimit)
@@ -112,7 +118,7 @@ export function registerConvnet(program: Command): void {
     }).default(defaultConvnetConfig.channels, defaultConvnetConfig.channels.join(',')))
     .option('--batch-size <n>', 'samples per mini-batch', integer('--batch-size', 2), defaultConvnetConfig.batchSize)
     .option('--limit <n>', 'use only the first n training and test images (quick trials)', integer('--limit', 1))
-    .option('--out <dir>', 'where results.json, report.html and the figure go', 'runs/convnet')
+    .option('--out <dir>', `where results.json, report.html, the figure and the checkpoints go (default: runs/convnet, or ${outFor('runs/convnet', 'fashion-mnist')} with --dataset fashion-mnist)`)
     .option('--no-progress', 'no progress bars (a line per evaluation instead)')
     .action(async (o: ConvnetOptions) => {
       if (o.dataset !== 'mnist' && o.dataset !== 'fashion-mnist') throw new Error(`--dataset must be 'mnist' or 'fashion-mnist' (got '${o.dataset}')`);
@@ -138,14 +144,10 @@ export function registerConvnet(program: Command): void {
         }, null, 1);
       const tty = o.progress && process.stderr.isTTY;
       const runs: ConvnetMetrics[] = [];
+      const labelWidth = Math.max(...configs.map((c, i) => `[${i + 1}/${configs.length}] ${c.name}`.length));
       for (const [i, config] of configs.entries()) {
         const label = `[${i + 1}/${configs.length}] ${config.name}`;
-        const bar = tty
-          ? new cliProgress.SingleBar({
-              format: `${label.padEnd(28)} {bar} {value}/{total} | test acc {acc} | ETA {eta_formatted}`,
-              barsize: 24, hideCursor: false, linewrap: true, etaBuffer: 50, stream: process.stderr, // as in cli/lab/mlpLab.ts (Ctrl-C)
-            }, cliProgress.Presets.shades_classic)
-          : null;
+        const bar = tty ? progressBar(label, config.steps, { labelWidth, speed: false, etaBuffer: 50 }) : null;
         let acc = '  -   ';
         bar?.start(config.steps, 0, { acc });
         const m = run(config, data, {
@@ -166,15 +168,14 @@ export function registerConvnet(program: Command): void {
         writeResults(o.out, results(runs));
       }
       const table = convnetTable(runs);
-      console.log(`\nTest accuracy of the conv net on ${o.dataset}:\n`);
+      console.log(`\nTest accuracy of the conv net on ${datasetLabel(o)}:\n`);
       console.log(textTable(table));
       const seeds = sweep ? seedTable(summarizeSeeds(runs, o.stallBelow), o.stallBelow) : null;
       if (seeds) {
         console.log(`\nOver the ${o.seed.length} seeds (final test accuracy on all ${runs[0].final?.testImages ?? data.test.n} test images; chance is 0.1):\n`);
         console.log(textTable(seeds));
       }
-      const curves = runs.map((m) => ({ ...m, ...(sweep ? { group: `${m.config.bn ? 'with' : 'without'} BN${o.lr.length > 1 ? `, lr ${m.config.lr}` : ''}` } : {}) }));
-      const report = await writeReport(o.out, `A small conv net with and without BatchNorm2d (${o.dataset})`, command, [
+      const report = await writeReport(o.out, `A small conv net with and without BatchNorm2d (${datasetLabel(o)})`, command, [
         ...(seeds ? [{
           heading: `Over ${o.seed.length} seeds`,
           text: [`Each setting trained from seeds ${o.seed.join(', ')} (initial weights and batch order); a run has stalled when its final test accuracy on the whole test set is below ${o.stallBelow}.`],
@@ -187,9 +188,11 @@ export function registerConvnet(program: Command): void {
             'Both runs start from the same convolution and linear weights and see the same batches; "with BN" adds BatchNorm2d after each convolution (whose bias it then drops).',
           ],
           table,
-          figures: [{ file: 'accuracy.svg', spec: accuracySpec(curves, `Conv net on ${o.dataset}: test accuracy`), alt: `Test accuracy against training steps, on the first ${configs[0].evalLimit} test images.` }],
+          figures: convnetFigures(runs, sweep),
         },
       ]);
       console.log(`\nresults: ${writeResults(o.out, results(runs))}\nreport:  ${report}\nfigure:  ${o.out}/accuracy.svg`);
+      const saved = runs.find((m) => !m.diverged && m.config.bn) ?? runs.find((m) => !m.diverged);
+      if (saved) console.log(`checkpoints: ${o.out}/checkpoints/ (try: npx batchnorm predict --checkpoint ${join(o.out, 'checkpoints', `${runSlug(saved.name)}.safetensors`)} --index 0)`);
     });
 }

@@ -1,12 +1,23 @@
 import type { Command } from 'commander';
 import { classifyRun, depthRuns, usualInit } from '../../src/experiments/mlpVariants.js';
-import type { MlpConfig } from '../../src/experiments/mnistMlp.js';
-import { accuracySpec, depthSpec } from '../lab/charts.js';
+import type { MlpConfig, MlpMetrics } from '../../src/experiments/mnistMlp.js';
+import { depthAccuracySpec, depthSpec } from '../lab/charts.js';
 import { accuracyAt, baseConfig, commandLine, labOptions, loadLabData, resultsJson, runAll, textTable, writeResults, type LabOptions } from '../lab/mlpLab.js';
-import { writeReport } from '../lab/report.js';
+import { writeReport, type ReportSection } from '../lab/report.js';
 
 const STALL_BELOW = 0.5;
 const WIDTH = 100;
+
+/** Final accuracy by depth (a diverged run at 0), and every run's curve. */
+export function depthFigures(runs: Pick<MlpMetrics, 'name' | 'config' | 'curve' | 'diverged'>[]): NonNullable<ReportSection['figures']> {
+  const values = runs.map((m) => ({
+    depth: m.config.hidden.length, run: m.config.bn === 'none' ? 'without BN' : 'with BN', accuracy: m.diverged ? 0 : (m.curve.at(-1)?.testAccuracy ?? 0),
+  }));
+  return [
+    { file: 'depth.svg', spec: depthSpec(values), alt: 'Final test accuracy against the number of hidden layers, with and without BN.' },
+    { file: 'depth-accuracy.svg', spec: depthAccuracySpec(runs.map((m) => ({ depth: m.config.hidden.length, bn: m.config.bn !== 'none', curve: m.curve }))), alt: 'Test accuracy during training, every depth, with and without BN.' },
+  ];
+}
 
 export function registerDepth(program: Command): void {
   const cmd = program
@@ -25,7 +36,8 @@ export function registerDepth(program: Command): void {
         throw new Error(`--activation must be 'sigmoid', 'relu' or 'tanh' (got '${o.activation}')`);
       }
       const activation: MlpConfig['activation'] = o.activation;
-      // Unless given, the init and learning rate usual for the nonlinearity (Glorot for sigmoid/tanh, He for ReLU).
+      // Unless given, the init and learning rate usual for the nonlinearity (Glorot for sigmoid/tanh, He for ReLU,
+      // of the 100->100 layers: one std for every layer).
       const usual = usualInit(activation, WIDTH);
       const base: Partial<MlpConfig> = { ...baseConfig(o), activation, initStd: o.initStd ?? usual.initStd, lr: o.lr ?? usual.lr };
       const configs = depthRuns(base, depths, WIDTH);
@@ -48,21 +60,15 @@ export function registerDepth(program: Command): void {
       const settings = `${activation}, ${WIDTH} units a layer, weights from N(0, ${base.initStd!.toPrecision(4)}^2), ${o.optimizer.toUpperCase()} at lr ${base.lr}, batch 60, seed ${o.seed}, dataset ${o.dataset}`;
       console.log(`\nTest accuracy by depth (${settings}); 'stalls' = below ${STALL_BELOW} at the end:\n`);
       console.log(textTable(table));
-      const values = runs.map((m) => ({
-        depth: m.config.hidden.length, run: m.config.bn === 'none' ? 'without BN' : 'with BN', accuracy: m.diverged ? 0 : (m.curve.at(-1)?.testAccuracy ?? 0),
-      }));
       const report = await writeReport(o.out, 'Depth: deeper networks with and without BatchNorm', command, [
         {
           heading: 'Test accuracy by depth',
           text: [
-            `${o.steps} steps per run; ${settings}. Hidden layers Linear -> (BatchNorm1d) -> ${activation}; the weights start from the init usually given to ${activation} ` +
+            `${o.steps} steps per run; ${settings}. Hidden layers Linear -> (BatchNorm1d) -> ${activation}; the weights start from the init usually given to ${activation}, its standard deviation for the ${WIDTH}->${WIDTH} layers used for every layer ` +
               `(unless --init-std says otherwise), so the plain networks are not set up to fail. "stalls": final test accuracy below ${STALL_BELOW}.`,
           ],
           table,
-          figures: [
-            { file: 'depth.svg', spec: depthSpec(values), alt: 'Final test accuracy against the number of hidden layers, with and without BN.' },
-            { file: 'depth-accuracy.svg', spec: accuracySpec(runs, 'Test accuracy during training'), alt: 'Test accuracy during training, every depth, with and without BN.' },
-          ],
+          figures: depthFigures(runs),
         },
       ]);
       console.log(`\nresults: ${writeResults(o.out, resultsJson('depth', command, runs, { stallBelow: STALL_BELOW }))}\nreport:  ${report}`);

@@ -1,11 +1,20 @@
 import type { Command } from 'commander';
 import { classifyRun, lrSweepRuns } from '../../src/experiments/mlpVariants.js';
-import { defaultMlpConfig, type MlpConfig } from '../../src/experiments/mnistMlp.js';
+import { defaultMlpConfig, type MlpConfig, type MlpMetrics } from '../../src/experiments/mnistMlp.js';
 import { sweepSpec } from '../lab/charts.js';
 import { baseConfig, commandLine, labOptions, loadLabData, resultsJson, runAll, textTable, writeResults, type LabOptions } from '../lab/mlpLab.js';
-import { writeReport } from '../lab/report.js';
+import { writeReport, type ReportSection } from '../lab/report.js';
 
 const STALL_BELOW = 0.5;
+
+/** Final accuracy and outcome by learning rate (a diverged run at 0). */
+export function lrSweepFigures(runs: Pick<MlpMetrics, 'config' | 'curve' | 'diverged'>[]): NonNullable<ReportSection['figures']> {
+  const values = runs.map((m) => {
+    const r = classifyRun(m, STALL_BELOW);
+    return { lr: m.config.lr, run: m.config.bn === 'none' ? 'without BN' : 'with BN', accuracy: r.finalAccuracy ?? 0, outcome: r.outcome };
+  });
+  return [{ file: 'lr-sweep.svg', spec: sweepSpec(values), alt: 'Final test accuracy against learning rate, with and without BN.' }];
+}
 
 export function registerLrSweep(program: Command): void {
   const cmd = program
@@ -34,9 +43,6 @@ export function registerLrSweep(program: Command): void {
       const table = [['learning rate', 'without BN', 'with BN (before sigmoid)'], ...lrs.map((lr) => [String(lr), cell(lr, 'none'), cell(lr, 'before')])];
       console.log(`\nFinal test accuracy after ${o.steps} steps (${o.dataset}); 'stalls' = below ${STALL_BELOW}:\n`);
       console.log(textTable(table));
-      const values = outcomes.map((r) => ({
-        lr: r.m.config.lr, run: r.m.config.bn === 'none' ? 'without BN' : 'with BN', accuracy: r.finalAccuracy ?? 0, outcome: r.outcome,
-      }));
       const report = await writeReport(o.out, 'Learning-rate sweep, with and without BatchNorm', command, [
         {
           heading: 'Outcome by learning rate',
@@ -45,7 +51,7 @@ export function registerLrSweep(program: Command): void {
               `A run "diverges" when its loss stops being finite (recorded, the sweep goes on; plotted at 0), "stalls" when its final test accuracy is below ${STALL_BELOW}.`,
           ],
           table,
-          figures: [{ file: 'lr-sweep.svg', spec: sweepSpec(values), alt: 'Final test accuracy against learning rate, with and without BN.' }],
+          figures: lrSweepFigures(runs),
         },
       ]);
       console.log(`\nresults: ${writeResults(o.out, resultsJson('lr-sweep', command, runs, { stallBelow: STALL_BELOW, outcomes: outcomes.map((r) => ({ name: r.m.name, lr: r.m.config.lr, bn: r.m.config.bn, outcome: r.outcome, finalAccuracy: r.finalAccuracy })) }))}\nreport:  ${report}`);

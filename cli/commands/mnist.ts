@@ -4,7 +4,7 @@ import type { MlpMetrics } from '../../src/experiments/mnistMlp.js';
 import { accuracySpec, percentileSpec } from '../lab/charts.js';
 import { checkpointPaths } from '../lab/checkpoints.js';
 import {
-  accuracyAt, baseConfig, commandLine, labOptions, loadLabData, resultsJson, runAll, textTable, writeResults, type LabOptions,
+  accuracyAt, baseConfig, commandLine, datasetLabel, labOptions, loadLabData, resultsJson, runAll, textTable, writeResults, type LabOptions,
 } from '../lab/mlpLab.js';
 import { writeReport, type ReportSection } from '../lab/report.js';
 
@@ -42,16 +42,22 @@ export function figure1Table(runs: MlpMetrics[], withPaper = true): string[][] {
   return [header, ...rows];
 }
 
-/** The figures of a set of MLP runs: accuracy (all runs), then one percentile band per run, on one y scale. */
-export function mlpFigures(runs: MlpMetrics[], prefix = ''): NonNullable<ReportSection['figures']> {
+/** The captions' references for Ioffe & Szegedy's Figure 1, which `mlpFigures` draws by default. */
+export const FIGURE_1 = { accuracy: 'Ioffe & Szegedy, Figure 1a', percentiles: 'Ioffe & Szegedy, Figure 1 b/c' };
+
+/**
+ * The figures of a set of MLP runs: accuracy (all runs), then one percentile band per run, on one
+ * y scale. `cite`: the paper's figures they correspond to, for the captions (null: none).
+ */
+export function mlpFigures(runs: Pick<MlpMetrics, 'name' | 'config' | 'curve' | 'percentiles'>[], cite: { accuracy: string; percentiles: string } | null = FIGURE_1): NonNullable<ReportSection['figures']> {
   const all = runs.flatMap((m) => m.percentiles.flatMap((p) => [p.p15, p.p85])).filter(Number.isFinite);
   const domain: [number, number] | undefined = all.length ? [Math.floor(Math.min(...all)), Math.ceil(Math.max(...all))] : undefined;
   return [
-    { file: `${prefix}accuracy.svg`, spec: accuracySpec(runs), alt: 'Test accuracy against training steps (Figure 1a).' },
+    { file: 'accuracy.svg', spec: accuracySpec(runs), alt: `Test accuracy against training steps${cite ? ` (${cite.accuracy})` : ''}.` },
     ...runs.map((m, i) => ({
-      file: `${prefix}percentiles-${i + 1}.svg`,
+      file: `percentiles-${i + 1}.svg`,
       spec: percentileSpec(m.name, m.percentiles, domain),
-      alt: `${m.name}: the 15th, 50th and 85th percentiles of the input to sigmoid unit ${m.config.percentileUnit} of the last hidden layer, on ${m.config.percentileBatch} held-out test images (Figure 1 b/c).`,
+      alt: `${m.name}: the 15th, 50th and 85th percentiles of the input to sigmoid unit ${m.config.percentileUnit} of the last hidden layer, on ${m.config.percentileBatch} held-out test images${cite ? ` (${cite.percentiles})` : ''}.`,
     })),
   ];
 }
@@ -70,13 +76,18 @@ export function registerMnist(program: Command): void {
   labOptions(cmd, { steps: 10000, evalEvery: 500, out: 'runs/mnist', lr: 0.5 }).action(async (o: LabOptions) => {
     const configs = figure1Runs(baseConfig(o));
     const data = loadLabData(o);
+    const c = configs[0];
+    // What is about to run, in a line (the report has it all: settingsText).
+    console.error(`784-${c.hidden.join('-')}-10 ${c.activation}, ${c.optimizer.toUpperCase()} lr ${c.lr}${c.optimizer === 'sgd' && c.momentum ? ` momentum ${c.momentum}` : ''}, ` +
+      `init N(0, ${c.initStd}^2), seed ${c.seed}, ${c.steps} steps`);
     const command = commandLine();
     const runs = runAll(configs, data, o, (done) => writeResults(o.out, resultsJson('figure1', command, done)));
     const mnist = o.dataset === 'mnist';
     const table = figure1Table(runs, mnist);
-    console.log(mnist ? "\nTest accuracy on MNIST, ours beside the paper's Figure 1a:\n" : `\nTest accuracy on ${o.dataset} (the paper has MNIST only):\n`);
+    const dataName = datasetLabel(o);
+    console.log(mnist ? `\nTest accuracy on ${dataName}, ours beside the paper's Figure 1a:\n` : `\nTest accuracy on ${dataName} (the paper has MNIST only):\n`);
     console.log(textTable(table));
-    const report = await writeReport(o.out, 'Batch Normalization on MNIST: Figure 1 of Ioffe & Szegedy (2015)', command, [
+    const report = await writeReport(o.out, `Batch Normalization on ${dataName}: Figure 1 of Ioffe & Szegedy (2015)`, command, [
       {
         heading: 'Test accuracy',
         text: [

@@ -26,7 +26,7 @@ export function registerPlacement(program: Command): void {
             'what the tracked sigmoid then sees.',
         ],
         table,
-        figures: mlpFigures(runs),
+        figures: mlpFigures(runs, null),
       },
     ]);
     console.log(`\nresults: ${writeResults(o.out, resultsJson('placement', command, runs))}\nreport:  ${report}`);

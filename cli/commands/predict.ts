@@ -29,8 +29,8 @@ export function registerPredict(program: Command): void {
   program
     .command('predict')
     .description('classify one test image with a saved model (a batch of one, eval mode: BatchNorm uses its running statistics)')
-    .requiredOption('--checkpoint <file>', 'a model saved by the lab (e.g. runs/mnist/checkpoints/with-bn.safetensors)')
-    .requiredOption('--index <i>', 'which test image (0-9999)', integer('--index', 0))
+    .requiredOption('--checkpoint <file>', 'a model saved by the lab, required (e.g. runs/mnist/checkpoints/with-bn.safetensors)')
+    .requiredOption('--index <i>', 'which test image (0-9999), required', integer('--index', 0))
     .option('--dataset <name>', "'mnist' or 'fashion-mnist' (default: the one the checkpoint was trained on)")
     .option('--data <dir>', 'a directory with your own copy of the IDX files')
     .option('--train-mode', 'run the model in training mode instead (shows why inference needs eval mode)', false)

@@ -20,24 +20,54 @@ export async function renderSvg(spec: object): Promise<string> {
 
 const base = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', background: 'white', width: 420, height: 260 };
 
+/**
+ * The y axis of an accuracy chart, zoomed on the interesting part: from a bit below the lowest
+ * accuracy after the first tenth of the run. Lower values (the first evaluations) are not moved
+ * onto the axis: the marks are clipped at the plot's edge (`clip: true` on the mark), so a line
+ * leaves through the bottom where it really is lower, and the axis title says it is zoomed.
+ */
+function accuracyY(values: { step: number; accuracy: number }[]): object {
+  const accs = values.map((v) => v.accuracy).filter((a) => a > 0);
+  const late = values.filter((v) => v.step >= Math.max(...values.map((u) => u.step)) * 0.1).map((v) => v.accuracy);
+  const lo = Math.max(0, Math.floor((Math.min(...(late.length ? late : accs)) - 0.02) * 50) / 50);
+  const zoomed = values.some((v) => v.accuracy < lo);
+  return { field: 'accuracy', type: 'quantitative', title: zoomed ? `test accuracy (zoomed: from ${lo})` : 'test accuracy', scale: { domain: [lo, 1] } };
+}
+
 /** Figure 1a: test accuracy against training steps, one line per run. */
 export function accuracySpec(runs: NamedCurve[], title = 'Test accuracy'): object {
   const values = runs.flatMap((r) => r.curve.map((p) => ({ run: r.name, group: r.group ?? r.name, step: p.step, accuracy: p.testAccuracy })));
   const grouped = runs.some((r) => r.group !== undefined);
-  const accs = values.map((v) => v.accuracy).filter((a) => a > 0);
-  // Zoom on the interesting part: from a bit below the lowest accuracy after the first evaluations.
-  const late = values.filter((v) => v.step >= Math.max(...values.map((u) => u.step)) * 0.1).map((v) => v.accuracy);
-  const lo = Math.max(0, Math.floor((Math.min(...(late.length ? late : accs)) - 0.02) * 50) / 50);
   return {
     ...base,
     title,
     data: { values },
-    mark: { type: 'line', point: values.length < 60 && !grouped, ...(grouped ? { opacity: 0.6, strokeWidth: 1.2 } : {}) },
+    mark: { type: 'line', clip: true, point: values.length < 60 && !grouped, ...(grouped ? { opacity: 0.6, strokeWidth: 1.2 } : {}) },
     encoding: {
       x: { field: 'step', type: 'quantitative', title: 'training steps' },
-      y: { field: 'accuracy', type: 'quantitative', title: 'test accuracy', scale: { domain: [lo, 1], clamp: true } },
-      color: { field: grouped ? 'group' : 'run', type: 'nominal', title: null, legend: { orient: 'bottom-right' } },
+      y: accuracyY(values),
+      color: { field: grouped ? 'group' : 'run', type: 'nominal', title: null, legend: { orient: 'bottom-right', labelLimit: 0 } },
       ...(grouped ? { detail: { field: 'run', type: 'nominal' } } : {}),
+    },
+  };
+}
+
+/**
+ * Test accuracy of networks of several depths, with and without BN: a colour per depth (in
+ * numeric order), dashed lines without BN, solid with.
+ */
+export function depthAccuracySpec(runs: { depth: number; bn: boolean; curve: CurvePoint[] }[], title = 'Test accuracy during training'): object {
+  const values = runs.flatMap((r) => r.curve.map((p) => ({ depth: r.depth, bn: r.bn ? 'with BN' : 'without BN', step: p.step, accuracy: p.testAccuracy })));
+  return {
+    ...base,
+    title,
+    data: { values },
+    mark: { type: 'line', clip: true, point: values.length < 60 },
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: 'training steps' },
+      y: accuracyY(values),
+      color: { field: 'depth', type: 'ordinal', title: 'hidden layers', scale: { scheme: 'tableau10' } },
+      strokeDash: { field: 'bn', type: 'nominal', title: null, scale: { domain: ['with BN', 'without BN'], range: [[1, 0], [6, 3]] } },
     },
   };
 }

@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../../src/io/atomic.js';
 import { getBackend } from '../../src/kernels/index.js';
 import { loadMnist, type DatasetName } from '../../src/data/mnist.js';
 import { createMlpTrainer, run, type MlpConfig, type MlpData, type MlpMetrics, type MlpTrainer } from '../../src/experiments/mnistMlp.js';
-import { resumeRun, runSlug, saveRun } from './checkpoints.js';
+import { checkpointPaths, resumeRun, runSlug, saveRun } from './checkpoints.js';
 import { integer, makeOutDir, momentum, positiveNumber } from '../parse.js';
 
 /** Options every lab command shares. */
@@ -47,19 +47,45 @@ export function labOptions(cmd: Command, defaults: { steps: number; evalEvery: n
   const initStd = 'standard deviation of the Gaussian initial weights';
   if (defaults.initStd === 'usual') cmd.option('--init-std <s>', `${initStd}${usual}`, positiveNumber('--init-std'));
   else cmd.option('--init-std <s>', initStd, positiveNumber('--init-std'), defaults.initStd ?? 0.01);
-  return cmd
+  return datasetDefaults(cmd, defaults.out)
     .option('--steps <n>', 'training steps per run', integer('--steps', 1), defaults.steps)
     .option('--eval-every <k>', 'evaluate test accuracy and percentiles every k steps', integer('--eval-every', 1), defaults.evalEvery)
     .option('--seed <s>', 'seed of the initial weights and the batch order (the same for every run)', integer('--seed', 0), 0)
-    .option('--out <dir>', 'where results.json, report.html, the figures and checkpoints go', defaults.out)
+    .option('--out <dir>', `where results.json, report.html, the figures and checkpoints go (default: ${defaults.out}, or ${outFor(defaults.out, 'fashion-mnist')} with --dataset fashion-mnist)`)
     .option('--dataset <name>', "'mnist' or 'fashion-mnist'", 'mnist')
-    .option('--data <dir>', 'a directory with your own copy of the four IDX files (plain or .gz)')
+    .option('--data <dir>', 'a directory with your own copy of the four IDX files (plain or .gz), of the dataset --dataset names')
     .option('--optimizer <name>', "'sgd' or 'adam'", 'sgd')
     .option('--momentum <m>', 'SGD momentum, in [0, 1)', momentum('--momentum'), 0)
     .option('--limit <n>', 'use only the first n training and test images (quick trials)', integer('--limit', 1))
     .option('--resume', 'continue the runs saved in --out (same settings; --steps may grow)', false)
     .option('--only <runs>', 'run only these runs (comma-separated file names of the checkpoints, as listed when a name is wrong); the others can run in another process with the same --out, and a final --resume gathers them')
     .option('--no-progress', 'no progress bars (a line per evaluation instead)');
+}
+
+/** A command's default --out for a dataset: runs/mnist -> runs/fashion-mnist, runs/depth -> runs/depth-fashion-mnist. */
+export function outFor(out: string, dataset: string): string {
+  if (dataset === 'mnist') return out;
+  return /(^|\/)mnist$/.test(out) ? out.replace(/mnist$/, dataset) : `${out}-${dataset}`;
+}
+
+/**
+ * Before the action: --out defaults to `outFor(out, --dataset)`, so a Fashion-MNIST run does not
+ * overwrite the MNIST one; with --data and no --dataset, says that the files are taken for MNIST.
+ */
+export function datasetDefaults(cmd: Command, out: string): Command {
+  return cmd.hook('preAction', (c) => {
+    const o = c.opts<{ out?: string; dataset: string; data?: string }>();
+    if (o.out === undefined) c.setOptionValue('out', outFor(out, o.dataset));
+    if (o.data !== undefined && c.getOptionValueSource('dataset') === 'default') {
+      console.error(`--data ${o.data}: taken for MNIST (add --dataset fashion-mnist if it holds Fashion-MNIST)`);
+    }
+  });
+}
+
+/** The dataset as people write it, and the directory it came from when --data gave one: 'Fashion-MNIST (from ~/fm)'. */
+export function datasetLabel(o: { dataset: string; data?: string }): string {
+  const name = o.dataset === 'fashion-mnist' ? 'Fashion-MNIST' : 'MNIST';
+  return o.data === undefined ? name : `${name} (from ${o.data})`;
 }
 
 /** The config fields the shared options set. */
@@ -79,6 +105,27 @@ export function loadLabData(o: LabOptions): MlpData {
   return d;
 }
 
+/**
+ * A progress bar on stderr that fits the terminal (80 columns when it does not say):
+ * `[1/2] without BN ░░░░░░ 1200/10000 acc 0.8512 1020 steps/s ETA 01m30s`. The label is padded
+ * to `labelWidth` (to line up the runs' bars) or cut when too long; the bar gets the width the
+ * rest leaves (at most 24), none when that is under 6. Expects the payload `{ acc }`, and
+ * `{ speed }` when `speed`; `etaBuffer`: how many updates the ETA averages.
+ */
+export function progressBar(label: string, total: number, o: { labelWidth: number; speed: boolean; etaBuffer: number }): cliProgress.SingleBar {
+  const columns = (process.stderr.columns || 80) - 1;
+  const numbers = ` ${total}/${total} acc 0.0000${o.speed ? ' 9999 steps/s' : ''} ETA 00m00s`;
+  const room = Math.max(8, columns - numbers.length);
+  const shown = label.length > room ? `${label.slice(0, room - 1)}…` : label.padEnd(Math.min(o.labelWidth, room));
+  const width = Math.min(24, columns - shown.length - numbers.length - 1);
+  return new cliProgress.SingleBar({
+    format: `${shown}${width >= 6 ? ' {bar}' : ''} {value}/{total} acc {acc}${o.speed ? ' {speed} steps/s' : ''} ETA {eta_formatted}`,
+    // The cursor and line wrapping stay as they are: training is synchronous, so no SIGINT handler
+    // could restore them after a Ctrl-C.
+    barsize: Math.max(width, 1), hideCursor: false, linewrap: true, etaBuffer: o.etaBuffer, stream: process.stderr,
+  }, cliProgress.Presets.shades_classic);
+}
+
 const pct = (a: number | null | undefined): string => (a === null || a === undefined ? '  -   ' : a.toFixed(4));
 
 /**
@@ -96,36 +143,31 @@ export function runAll(configs: MlpConfig[], data: MlpData, o: LabOptions, after
   }
   const done: MlpMetrics[] = [];
   const tty = o.progress && process.stderr.isTTY;
+  const labelWidth = Math.max(...configs.map((c, i) => `[${i + 1}/${configs.length}] ${c.name}`.length));
   for (const [i, config] of configs.entries()) {
     let trainer: MlpTrainer | null = o.resume ? resumeRun(o.out, config, data) : null;
     if (trainer) console.error(`${config.name}: resuming at step ${trainer.stepsDone}`);
+    else if (o.resume) console.error(`${config.name}: --resume, but no checkpoint ${checkpointPaths(o.out, config.name).model}: starting from step 0`);
     trainer ??= createMlpTrainer(config, data);
     const label = `[${i + 1}/${configs.length}] ${config.name}`;
-    const bar = tty
-      ? new cliProgress.SingleBar({
-          format: `${label.padEnd(32)} {bar} {value}/{total} | test acc {acc} | {speed} steps/s | ETA {eta_formatted}`,
-          // The cursor and line wrapping stay as they are: training is synchronous, so no SIGINT handler
-          // could restore them after a Ctrl-C.
-          barsize: 24, hideCursor: false, linewrap: true, etaBuffer: 200, stream: process.stderr,
-        }, cliProgress.Presets.shades_classic)
-      : null;
+    const bar = tty ? progressBar(label, config.steps, { labelWidth, speed: true, etaBuffer: 200 }) : null;
     const start = trainer.stepsDone;
     const t0 = performance.now();
     let lastAcc = trainer.curve.at(-1)?.testAccuracy;
     bar?.start(config.steps, start, { acc: pct(lastAcc), speed: '-' });
-    const speed = (): string => ((trainer!.stepsDone - start) / ((performance.now() - t0) / 1000)).toFixed(1);
+    const speed = (digits = 1): string => ((trainer!.stepsDone - start) / ((performance.now() - t0) / 1000)).toFixed(digits);
     const metrics = run(config, data, {
       onStep: (step) => {
-        if (bar && step % 10 === 0) bar.update(step, { acc: pct(lastAcc), speed: speed() });
+        if (bar && step % 10 === 0) bar.update(step, { acc: pct(lastAcc), speed: speed(0) });
       },
       onEval: (p) => {
         lastAcc = p.testAccuracy;
         if (p.step > 0) saveRun(o.out, trainer!, data);
-        if (bar) bar.update(p.step, { acc: pct(lastAcc), speed: speed() });
+        if (bar) bar.update(p.step, { acc: pct(lastAcc), speed: speed(0) });
         else console.error(`${label}: step ${p.step}/${config.steps}  test accuracy ${pct(p.testAccuracy)}  test loss ${p.loss.toFixed(4)}${p.step > start ? `  (${speed()} steps/s)` : ''}`);
       },
     }, trainer);
-    bar?.update(metrics.stepsDone, { acc: pct(lastAcc), speed: speed() });
+    bar?.update(metrics.stepsDone, { acc: pct(lastAcc), speed: speed(0) });
     bar?.stop();
     if (metrics.diverged) {
       console.error(`${label}: diverged at step ${metrics.diverged.step} (${metrics.diverged.reason}); recorded, not fatal`);

@@ -57,7 +57,7 @@ export function lrSweepRuns(config: LrSweepConfig): MlpConfig[] {
 }
 
 /** How a finished run went: diverged (non-finite loss), stalled (accuracy below `stallBelow`) or trained. */
-export function classifyRun(metrics: MlpMetrics, stallBelow: number): { outcome: SweepOutcome; finalAccuracy: number | null } {
+export function classifyRun(metrics: Pick<MlpMetrics, 'curve' | 'diverged'>, stallBelow: number): { outcome: SweepOutcome; finalAccuracy: number | null } {
   if (metrics.diverged) return { outcome: 'diverges', finalAccuracy: null };
   const finalAccuracy = metrics.curve.at(-1)?.testAccuracy ?? 0;
   return { outcome: finalAccuracy < stallBelow ? 'stalls' : 'trains', finalAccuracy };
@@ -93,6 +93,8 @@ export function santurkarRuns(base: Partial<MlpConfig> = {}, noise = 1, landscap
  * `width`-unit hidden layers: Glorot/Xavier (std sqrt(2 / (fan_in + fan_out))) for sigmoid and
  * tanh, He/Kaiming (std sqrt(2 / fan_in)) for ReLU. A deep network without BN gets the init its
  * nonlinearity is usually given, so what BN adds is not measured against a careless baseline.
+ * One std for every layer (the lab's MLP takes one): exactly Glorot/He for the width->width
+ * layers, not for the first (784->width) and last (width->10).
  */
 export function usualInit(activation: MlpConfig['activation'], width: number): { initStd: number; lr: number } {
   if (activation === 'relu') return { initStd: Math.sqrt(2 / width), lr: 0.1 };

@@ -75,7 +75,8 @@ export interface MlpConfig {
  * The defaults: the paper's network and batch size; plain SGD at lr 0.5 from N(0, 0.01^2)
  * weights (our choices, the paper gives none) and BN before the sigmoid. With weights this
  * small the plain network's signals and gradients start tiny and it sits on a plateau for a few
- * thousand steps, as the paper's curve does; BN rescales them and trains at once.
+ * thousand steps (a property of this init: from N(0, 0.1^2) it has none); BN rescales them and
+ * trains at once.
  */
 export const defaultMlpConfig: MlpConfig = {
   name: 'with BN',

@@ -5,8 +5,9 @@
  * - **Noisy BatchNorm** (their section 2.1, Figure 2): noise whose distribution changes at every
  *   step is injected right after each BatchNorm layer, so the next layer sees *unstable* input
  *   distributions (more "internal covariate shift" than without BN). If BN worked by keeping
- *   those distributions stable, the noisy network should train like the plain one; it trains
- *   like the BN one. `ActivationNoise` is that noise.
+ *   those distributions stable, the noisy network should train like the plain one. In the lab
+ *   (README) it keeps most of BN's early lead, then ends level with the plain one, below BN.
+ *   `ActivationNoise` is that noise.
  * - **The loss landscape** (their section 3, Figure 4): at a training step, move the weights
  *   along the gradient by several step sizes and measure how much the loss and the gradient
  *   change. `probeLandscape` measures it; the lab records it every few steps.
