@@ -72,6 +72,7 @@ export function mountTrainingLab(root: HTMLElement, options: {
   const resetBtn = root.querySelector<HTMLButtonElement>(`#${lab}-reset`)!;
   const statusEl = root.querySelector<HTMLElement>(`#${lab}-status`)!;
   let running = false;
+  let ready = false;
   let snapshots: RunSnapshot[] = [];
   let divergence = '';
   let kernels = '';
@@ -88,6 +89,7 @@ export function mountTrainingLab(root: HTMLElement, options: {
   return {
     onMessage(msg) {
       if (msg.type === 'ready') {
+        ready = true;
         startBtn.disabled = false;
         resetBtn.disabled = false;
         kernels = ` · ${describeRuntime(msg.runtime)}`;
@@ -97,8 +99,11 @@ export function mountTrainingLab(root: HTMLElement, options: {
         running = msg.running;
         startBtn.textContent = running ? 'Pause' : 'Start';
         startBtn.classList.toggle('primary', !running);
+        // At the end Start would do nothing: say so, and only Reset is left.
+        startBtn.disabled = !ready || msg.finished;
         const speed = msg.stepsPerSecond > 0 ? ` · ${msg.stepsPerSecond.toFixed(1)} steps/s` : '';
-        statusEl.textContent = `step ${msg.step}${speed}${kernels}${divergence ? ` · ${divergence}` : ''}`;
+        const step = msg.finished ? `finished at step ${msg.step.toLocaleString('en')}; Reset to run again` : `step ${msg.step}`;
+        statusEl.textContent = `${step}${speed}${kernels}${divergence ? ` · ${divergence}` : ''}`;
         root.dataset.step = String(msg.step);
       } else if (msg.type === 'snapshot' && msg.lab === lab) {
         const step = msg.snapshots[0]?.step ?? 0;
