@@ -342,6 +342,9 @@ describe('web lab in Chromium', () => {
     }
     await page.getByRole('button', { name: 'Step' }).click();
     assert.match(await page.locator('#ravine-count').innerText(), /^step 31 \/ 150$/);
+    // The text's "about N× steeper" is the raw panel's computed steepness ratio (90.8 for this data).
+    const ratio = /steepness ratio ([\d.]+)/.exec(await page.locator('#ravine-raw-caption').innerText())![1];
+    assert.equal(await page.locator('#ravine-steepness').innerText(), Number(ratio).toFixed(0));
     await page.locator('#ravine').screenshot({ path: join(ARTIFACTS, 'ravine.png') });
     // lr 0.5: far past the ravine's limit (~0.009), well inside the bowl's (~0.9).
     await page.locator('#ravine-lr').evaluate((el) => {
