@@ -568,6 +568,14 @@ describe('web lab in Chromium', () => {
     }
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert.ok(overflow <= 0, `page is ${overflow}px wider than the screen`);
+    // Random values in the worked example (-40.9 and the like) show whole in their inputs, and neither
+    // that table nor section 5's summary scrolls sideways inside its box.
+    await page.getByRole('button', { name: 'Random' }).click();
+    const cut = await page.evaluate(() => [...document.querySelectorAll<HTMLInputElement>('#worked-table input[type="number"]')]
+      .filter((input) => input.scrollWidth > input.clientWidth).map((input) => input.value));
+    assert.deepEqual(cut, [], 'numbers cut off in their inputs');
+    const inner = await page.evaluate(() => [...document.querySelectorAll('.scroll')].map((box) => box.scrollWidth - box.clientWidth));
+    assert.deepEqual(inner, [0, 0], 'worked example table, section 5 summary: sideways scrolling inside the box (px)');
     for (const id of ['worked', 'ravine', 'drift', 'inference', 'santurkar']) {
       await page.locator(`#${id}`).screenshot({ path: join(ARTIFACTS, `phone-${id}.png`) });
     }

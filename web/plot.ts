@@ -15,7 +15,8 @@ export const RUN_COLOR = { plain: COLORS.plain, bn: COLORS.bn, noisy: COLORS.acc
 
 const config = {
   font: 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif',
-  axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 500, gridColor: '#e8e8e8', domainColor: '#888', tickColor: '#888' },
+  // labelSeparation: labels closer than 6 px count as overlapping and are thinned (at 400 px a flush-right "200" ran into "180").
+  axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 500, gridColor: '#e8e8e8', domainColor: '#888', tickColor: '#888', labelSeparation: 6 },
   legend: { labelFontSize: 11, titleFontSize: 11, orient: 'top' },
   title: { fontSize: 13, fontWeight: 600, anchor: 'start', subtitleFontSize: 11, subtitleColor: '#6b7080' },
   view: { stroke: null },
