@@ -72,6 +72,24 @@ export class Plot {
   }
 }
 
+/**
+ * `fn` called at most once per `ms` milliseconds, in a task of its own; of the calls in between,
+ * the last one's arguments win, so the latest state is always drawn.
+ */
+export function throttle<A extends unknown[]>(fn: (...args: A) => void, ms: number): (...args: A) => void {
+  let last = -Infinity;
+  let pending: A | null = null;
+  return (...args) => {
+    if (!pending) setTimeout(() => {
+      last = performance.now();
+      const latest = pending!;
+      pending = null;
+      fn(...latest);
+    }, Math.max(0, last + ms - performance.now()));
+    pending = args;
+  };
+}
+
 /** Calls `fn(width)` now and whenever `el` changes width (for charts with a fixed aspect ratio). */
 export function onWidth(el: HTMLElement, fn: (width: number) => void): void {
   let last = -1;
