@@ -342,6 +342,9 @@ describe('web lab in Chromium', () => {
     }
     await page.getByRole('button', { name: 'Step' }).click();
     assert.match(await page.locator('#ravine-count').innerText(), /^step 31 \/ 150$/);
+    // The text's "about N× steeper" is the raw panel's computed steepness ratio (90.8 for this data).
+    const ratio = /steepness ratio ([\d.]+)/.exec(await page.locator('#ravine-raw-caption').innerText())![1];
+    assert.equal(await page.locator('#ravine-steepness').innerText(), Number(ratio).toFixed(0));
     await page.locator('#ravine').screenshot({ path: join(ARTIFACTS, 'ravine.png') });
     // lr 0.5: far past the ravine's limit (~0.009), well inside the bowl's (~0.9).
     await page.locator('#ravine-lr').evaluate((el) => {
@@ -541,11 +544,38 @@ describe('web lab in Chromium', () => {
     await page.locator('#rs-cumulative').uncheck();
   });
 
-  browserTest('a phone-width screen shows every section without sideways scrolling', async () => {
-    await page.setViewportSize({ width: 390, height: 844 });
-    await page.waitForTimeout(500);
+  /** The plotted width (x axis) of every SVG chart with an x axis, by its element's id. */
+  const plottedWidths = (): Promise<Record<string, number>> => page.evaluate(() => Object.fromEntries(
+    [...document.querySelectorAll('.plot')].flatMap((el, k) => {
+      const axis = el.querySelector('[aria-label^="X-axis"] .role-axis-domain line');
+      return axis ? [[el.id || `${el.parentElement!.id}-${k}`, Math.round(axis.getBoundingClientRect().width)]] : [];
+    })));
+
+  browserTest('a phone-width screen shows every section without sideways scrolling, every chart with room to plot', async () => {
+    // A chart whose title was wider than its plot lost width at every redraw (vega-lite's autosize
+    // fit-x), down to nothing. Section 5 trains a little at 700 px (two charts per row, ~300 px
+    // each) and at 390 px (one per row), redrawing at each evaluation; every x axis keeps its room.
+    for (const [width, looks] of [[700, 6], [390, 12]]) {
+      await page.setViewportSize({ width, height: 844 });
+      await page.locator('#santurkar-start').click();
+      await page.waitForFunction((n) => Number(document.getElementById('santurkar')!.dataset.looks) >= n, looks, { timeout: 60_000 });
+      await page.locator('#santurkar-start').click();
+      await page.waitForFunction(() => document.getElementById('santurkar-start')!.textContent === 'Start');
+      await page.waitForTimeout(500);
+      const widths = await plottedWidths();
+      assert.ok(Object.keys(widths).length >= 12, JSON.stringify(widths));
+      for (const [id, w] of Object.entries(widths)) assert.ok(w > 100, `${width}-px screen: ${id} is plotted ${w} px wide`);
+    }
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert.ok(overflow <= 0, `page is ${overflow}px wider than the screen`);
+    // Random values in the worked example (-40.9 and the like) show whole in their inputs, and neither
+    // that table nor section 5's summary scrolls sideways inside its box.
+    await page.getByRole('button', { name: 'Random' }).click();
+    const cut = await page.evaluate(() => [...document.querySelectorAll<HTMLInputElement>('#worked-table input[type="number"]')]
+      .filter((input) => input.scrollWidth > input.clientWidth).map((input) => input.value));
+    assert.deepEqual(cut, [], 'numbers cut off in their inputs');
+    const inner = await page.evaluate(() => [...document.querySelectorAll('.scroll')].map((box) => box.scrollWidth - box.clientWidth));
+    assert.deepEqual(inner, [0, 0], 'worked example table, section 5 summary: sideways scrolling inside the box (px)');
     for (const id of ['worked', 'ravine', 'drift', 'inference', 'santurkar']) {
       await page.locator(`#${id}`).screenshot({ path: join(ARTIFACTS, `phone-${id}.png`) });
     }

@@ -15,11 +15,19 @@ export const RUN_COLOR = { plain: COLORS.plain, bn: COLORS.bn, noisy: COLORS.acc
 
 const config = {
   font: 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif',
-  axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 500, gridColor: '#e8e8e8', domainColor: '#888', tickColor: '#888' },
+  // labelSeparation: labels closer than 6 px count as overlapping and are thinned (at 400 px a flush-right "200" ran into "180").
+  axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 500, gridColor: '#e8e8e8', domainColor: '#888', tickColor: '#888', labelSeparation: 6 },
   legend: { labelFontSize: 11, titleFontSize: 11, orient: 'top' },
-  title: { fontSize: 13, fontWeight: 600, anchor: 'start' },
+  title: { fontSize: 13, fontWeight: 600, anchor: 'start', subtitleFontSize: 11, subtitleColor: '#6b7080' },
   view: { stroke: null },
 } as const;
+
+/**
+ * A vega-lite title may not be wider than its chart (the element, less vega-lite's padding of 5 on
+ * each side): with autosize fit-x a wider one took its excess off the plot's width at every redraw,
+ * down to nothing (section 5 on a phone). Long titles take a subtitle rather than be cut.
+ */
+const liteConfig = { ...config, title: { ...config.title, limit: { expr: 'containerSize()[0] - 10' } } } as const;
 
 export class Plot {
   private constructor(readonly view: View) {}
@@ -29,7 +37,7 @@ export class Plot {
    * recomputed on every update (`resize`): axis labels appear only once data arrives.
    */
   static lite(el: HTMLElement, spec: TopLevelSpec, renderer: 'svg' | 'canvas' = 'svg'): Plot {
-    const full = { config, autosize: { type: 'fit-x', contains: 'padding', resize: true }, ...spec } as TopLevelSpec;
+    const full = { config: liteConfig, autosize: { type: 'fit-x', contains: 'padding', resize: true }, ...spec } as TopLevelSpec;
     return Plot.mount(el, compile(full).spec, renderer);
   }
 
@@ -62,6 +70,24 @@ export class Plot {
     this.view.signal(name, value);
     await this.view.runAsync();
   }
+}
+
+/**
+ * `fn` called at most once per `ms` milliseconds, in a task of its own; of the calls in between,
+ * the last one's arguments win, so the latest state is always drawn.
+ */
+export function throttle<A extends unknown[]>(fn: (...args: A) => void, ms: number): (...args: A) => void {
+  let last = -Infinity;
+  let pending: A | null = null;
+  return (...args) => {
+    if (!pending) setTimeout(() => {
+      last = performance.now();
+      const latest = pending!;
+      pending = null;
+      fn(...latest);
+    }, Math.max(0, last + ms - performance.now()));
+    pending = args;
+  };
 }
 
 /** Calls `fn(width)` now and whenever `el` changes width (for charts with a fixed aspect ratio). */

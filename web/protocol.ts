@@ -79,7 +79,8 @@ export interface Classification {
 export type FromWorker =
   /** `runtime`: the kernels training runs on, in the worker (backend, threads, shared memory). */
   | { type: 'ready'; nTrain: number; nTest: number; runtime: RuntimeInfo }
-  | { type: 'status'; lab: LabName; running: boolean; step: number; stepsPerSecond: number }
+  /** `finished`: the lab is at its last step, or every run diverged; only a reset trains it again. */
+  | { type: 'status'; lab: LabName; running: boolean; finished: boolean; step: number; stepsPerSecond: number }
   | { type: 'snapshot'; lab: LabName; snapshots: RunSnapshot[] }
   | { type: 'classified'; result: Classification }
   /** `lab`: the lab whose training failed (it is paused); absent when loading the data failed. */

@@ -94,10 +94,13 @@ function snapshot(name: LabName, lab: Lab): void {
 
 function status(name: LabName, lab: Lab): void {
   const { rate } = lab;
-  post({ type: 'status', lab: name, running: lab.running, step: lab.runs[0]?.trainer.stepsDone ?? 0, stepsPerSecond: rate.ms > 0 ? (1000 * rate.steps) / rate.ms : 0 });
+  post({
+    type: 'status', lab: name, running: lab.running, finished: finished(lab), step: lab.runs[0]?.trainer.stepsDone ?? 0,
+    stepsPerSecond: rate.ms > 0 ? (1000 * rate.steps) / rate.ms : 0,
+  });
 }
 
-/** A lab at its last step, or whose every run diverged, trains no further (Start does nothing until a reset). */
+/** A lab at its last step, or whose every run diverged, trains no further (the page disables Start until a reset). */
 function finished(lab: Lab): boolean {
   return lab.runs[0].trainer.stepsDone >= lab.maxSteps || lab.runs.every(({ trainer }) => trainer.diverged);
 }

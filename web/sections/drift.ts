@@ -1,5 +1,5 @@
 /** Section 3: two MNIST networks, with and without BatchNorm, trained live in the worker. */
-import { Plot, RUN_COLOR, RUN_LABEL } from '../plot.js';
+import { Plot, RUN_COLOR, RUN_LABEL, throttle } from '../plot.js';
 import { HIST_BINS, HIST_MAX, HIST_MIN, type DriftSettings, type FromWorker, type RunSnapshot, type ToWorker } from '../protocol.js';
 import { accuracyChart, mountTrainingLab, percentileChart, schema } from './training.js';
 
@@ -32,7 +32,7 @@ export function mountDrift(root: HTMLElement, send: (msg: ToWorker) => void): Dr
         width: 'container',
         height: 120,
         data: { name: 'cells' },
-        mark: { type: 'rect', clip: true },
+        mark: { type: 'rect', clip: true, aria: false },
         encoding: {
           x: { field: 'x0', type: 'quantitative', title: layer === LAYERS - 1 ? 'training step' : null, scale: { nice: false, zero: true } },
           x2: { field: 'x1' },
@@ -55,6 +55,14 @@ export function mountDrift(root: HTMLElement, send: (msg: ToWorker) => void): Dr
   function redraw(snapshots: RunSnapshot[]): void {
     accuracy(snapshots);
     for (const band of bands) band(snapshots);
+    histograms(snapshots);
+  }
+
+  /**
+   * At most once a second, each chart in a task of its own: the six histograms (2,880 cells each)
+   * cost the page ~25 ms apiece, and redrawn at every evaluation they kept it busy most of the time.
+   */
+  const histograms = throttle((snapshots: RunSnapshot[]): void => {
     const width = (HIST_MAX - HIST_MIN) / HIST_BINS;
     for (const run of ['plain', 'bn'] as const) {
       let series = snapshots.filter((s) => s.run === run);
@@ -62,7 +70,7 @@ export function mountDrift(root: HTMLElement, send: (msg: ToWorker) => void): Dr
         const stride = series.length / MAX_COLUMNS;
         series = Array.from({ length: MAX_COLUMNS }, (_, k) => series[Math.floor(k * stride)]).concat(series.slice(-1));
       }
-      for (let layer = 0; layer < LAYERS; layer++) {
+      for (let layer = 0; layer < LAYERS; layer++) setTimeout(() => {
         const cells = series.flatMap((s, k) => {
           const next = series[k + 1]?.step ?? s.step + Math.max(10, s.step - (series[k - 1]?.step ?? 0));
           const counts = s.histograms[layer];
@@ -72,9 +80,9 @@ export function mountDrift(root: HTMLElement, send: (msg: ToWorker) => void): Dr
           return counts.map((c, b) => ({ x0: s.step, x1, lo: HIST_MIN + b * width, hi: HIST_MIN + (b + 1.2) * width, share: c / total }));
         });
         void hist.get(`${run}-${layer}`)!.set({ cells });
-      }
+      });
     }
-  }
+  }, 1000);
 
   const lab = mountTrainingLab(root, { lab: 'drift', runs: 2, inputs: [lrSel, placementSel], settings, send, redraw });
   return { settings, onMessage: lab.onMessage };

@@ -60,7 +60,7 @@ function channelChart(el: HTMLElement, field: string, title: string, color: stri
     mark: { type: 'bar', color },
     encoding: {
       x: { field: 'channel', type: 'ordinal', title: null, axis: { labelAngle: 0, values: [0, 5, 10, 15] } },
-      y: { field, type: 'quantitative', title: null, axis: { tickCount: 3 } },
+      y: { field, type: 'quantitative', title: null, axis: { tickCount: 3, format: '~r' } }, // '~r': 0, not 0.000000, before training
       tooltip: [{ field: 'channel' }, { field, format: '.4f' }],
     },
   });

@@ -134,6 +134,7 @@ export function mountRavine(root: HTMLElement): void {
   const count = root.querySelector<HTMLElement>('#ravine-count')!;
   const play = root.querySelector<HTMLButtonElement>('#ravine-play')!;
   const curv = panels.map((p) => curvature(p.data));
+  root.querySelector('#ravine-steepness')!.textContent = curv[0].condition.toFixed(0);
   // Start just under the raw features' largest stable rate: the ravine's best case.
   lrInput.value = String(Math.log10(0.9 * curv[0].maxStableLr));
   let shown = 0;

@@ -10,10 +10,10 @@ import { accuracyChart, mountTrainingLab, percentileChart, runColors, schema } f
 const RUNS: RunName[] = ['plain', 'bn', 'noisy'];
 
 /** A band per run over training: `lo` to `hi` at each look (data: 'looks'). */
-function landscapeChart(el: HTMLElement, title: string, yTitle: string): Plot {
+function landscapeChart(el: HTMLElement, title: string, subtitle: string, yTitle: string): Plot {
   return Plot.lite(el, {
     $schema: schema,
-    title,
+    title: { text: title, subtitle },
     width: 'container',
     height: 190,
     data: { name: 'looks' },
@@ -36,8 +36,8 @@ export function mountSanturkar(root: HTMLElement, send: (msg: ToWorker) => void)
   const table = root.querySelector<HTMLTableElement>('#santurkar-summary')!;
   const accuracy = accuracyChart(root.querySelector('#santurkar-accuracy')!, RUNS);
   const bands = (['bn', 'noisy'] as const).map((run) => percentileChart(root.querySelector(`#santurkar-pct-${run}`)!, run));
-  const lossChart = landscapeChart(root.querySelector('#santurkar-loss')!, 'loss along the gradient (range over the step sizes)', 'loss');
-  const gradChart = landscapeChart(root.querySelector('#santurkar-grad')!, 'gradient change along the gradient (largest)', '‖∇L(w − ηg) − ∇L(w)‖');
+  const lossChart = landscapeChart(root.querySelector('#santurkar-loss')!, 'loss along the gradient', 'range over the five step sizes', 'loss');
+  const gradChart = landscapeChart(root.querySelector('#santurkar-grad')!, 'gradient change along the gradient', 'largest over the five step sizes', '‖∇L(w − ηg) − ∇L(w)‖');
 
   const settings = (): SanturkarSettings => ({ lab: 'santurkar', lr: Number(lrSel.value), noise: Number(noiseSel.value) });
 

@@ -4,7 +4,7 @@
  * last reset, and the accuracy and percentile charts.
  */
 import { describeRuntime } from '../lab/runtime.js';
-import { Plot, RUN_COLOR, RUN_LABEL } from '../plot.js';
+import { Plot, RUN_COLOR, RUN_LABEL, throttle } from '../plot.js';
 import type { FromWorker, LabName, LabSettings, RunName, RunSnapshot, ToWorker } from '../protocol.js';
 
 export const schema = 'https://vega.github.io/schema/vega-lite/v6.json';
@@ -56,8 +56,9 @@ export function percentileChart(el: HTMLElement, run: RunName): (snapshots: RunS
 /**
  * Wires a lab's controls in `root`: `#<lab>-start` (start/pause), `#<lab>-reset`, `#<lab>-status`,
  * and `inputs` whose change starts the lab over with `settings()`. Keeps the snapshots of the
- * current run (`root.dataset.points`: evaluations so far, `root.dataset.step`: steps trained) and
- * calls `redraw(snapshots)` when new ones arrive.
+ * current run (`root.dataset.points`: evaluations drawn, `root.dataset.step`: steps trained) and
+ * calls `redraw(snapshots)` when new ones arrive, at most every 250 ms (early on evaluations come
+ * every few milliseconds).
  */
 export function mountTrainingLab(root: HTMLElement, options: {
   lab: LabName;
@@ -72,9 +73,14 @@ export function mountTrainingLab(root: HTMLElement, options: {
   const resetBtn = root.querySelector<HTMLButtonElement>(`#${lab}-reset`)!;
   const statusEl = root.querySelector<HTMLElement>(`#${lab}-status`)!;
   let running = false;
+  let ready = false;
   let snapshots: RunSnapshot[] = [];
   let divergence = '';
   let kernels = '';
+  const redraw = throttle((all: RunSnapshot[]) => {
+    root.dataset.points = String(all.length / options.runs);
+    options.redraw(all);
+  }, 250);
 
   startBtn.addEventListener('click', () => send({ type: running ? 'pause' : 'start', lab }));
   const reset = (): void => {
@@ -88,6 +94,7 @@ export function mountTrainingLab(root: HTMLElement, options: {
   return {
     onMessage(msg) {
       if (msg.type === 'ready') {
+        ready = true;
         startBtn.disabled = false;
         resetBtn.disabled = false;
         kernels = ` · ${describeRuntime(msg.runtime)}`;
@@ -97,8 +104,11 @@ export function mountTrainingLab(root: HTMLElement, options: {
         running = msg.running;
         startBtn.textContent = running ? 'Pause' : 'Start';
         startBtn.classList.toggle('primary', !running);
+        // At the end Start would do nothing: say so, and only Reset is left.
+        startBtn.disabled = !ready || msg.finished;
         const speed = msg.stepsPerSecond > 0 ? ` · ${msg.stepsPerSecond.toFixed(1)} steps/s` : '';
-        statusEl.textContent = `step ${msg.step}${speed}${kernels}${divergence ? ` · ${divergence}` : ''}`;
+        const step = msg.finished ? `finished at step ${msg.step.toLocaleString('en')}; Reset to run again` : `step ${msg.step}`;
+        statusEl.textContent = `${step}${speed}${kernels}${divergence ? ` · ${divergence}` : ''}`;
         root.dataset.step = String(msg.step);
       } else if (msg.type === 'snapshot' && msg.lab === lab) {
         const step = msg.snapshots[0]?.step ?? 0;
@@ -107,8 +117,7 @@ export function mountTrainingLab(root: HTMLElement, options: {
         snapshots.push(...msg.snapshots);
         const d = msg.snapshots.find((s) => s.diverged);
         if (d) divergence = `${RUN_LABEL[d.run]} ${d.diverged}`;
-        root.dataset.points = String(snapshots.length / options.runs);
-        options.redraw(snapshots);
+        redraw(snapshots);
       }
     },
   };
