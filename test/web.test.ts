@@ -493,7 +493,7 @@ describe('web lab in Chromium', () => {
     await page.locator('#drift-reset').click();
     await page.waitForFunction(() => document.getElementById('drift-start')!.textContent === 'Start');
     assert.equal(await page.locator('#drift').getAttribute('data-step'), '0');
-    // data-points counts the evaluations drawn, and charts redraw at most every 250 ms.
+    // data-points counts the evaluations drawn, and the charts redraw at most every 250 ms.
     await page.waitForFunction(() => document.getElementById('drift')!.dataset.points === '1', null, { timeout: 5000 });
     // One step-0 point per run once the chart has re-rendered (vega renders asynchronously).
     await page.waitForFunction(() => document.querySelectorAll('#drift-accuracy .mark-symbol.role-mark path').length === 2, null, { timeout: 5000 });
