@@ -89,7 +89,7 @@ export interface BackendInfo {
   /**
    * Tensors live in shared WebAssembly memory: kernels read them without copying, threads are
    * possible. Their `.data` is then a view of a SharedArrayBuffer, which some browser APIs refuse
-   * (`new Blob([t.data])`, `new ImageData(...)`): pass them `t.toArray()` or a copy.
+   * (`new Blob([t.data])`, `new ImageData(...)`): pass them a copy, `t.data.slice()`.
    */
   sharedMemory: boolean;
   /** The relaxed-SIMD build (fused multiply-add) of the wasm kernels is in use. */

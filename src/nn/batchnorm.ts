@@ -78,12 +78,13 @@ export abstract class BatchNorm extends Module {
     options: BatchNormOptions = {},
   ) {
     super();
-    checkSize(className(this), 'numFeatures', numFeatures);
-    checkOptions(className(this), options, ['eps', 'momentum', 'affine', 'trackRunningStats', 'channelsLast', 'dtype']);
+    const name = className(this);
+    checkSize(name, 'numFeatures', numFeatures);
+    checkOptions(name, options, ['eps', 'momentum', 'affine', 'trackRunningStats', 'channelsLast', 'dtype']);
     const { eps = 1e-5, momentum = 0.1, affine = true, trackRunningStats = true, channelsLast = false } = options;
-    const dtype = checkFloatDtype(className(this), options.dtype ?? 'float32');
-    if (!(eps > 0)) throw new RangeError(`${className(this)}: eps must be positive (got ${eps})`);
-    checkMomentum(className(this), momentum);
+    const dtype = checkFloatDtype(name, options.dtype ?? 'float32');
+    if (!(eps > 0)) throw new RangeError(`${name}: eps must be positive (got ${eps})`);
+    checkMomentum(name, momentum);
     this.eps = eps;
     this.momentum = momentum;
     this.affine = affine;

@@ -36,7 +36,7 @@ export function mountSanturkar(root: HTMLElement, send: (msg: ToWorker) => void)
   const table = root.querySelector<HTMLTableElement>('#santurkar-summary')!;
   const accuracy = accuracyChart(root.querySelector('#santurkar-accuracy')!, RUNS);
   const bands = (['bn', 'noisy'] as const).map((run) => percentileChart(root.querySelector(`#santurkar-pct-${run}`)!, run));
-  const lossChart = landscapeChart(root.querySelector('#santurkar-loss')!, 'loss along the gradient', 'range over the five step sizes', 'loss');
+  const lossChart = landscapeChart(root.querySelector('#santurkar-loss')!, 'loss along the gradient', 'range over w and the five step sizes', 'loss');
   const gradChart = landscapeChart(root.querySelector('#santurkar-grad')!, 'gradient change along the gradient', 'largest over the five step sizes', '‖∇L(w − ηg) − ∇L(w)‖');
 
   const settings = (): SanturkarSettings => ({ lab: 'santurkar', lr: Number(lrSel.value), noise: Number(noiseSel.value) });
