@@ -1,6 +1,7 @@
 // The lab around the experiments: checkpoints and --resume, the variant configs, and the CLI's outputs.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { Writable } from 'node:stream';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { accuracySpec, depthAccuracySpec, renderSvg } from '../cli/lab/charts.js';
 import { checkpointPaths, resumeRun, saveRun } from '../cli/lab/checkpoints.js';
-import { datasetLabel, outFor } from '../cli/lab/mlpLab.js';
+import { datasetLabel, outFor, progressBar } from '../cli/lab/mlpLab.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { classifyRun, depthRuns, figure1Runs, lrSweepRuns, placementRuns, usualInit } from '../src/experiments/mlpVariants.js';
 import { buildMlp, createMlpTrainer, defaultMlpConfig, run, type MlpConfig } from '../src/experiments/mnistMlp.js';
@@ -295,4 +296,14 @@ describe('the CLI', () => {
       assert.throws(() => cli('depth', ...args, '--out', relu), (e: { stderr: string }) => message.test(e.stderr), args.join(' '));
     }
   });
+});
+
+test('the progress bar shows no ETA before it has one (cli-progress printed "ETA NFs")', () => {
+  let text = '';
+  const stream = Object.assign(new Writable({ write(chunk, _enc, done) { text += String(chunk); done(); } }), { isTTY: true, columns: 100 });
+  const bar = progressBar('[1/1] with BN', 1000, { labelWidth: 14, speed: true, etaBuffer: 200, stream: stream as unknown as NodeJS.WriteStream });
+  bar.start(1000, 0, { acc: '  -   ', speed: '-' });
+  const first = text;
+  bar.stop();
+  assert.match(first, /\[1\/1\] with BN +░+ 0\/1000 acc +- +- steps\/s ETA --m--s/);
 });

@@ -115,8 +115,12 @@ export function loadLabData(o: LabOptions): MlpData {
  * rest leaves (at most 24), none when that is under 6. Expects the payload `{ acc }`, and
  * `{ speed }` when `speed`; `etaBuffer`: how many updates the ETA averages.
  */
-export function progressBar(label: string, total: number, o: { labelWidth: number; speed: boolean; etaBuffer: number }): cliProgress.SingleBar {
-  const columns = (process.stderr.columns || 80) - 1;
+export function progressBar(
+  label: string, total: number,
+  o: { labelWidth: number; speed: boolean; etaBuffer: number; stream?: NodeJS.WriteStream },
+): cliProgress.SingleBar {
+  const stream = o.stream ?? process.stderr;
+  const columns = (stream.columns || 80) - 1;
   const numbers = ` ${total}/${total} acc 0.0000${o.speed ? ' 9999 steps/s' : ''} ETA 00m00s`;
   const room = Math.max(8, columns - numbers.length);
   const shown = label.length > room ? `${label.slice(0, room - 1)}…` : label.padEnd(Math.min(o.labelWidth, room));
@@ -125,8 +129,17 @@ export function progressBar(label: string, total: number, o: { labelWidth: numbe
     format: `${shown}${width >= 6 ? ' {bar}' : ''} {value}/{total} acc {acc}${o.speed ? ' {speed} steps/s' : ''} ETA {eta_formatted}`,
     // The cursor and line wrapping stay as they are: training is synchronous, so no SIGINT handler
     // could restore them after a Ctrl-C.
-    barsize: Math.max(width, 1), hideCursor: false, linewrap: true, etaBuffer: o.etaBuffer, stream: process.stderr,
+    barsize: Math.max(width, 1), hideCursor: false, linewrap: true, etaBuffer: o.etaBuffer, stream,
+    formatTime: formatEta,
   }, cliProgress.Presets.shades_classic);
+}
+
+/**
+ * cli-progress's time format, with `--m--s` while there is no estimate yet: cli-progress passes
+ * the strings 'NULL' and 'INF' then, which its own format cuts to "LLs" and "NFs".
+ */
+function formatEta(t: unknown, options: cliProgress.Options, roundTo: number): string {
+  return typeof t === 'number' && Number.isFinite(t) ? cliProgress.Format.TimeFormat(t, options, roundTo) : '--m--s';
 }
 
 const pct = (a: number | null | undefined): string => (a === null || a === undefined ? '  -   ' : a.toFixed(4));
