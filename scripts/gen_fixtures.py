@@ -293,6 +293,23 @@ def state_json(model):
     return {k: tensor_json(v) for k, v in model.state_dict().items()}
 
 
+def optimizer_state_json(opt):
+    """PyTorch's optimizer state_dict() flattened as batchnorm's Optimizer.stateDict() names it:
+    state.<i>.<name> tensors, param_groups.<g>.<key> values as JSON. None is left out (foreach's
+    default; SGD without momentum keeps momentum_buffer None, batchnorm keeps no state)."""
+    sd = opt.state_dict()
+    out = {}
+    for i, s in sd["state"].items():
+        for k, v in s.items():
+            if v is not None:
+                out[f"state.{i}.{k}"] = tensor_json(v if torch.is_tensor(v) else torch.tensor(v))
+    for g, group in enumerate(sd["param_groups"]):
+        for k, v in group.items():
+            if v is not None:
+                out[f"param_groups.{g}.{k}"] = list(v) if isinstance(v, tuple) else v
+    return out
+
+
 def run_training_case(name, opt_cfg, loss_name, seed, n_steps=4, batch=10):
     torch.manual_seed(seed)
     tanh_head = loss_name == "mse"
@@ -365,6 +382,7 @@ def run_training_case(name, opt_cfg, loss_name, seed, n_steps=4, batch=10):
         "initialState": initial,
         "steps": steps,
         "finalState": final,
+        "optimizerState": optimizer_state_json(opt),
         "evalInput": tensor_json(x_eval),
         "evalOutput": tensor_json(y_eval),
     }

@@ -2,7 +2,7 @@
 // refusing what does not fit (nothing loaded then).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Adam, BatchNorm1d, CrossEntropyLoss, Linear, RNG, Sequential, SGD, Sigmoid, tensor, type Module, type Optimizer } from '../src/index.js';
+import { Adam, BatchNorm1d, CrossEntropyLoss, Linear, RNG, Sequential, SGD, Sigmoid, tensor, type Module, type Optimizer, type StateDict } from '../src/index.js';
 
 function setup(seed: number): { model: Module; x: ReturnType<typeof tensor>; y: ReturnType<typeof tensor> } {
   const rng = new RNG(seed);
@@ -22,6 +22,9 @@ function train(model: Module, opt: Optimizer, x: ReturnType<typeof tensor>, y: R
 }
 
 const params = (m: Module) => m.parameters().map((p) => Array.from(p.data));
+/** The per-parameter part of a state dict (the param_groups.* part is there from the start). */
+const paramState = (sd: StateDict) => Object.fromEntries(Object.entries(sd).filter(([k]) => k.startsWith('state.')));
+const hyper = (opt: Optimizer) => opt.paramGroups.map(({ params: _, ...h }) => h);
 
 const OPTIMIZERS: [string, (m: Module) => Optimizer, string[]][] = [
   ['SGD with momentum', (m) => new SGD(m.parameters(), { lr: 0.1, momentum: 0.9, nesterov: true }), ['momentum_buffer']],
@@ -33,9 +36,9 @@ for (const [name, make, names] of OPTIMIZERS) {
     test('keys and shapes as PyTorch (state.<i>.<name>, shaped like the parameter); empty before the first step', () => {
       const { model, x, y } = setup(1);
       const opt = make(model);
-      assert.deepEqual(opt.stateDict(), {});
+      assert.deepEqual(paramState(opt.stateDict()), {});
       train(model, opt, x, y, 1);
-      const sd = opt.stateDict();
+      const sd = paramState(opt.stateDict());
       const ps = model.parameters();
       assert.deepEqual(Object.keys(sd).sort(), ps.flatMap((_, i) => names.map((n) => `state.${i}.${n}`)).sort());
       ps.forEach((p, i) => {
@@ -64,6 +67,32 @@ for (const [name, make, names] of OPTIMIZERS) {
       assert.notDeepEqual(params(c.model), params(a.model));
     });
 
+    test("the groups' hyperparameters are saved and loaded, as PyTorch's param_groups (a lowered lr comes back)", () => {
+      const { model, x, y } = setup(5);
+      const opt = make(model);
+      train(model, opt, x, y, 1);
+      for (const g of opt.paramGroups) g.lr *= 0.1;
+      const sd = opt.stateDict();
+      assert.deepEqual(sd['param_groups.0.params'].toArray(), [0, 1, 2, 3, 4, 5]);
+      assert.equal(sd['param_groups.0.params'].dtype, 'int64');
+      assert.equal(sd['param_groups.0.lr'].item(), hyper(opt)[0].lr);
+      const fresh = make(model);
+      assert.notDeepEqual(hyper(fresh), hyper(opt));
+      fresh.loadStateDict(sd);
+      assert.deepEqual(hyper(fresh), hyper(opt));
+      // A state saved without param_groups (before they were written) keeps the optimizer's own.
+      const own = make(model);
+      own.loadStateDict(paramState(sd));
+      assert.deepEqual(hyper(own), hyper(make(model)));
+      assert.deepEqual(paramState(own.stateDict()), paramState(sd));
+      // PyTorch's implementation flags load and change nothing; its variants load when off.
+      const flags = Object.fromEntries(['foreach', 'capturable', 'differentiable', 'fused', 'initial_lr', 'maximize', 'amsgrad']
+        .map((k) => [`param_groups.0.${k}`, tensor([k === 'initial_lr' ? 0.5 : 0], [], { dtype: 'float64' })]));
+      const withFlags = make(model);
+      withFlags.loadStateDict({ ...sd, ...flags });
+      assert.deepEqual(hyper(withFlags), hyper(opt));
+    });
+
     test('stateDict copies: changing it does not change the optimizer', () => {
       const { model, x, y } = setup(3);
       const opt = make(model);
@@ -85,8 +114,18 @@ for (const [name, make, names] of OPTIMIZERS) {
         const sd = { ...good };
         edit(sd);
         assert.throws(() => target.loadStateDict(sd), message);
-        assert.deepEqual(target.stateDict(), {}, 'nothing loaded');
+        assert.deepEqual(paramState(target.stateDict()), {}, 'nothing loaded');
+        assert.deepEqual(hyper(target), hyper(make(model)), 'no hyperparameter loaded');
       };
+      const lowered = (sd: typeof good) => { sd['param_groups.0.lr'] = tensor([1e-4], [], { dtype: 'float64' }); };
+      bad((sd) => { lowered(sd); sd['state.0.nonsense'] = good[`state.0.${names[0]}`]; }, /unexpected key 'state.0.nonsense'/);
+      bad((sd) => { lowered(sd); sd['param_groups.1.lr'] = good['param_groups.0.lr']; }, /loaded state dict has a different number of parameter groups \(2; the optimizer has 1\)/);
+      bad((sd) => { lowered(sd); sd['param_groups.0.params'] = tensor([0, 1, 2, 3, 4], [5], { dtype: 'int64' }); }, /contains a parameter group that doesn't match the size of optimizer's group \('param_groups\.0\.params' should be the indices \[0, 1, 2, 3, 4, 5\], got 0,1,2,3,4\)/);
+      bad((sd) => { lowered(sd); delete sd['param_groups.0.weight_decay']; }, /'param_groups\.0\.weight_decay' is missing/);
+      bad((sd) => { sd['param_groups.0.lr'] = tensor([-1], [], { dtype: 'float64' }); }, /\(parameter group 0\): Invalid learning rate value: -1/);
+      bad((sd) => { lowered(sd); sd['param_groups.0.lr'] = tensor([0.1, 0.2]); }, /'param_groups\.0\.lr' should have shape \[\] \(got \[2\]\)/);
+      bad((sd) => { lowered(sd); sd['param_groups.0.maximize'] = tensor([1], [], { dtype: 'float64' }); }, /unexpected key 'param_groups\.0\.maximize' \(maximize is not supported: it must be 0\)/);
+      bad((sd) => { lowered(sd); sd['param_groups.0.momentun'] = tensor([1], [], { dtype: 'float64' }); }, /unexpected key 'param_groups\.0\.momentun' \(\w+'s hyperparameters are params, lr, /);
       bad((sd) => { sd['state.0.nonsense'] = good[`state.0.${names[0]}`]; }, /unexpected key 'state.0.nonsense'/);
       bad((sd) => { sd[`state.99.${names[0]}`] = good[`state.0.${names[0]}`]; }, /names parameter 99, the optimizer has 6/);
       bad((sd) => { sd[`state.1.${names[0]}`] = tensor([1, 2, 3]); }, /'state.1.\w+' has shape \[3\], parameter 1 has shape \[5\]/);

@@ -25,6 +25,8 @@ interface Case {
   initialState: Record<string, Arr>;
   steps: { input: Arr; target: Arr; loss: number }[];
   finalState: Record<string, Arr>;
+  /** PyTorch's optimizer.state_dict() flattened: state.<i>.<name> arrays, param_groups.<g>.<key> values. */
+  optimizerState: Record<string, Arr | number | boolean | number[]>;
   evalInput: Arr;
   evalOutput: Arr;
 }
@@ -32,6 +34,12 @@ interface Case {
 const fixture = loadFixture<{ torch: string; cases: Case[] }>('training.json');
 const toStateDict = (s: Record<string, Arr>): StateDict =>
   Object.fromEntries(Object.entries(s).map(([k, v]) => [k, tensor(v.data, v.shape, { dtype: k.endsWith('num_batches_tracked') ? 'int64' : 'float32' })]));
+
+/** The flattened PyTorch optimizer state as tensors, as Optimizer.stateDict() writes them (true/false as 1/0, indices int64). */
+const toOptimizerState = (s: Case['optimizerState']): StateDict => Object.fromEntries(Object.entries(s).map(([k, v]) => [k,
+  typeof v === 'object' && !Array.isArray(v) ? tensor(v.data, v.shape, { dtype: k.endsWith('.step') ? 'float64' : 'float32' })
+    : Array.isArray(v) ? tensor(v, [v.length], { dtype: k.endsWith('.params') ? 'int64' : 'float64' })
+      : tensor([Number(v)], [], { dtype: 'float64' })]));
 
 function model(tanhHead: boolean, biasBeforeBn = true): Sequential {
   const layers = [new Linear(6, 8, { bias: biasBeforeBn }), new BatchNorm1d(8), new Sigmoid(), new Linear(8, 8, { bias: biasBeforeBn }), new ReLU(), new BatchNorm1d(8), new Linear(8, 3)];
@@ -63,6 +71,24 @@ describe(`training against PyTorch ${fixture.torch}`, () => {
         loss.backward();
         opt.step();
       });
+      // The optimizer's state and param_groups as PyTorch's, but for PyTorch's flags of what this library does not have.
+      const torchOpt = toOptimizerState(c.optimizerState);
+      const saved = opt.stateDict();
+      assert.deepEqual(Object.keys(saved).sort(), Object.keys(torchOpt).filter((k) => !/\.(maximize|amsgrad|capturable|differentiable|fused)$/.test(k)).sort());
+      // The biases right before BatchNorm (1, and 5 through ReLU) have a zero gradient but for rounding
+      // (see the test below): the noise in their momentum buffers is held to 1e-5 of the layer weight's buffer.
+      const noisy = c.biasBeforeBn ? ['state.1.', 'state.5.'] : [];
+      const maxAbs = (a: ArrayLike<number>) => Math.max(1e-30, ...Array.from(a, Math.abs));
+      for (const [k, t] of Object.entries(saved)) {
+        const atolScale = noisy.some((p) => k.startsWith(p))
+          ? 1e-5 * maxAbs(saved[k.replace(/^state\.(\d+)/, (_, i) => `state.${Number(i) - 1}`)].data) / maxAbs(torchOpt[k].data)
+          : STATE_TOL.atolScale;
+        assertClose(t.data, torchOpt[k].data, { rtol: STATE_TOL.rtol, atolScale }, k);
+      }
+      // PyTorch's state loads into an optimizer made with other hyperparameters, which then has PyTorch's.
+      const other = o.type === 'SGD' ? new SGD(params, { lr: 1 }) : new Adam(params, { lr: 1 });
+      other.loadStateDict(torchOpt);
+      assert.deepEqual(other.paramGroups.map(({ params: _, ...h }) => h), opt.paramGroups.map(({ params: _, ...h }) => h));
       const state = net.stateDict();
       assert.deepEqual(Object.keys(state), Object.keys(c.finalState));
       for (const [k, v] of Object.entries(c.finalState)) assertClose(state[k].data, v.data, STATE_TOL, k);
