@@ -428,7 +428,8 @@ def training_cases():
 
 def loss_cases():
     """F.cross_entropy on float32 logits (N=6, C=5) against class indices and against class
-    probabilities, with and without label smoothing, every reduction. Records the loss and the
+    probabilities, with and without label smoothing, every reduction; then with class weights
+    and ignore_index (-100, a class, a value outside [0, C)). Records the loss and the
     gradient of sum(loss * w) with respect to the logits (w: a fixed random weight per output)."""
     g = torch.Generator().manual_seed(3000)
     n, c = 6, 5
@@ -452,6 +453,42 @@ def loss_cases():
                     "reduction": reduction,
                     "loss": tensor_json(loss.detach()),
                     "gradWeight": tensor_json(w),
+                    "gradLogits": tensor_json(x.grad),
+                })
+    # Class weights and ignore_index (their own generator: the cases above stay as they were).
+    g = torch.Generator().manual_seed(3001)
+    weight = (torch.rand(c, generator=g) * 2 + 0.2).float()
+    ignored = indices.clone()
+    ignored[1] = -100
+    ignored[4] = -100
+    custom = indices.clone()
+    custom[2] = 7  # ignore_index=7: outside [0, C), allowed as PyTorch allows it
+    for name, target, w, ignore_index in (
+            ("indices_weight", indices, weight, -100),
+            ("indices_ignore-100", ignored, None, -100),
+            ("indices_weight_ignore-100", ignored, weight, -100),
+            ("indices_weight_ignore2", indices, weight, int(indices[0])),
+            ("indices_weight_ignore7", custom, weight, 7),
+            ("probabilities_weight", probs, weight, -100)):
+        for smoothing in (0.0, 0.2):
+            for reduction in ("mean", "sum", "none"):
+                x = logits.clone().requires_grad_(True)
+                loss = torch.nn.functional.cross_entropy(x, target, weight=w, ignore_index=ignore_index,
+                                                         reduction=reduction, label_smoothing=smoothing)
+                gw = torch.randn(loss.shape, generator=g).float()
+                (loss * gw).sum().backward()
+                kind = "probabilities" if target is probs else "indices"
+                cases.append({
+                    "name": "%s_ls%g_%s" % (name, smoothing, reduction),
+                    "logits": tensor_json(logits),
+                    "target": {"kind": kind,
+                               **({"data": target.tolist()} if kind == "indices" else tensor_json(probs))},
+                    "weight": None if w is None else tensor_json(w),
+                    "ignoreIndex": ignore_index,
+                    "labelSmoothing": smoothing,
+                    "reduction": reduction,
+                    "loss": tensor_json(loss.detach()),
+                    "gradWeight": tensor_json(gw),
                     "gradLogits": tensor_json(x.grad),
                 })
     return cases

@@ -211,18 +211,22 @@ describe('cross-entropy against PyTorch 1.13 (test/fixtures/losses.json)', () =>
     logits: { shape: number[]; data: number[] };
     target: { kind: 'indices'; data: number[] } | { kind: 'probabilities'; shape: number[]; data: number[] };
     labelSmoothing: number;
+    /** Class weights and ignore_index (the cases after the first 18). */
+    weight?: { shape: number[]; data: number[] } | null;
+    ignoreIndex?: number;
     reduction: 'mean' | 'sum' | 'none';
     loss: { shape: number[]; data: number[] };
     gradWeight: { shape: number[]; data: number[] };
     gradLogits: { shape: number[]; data: number[] };
   }
   const { cases } = JSON.parse(readFileSync(new URL('./fixtures/losses.json', import.meta.url), 'utf8')) as { cases: LossCase[] };
-  test('18 cases: class indices and class probabilities, label smoothing 0 / 0.1 / 0.35, every reduction', () => {
-    assert.equal(cases.length, 18);
+  test('54 cases: class indices and class probabilities, label smoothing 0 / 0.1 / 0.2 / 0.35, class weights, ignore_index, every reduction', () => {
+    assert.equal(cases.length, 54);
     for (const c of cases) {
       const x = tensor(c.logits.data, c.logits.shape, { requiresGrad: true });
       const target = c.target.kind === 'indices' ? c.target.data : tensor(c.target.data, c.target.shape);
-      const loss = crossEntropy(x, target, { reduction: c.reduction, labelSmoothing: c.labelSmoothing });
+      const weight = c.weight ? tensor(c.weight.data, c.weight.shape) : null;
+      const loss = crossEntropy(x, target, { reduction: c.reduction, labelSmoothing: c.labelSmoothing, weight, ignoreIndex: c.ignoreIndex });
       assert.deepEqual(loss.shape, c.loss.shape, c.name);
       assertClose(loss.data, c.loss.data, FLOAT32, `${c.name}: loss`);
       sum(mul(loss, tensor(c.gradWeight.data, c.gradWeight.shape))).backward();
@@ -246,6 +250,30 @@ describe('cross-entropy against PyTorch 1.13 (test/fixtures/losses.json)', () =>
     assert.throws(() => new CrossEntropyLoss('avg' as 'mean'), /^RangeError: 'avg' is not a valid value for reduction/);
     assert.throws(() => crossEntropy(x, tensor(new Float32Array(12), [6, 2])), /class probabilities must have the input's shape \[6, 5\] \(got \[6, 2\]\)/);
     assert.throws(() => crossEntropy(x, tensor(new Float64Array(30), [6, 5])), /cross_entropy: expected all tensors to have the same dtype \(got float32 and float64\)/);
+    // Class weights and ignore_index, in PyTorch's words where it has them.
+    const y = [0, 1, 2, 3, 4, 0];
+    assert.throws(() => crossEntropy(x, y, { weight: [1, 2] }), /^RangeError: weight tensor should be defined either for all 5 classes or no classes but got weight tensor of shape: \[2\]$/);
+    assert.throws(() => crossEntropy(x, y, { weight: tensor([1, 1, 1, 1, 1], [1, 5]) }), /but got weight tensor of shape: \[1, 5\]/);
+    assert.throws(() => crossEntropy(x, y, { weight: tensor(new Float64Array(5).fill(1)) }), /expected weight of dtype float32 \(the input's\), but found float64/);
+    assert.throws(() => crossEntropy(x, y, { weight: tensor([1, 1, 1, 1, 1], { requiresGrad: true }) }), /not differentiable with respect to argument 'weight'/);
+    assert.throws(() => crossEntropy(x, y, { weight: [1, 1, NaN, 1, 1] }), /class weight 2 is NaN \(expected finite numbers\)/);
+    assert.throws(() => crossEntropy(x, [0, 1, 2, 3, 5, 0], { ignoreIndex: 4 }), /^RangeError: Target 5 is out of bounds\.$/);
+    assert.throws(() => crossEntropy(x, tensor(new Float32Array(30).fill(0.2), [6, 5]), { ignoreIndex: 1 }), /^RangeError: ignore_index is not supported for floating point target$/);
+    assert.throws(() => crossEntropy(x, y, { ignoreIndex: 1.5 }), /ignoreIndex must be an integer \(got 1\.5\)/);
+    assert.throws(() => crossEntropy(x, y, { ignore_index: 1 } as never), /unknown option 'ignore_index' \(did you mean 'ignoreIndex'\?\)/);
+    const weighted = cases.find((k) => k.name === 'indices_weight_ignore-100_ls0.2_mean')!;
+    const m2 = new CrossEntropyLoss({ weight: weighted.weight!.data, ignoreIndex: -100, labelSmoothing: 0.2 });
+    assertClose(m2.forward(x, weighted.target.data as number[]).data, weighted.loss.data, FLOAT32, 'module with weight');
+  });
+  test('every target ignored: the mean is NaN and the gradient zero, as in PyTorch 1.13', () => {
+    for (const labelSmoothing of [0, 0.1]) {
+      const x = tensor([[1, 2, 3], [0, -1, 4]], { requiresGrad: true });
+      const loss = crossEntropy(x, [-100, -100], { labelSmoothing });
+      assert.ok(Number.isNaN(loss.item()), `smoothing ${labelSmoothing}: ${loss.item()}`);
+      loss.backward();
+      assert.deepEqual(Array.from(x.grad!.data), [0, 0, 0, 0, 0, 0]);
+      assert.deepEqual(Array.from(crossEntropy(x, [-100, -100], { labelSmoothing, reduction: 'none' }).data), [0, 0]);
+    }
   });
 });
 
