@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { Adam, BatchNorm1d, BatchNorm2d, BatchNorm3d, RNG, SGD, Tensor, mseLoss, randn } from '../src/index.js';
+import { Adam, BatchNorm1d, BatchNorm2d, BatchNorm3d, RNG, SGD, Tensor, mseLoss, randn, sum, tensor } from '../src/index.js';
 import { kerasBatchNorm, loadKerasBatchNorm, toKerasBatchNorm } from '../src/io/keras.js';
 
 await tf.setBackend('cpu');
@@ -157,7 +157,8 @@ test('center/scale false: the missing gamma/beta stay fixed through training (SG
     if (bn.bias) assert.equal(bn.bias.requiresGrad, center);
   }
   // A PyTorch-style layer: trainable gamma/beta are always exported (even at 1 / 0); affine false has neither.
-  assert.deepEqual(Object.values(toKerasBatchNorm(new BatchNorm1d(2))).slice(-2), [true, true]);
+  const fresh = toKerasBatchNorm(new BatchNorm1d(2));
+  assert.deepEqual([fresh.center, fresh.scale, fresh.trainable], [true, true, true]);
   const plain = toKerasBatchNorm(new BatchNorm1d(2, { affine: false }));
   assert.deepEqual([plain.center, plain.scale, plain.weights.length], [false, false, 2]);
   assert.deepEqual(toKerasBatchNorm(new BatchNorm1d(2, { affine: false }), { center: true, scale: true }).weights.map((w) => Array.from(w)), [[1, 1], [0, 0], [0, 0], [1, 1]]);
@@ -165,6 +166,37 @@ test('center/scale false: the missing gamma/beta stay fixed through training (SG
   scaled.weight!.data.set([1, 2]);
   assert.throws(() => toKerasBatchNorm(scaled, { scale: false }), /toKerasBatchNorm: scale false, but this BatchNorm1d's gamma \(weight\) is not all ones/);
   assert.throws(() => toKerasBatchNorm(scaled, { sacle: false } as never), /toKerasBatchNorm/);
+});
+
+test("trainable: false gives a frozen layer, as Keras runs a non-trainable BatchNormalization (inference mode, nothing updated), and goes back out", () => {
+  const weights = [[1.5, 0.5], [0.125, -0.25], [0.375, -1], [2, 0.25]];
+  const x = tensor([[1, 2], [3, -1], [0.5, 0], [2, 2]], { requiresGrad: true });
+  const inference = kerasBatchNorm(weights).eval().forward(x).data;
+  for (const load of [
+    () => kerasBatchNorm(weights, { trainable: false }),
+    () => loadKerasBatchNorm(new BatchNorm1d(2, { momentum: 0.01, eps: 1e-3 }), weights, { trainable: false }),
+  ]) {
+    const bn = load();
+    assert.equal(bn.frozen, true);
+    assert.deepEqual([bn.weight!.requiresGrad, bn.bias!.requiresGrad], [false, false]);
+    const y = bn.train().forward(x);
+    assert.deepEqual(Array.from(y.data), Array.from(inference), 'training mode normalises with the moving statistics');
+    sum(y).backward();
+    assert.deepEqual([Array.from(bn.runningMean!.data), Array.from(bn.runningVar!.data)], [[0.375, -1], [2, 0.25]]);
+    assert.deepEqual([bn.weight!.grad, bn.bias!.grad], [null, null]);
+    const out = toKerasBatchNorm(bn);
+    assert.deepEqual([out.trainable, out.scale, out.center, out.weights.length], [false, true, true, 4], 'frozen gamma/beta are still exported');
+    const { weights: exported, ...config } = out;
+    assert.equal(kerasBatchNorm(exported, config).frozen, true, 'round trip');
+  }
+  // Frozen gamma/beta at 1 / 0 are the Keras layer's own (trainable false), not a scale/center false layer's.
+  const ones = toKerasBatchNorm(kerasBatchNorm([[1, 1], [0, 0], [0.375, -1], [2, 0.25]], { trainable: false }));
+  assert.deepEqual([ones.scale, ones.center, ones.weights.length], [true, true, 4]);
+  // A frozen layer without gamma (scale false) exports without it, as before.
+  const noGamma = toKerasBatchNorm(kerasBatchNorm(weights.slice(1), { scale: false, trainable: false }));
+  assert.deepEqual([noGamma.scale, noGamma.weights.length, noGamma.trainable], [false, 3, false]);
+  assert.equal(kerasBatchNorm(weights, { trainable: true }).frozen, false);
+  assert.throws(() => kerasBatchNorm(weights, { trainable: 'no' as never }), /kerasBatchNorm: Keras trainable must be true or false \(got 'no'\)/);
 });
 
 test('loadKerasBatchNorm checks the conventions and says how to build the layer', () => {
@@ -246,7 +278,7 @@ test('a Keras config passes through as it is (TF.js getConfig(), Keras JSON, Ker
   assert.deepEqual(kerasBatchNorm(layer.getWeights(), keras3).stateDict(), fromConfig.stateDict());
   const w = layer.getWeights();
   assert.throws(() => kerasBatchNorm(w, { epsilonn: 1e-5 } as never),
-    /^TypeError: kerasBatchNorm: unknown config key 'epsilonn'; the keys are 'momentum', 'epsilon', 'center', 'scale', 'axis', 'dims', and the rest of a Keras \/ TF\.js BatchNormalization config/);
+    /^TypeError: kerasBatchNorm: unknown config key 'epsilonn'; the keys are 'momentum', 'epsilon', 'center', 'scale', 'axis', 'trainable', 'dims', and the rest of a Keras \/ TF\.js BatchNormalization config/);
   assert.throws(() => kerasBatchNorm(w, { eps: 1e-5 } as never), /unknown config key 'eps' \(PyTorch's name; Keras's is 'epsilon'\)/);
   assert.throws(() => loadKerasBatchNorm(new BatchNorm1d(3), w, { eps: 1e-5 } as never), /loadKerasBatchNorm: unknown config key 'eps'/);
   assert.throws(() => loadKerasBatchNorm(new BatchNorm1d(3), w, { dims: 1 } as never), /loadKerasBatchNorm: unknown config key 'dims'/);

@@ -58,6 +58,15 @@ export interface KerasBatchNormConfig {
    * also tells `kerasBatchNorm` the input rank: axis 3 -> `dims` 2 (BatchNorm2d).
    */
   axis?: number | readonly number[];
+  /**
+   * The Keras layer's `trainable` (default true). false gives a frozen layer
+   * (`bn.freeze({ affine: true })`): since TF 2.0 Keras runs a non-trainable
+   * BatchNormalization in inference mode, normalising with its moving statistics and updating
+   * nothing. (TF.js differs: its non-trainable layer keeps gamma and beta, but still normalises
+   * with the batch's statistics and updates them when training; for that, `bn.unfreeze()` and
+   * `requiresGrad_(false)` on `bn.weight` and `bn.bias`.)
+   */
+  trainable?: boolean;
 }
 
 /**
@@ -66,7 +75,7 @@ export interface KerasBatchNormConfig {
  * `config` of a Keras model JSON (snake_case) can be passed as it is.
  */
 const PASSTHROUGH_KEYS = [
-  'name', 'trainable', 'dtype', 'batch_input_shape', 'batchInputShape', 'input_shape', 'inputShape', 'batch_size', 'batchSize',
+  'name', 'dtype', 'batch_input_shape', 'batchInputShape', 'input_shape', 'inputShape', 'batch_size', 'batchSize',
   'beta_initializer', 'betaInitializer', 'gamma_initializer', 'gammaInitializer',
   'moving_mean_initializer', 'movingMeanInitializer', 'moving_variance_initializer', 'movingVarianceInitializer',
   'beta_regularizer', 'betaRegularizer', 'gamma_regularizer', 'gammaRegularizer',
@@ -98,7 +107,7 @@ function checkConfigKeys(fn: string, config: object, own: readonly string[]): vo
   if (config === null || typeof config !== 'object' || Array.isArray(config)) {
     throw new TypeError(`${fn}: config must be an object such as { momentum: 0.99, epsilon: 1e-3 } (got ${describeValue(config)})`);
   }
-  const semantic = ['momentum', 'epsilon', 'center', 'scale', 'axis', ...own];
+  const semantic = ['momentum', 'epsilon', 'center', 'scale', 'axis', 'trainable', ...own];
   for (const [key, value] of Object.entries(config)) {
     if (semantic.includes(key) || PASSTHROUGH_KEYS.includes(key)) continue;
     const fixed = DEFAULT_ONLY[key];
@@ -109,7 +118,7 @@ function checkConfigKeys(fn: string, config: object, own: readonly string[]): vo
     const hint = PYTORCH_NAMES[key] ? ` (${PYTORCH_NAMES[key]})` : '';
     throw new TypeError(
       `${fn}: unknown config key '${key}'${hint}; the keys are ${semantic.map((k) => `'${k}'`).join(', ')}, ` +
-        `and the rest of a Keras / TF.js BatchNormalization config (name, trainable, dtype, batch_input_shape, initializers, regularizers, constraints, fused, synchronized; renorm, virtual_batch_size and adjustment at their defaults)`,
+        `and the rest of a Keras / TF.js BatchNormalization config (name, dtype, batch_input_shape, initializers, regularizers, constraints, fused, synchronized; renorm, virtual_batch_size and adjustment at their defaults)`,
     );
   }
 }
@@ -189,6 +198,9 @@ function checkConfig(fn: string, config: KerasBatchNormConfig, own: readonly str
   const { momentum = 0.99, epsilon = 1e-3 } = config;
   if (!(momentum >= 0 && momentum <= 1)) throw new RangeError(`Keras momentum must be in [0, 1] (got ${momentum})`);
   if (!(epsilon > 0)) throw new RangeError(`Keras epsilon must be positive (got ${epsilon})`);
+  if (config.trainable !== undefined && typeof config.trainable !== 'boolean') {
+    throw new TypeError(`${fn}: Keras trainable must be true or false (got ${formatValue(config.trainable)})`);
+  }
   if (momentum < 0.5) {
     // PyTorch's momentum (weight of the NEW batch, default 0.1) typed into Keras's convention.
     warnOnce(
@@ -214,7 +226,8 @@ function checkConfig(fn: string, config: KerasBatchNormConfig, own: readonly str
  * A Keras layer without gamma or beta (`scale` / `center` false) gives gamma fixed at 1 / beta
  * fixed at 0 (`requiresGrad` false, so training leaves them alone, as in Keras); without both
  * the layer has `affine: false`. `toKerasBatchNorm` gives such a layer back with the same
- * `center` / `scale` and the same 2 or 3 arrays.
+ * `center` / `scale` and the same 2 or 3 arrays. `trainable: false` gives a frozen layer, as
+ * Keras runs a non-trainable BatchNormalization (see `KerasBatchNormConfig.trainable`).
  * @example
  * const bn = kerasBatchNorm(kerasLayer.getWeights(), kerasLayer.getConfig());            // BatchNorm1d
  * const bn2 = kerasBatchNorm(afterConv.getWeights(), { ...afterConv.getConfig(), dims: 2 }); // (N, H, W, C)
@@ -239,6 +252,7 @@ export function kerasBatchNorm(
   // Warned about in Keras's terms above, not again in PyTorch's.
   const bn = withoutMomentumWarning(() => new Cls(w.c, { momentum: complement(momentum), eps: epsilon, affine: center || scale, channelsLast, dtype: dtype as 'float32' }));
   copyInto(bn, w);
+  if (config.trainable === false) bn.freeze({ affine: true });
   return bn;
 }
 
@@ -269,7 +283,8 @@ function kerasAxisIsLast(fn: string, axis: number, dims: number): boolean {
  * BatchNorm, after checking that its `momentum` and `eps` are Keras's converted (`momentum`
  * must be 1 - m, `eps` must be epsilon): otherwise outputs would silently differ, and the
  * error says how to construct the layer. When `config.axis` is given, the layer's layout must
- * match it (`channelsLast` for -1). Returns the layer.
+ * match it (`channelsLast` for -1). `trainable: false` freezes it (`freeze({ affine: true })`),
+ * as Keras runs a non-trainable layer. Returns the layer.
  * @example
  * const bn = new BatchNorm1d(64, { momentum: 0.01, eps: 1e-3 }); // Keras momentum 0.99, epsilon 1e-3
  * loadKerasBatchNorm(bn, weights, { momentum: 0.99, epsilon: 1e-3 });
@@ -302,6 +317,7 @@ export function loadKerasBatchNorm(bn: BatchNorm, weights: readonly KerasWeight[
     throw new Error(`loadKerasBatchNorm: the Keras layer has ${[scale && 'gamma', center && 'beta'].filter(Boolean).join(' and ')}, but this ${className(bn)} has affine false`);
   }
   copyInto(bn, splitWeights(weights, center, scale, bn.numFeatures));
+  if (config.trainable === false) bn.freeze({ affine: true });
   return bn;
 }
 
@@ -327,15 +343,19 @@ function copyInto(bn: BatchNorm, w: ReturnType<typeof splitWeights>): void {
   });
 }
 
-/** A gamma / beta that Keras would not have: absent, or fixed (no gradient) at its initial value 1 / 0. */
-function fixedAt(p: Tensor | null, value: number): boolean {
-  return p === null || (!p.requiresGrad && p.data.every((v) => v === value));
+/**
+ * A gamma / beta that Keras would not have: absent, or fixed (no gradient, and not because
+ * `freeze` stopped it) at its initial value 1 / 0.
+ */
+function fixedAt(bn: BatchNorm, p: Tensor | null, value: number): boolean {
+  return p === null || (!p.requiresGrad && !bn.frozeParameters.includes(p) && p.data.every((v) => v === value));
 }
 
 /**
  * The reverse, for export to Keras / TF.js: the weights in Keras's order
  * `[gamma?, beta?, moving_mean, moving_variance]`, the Keras `momentum` (1 - momentum here),
- * `epsilon`, `axis` (-1 for a channels-last layer, else 1), and `center` / `scale`: whether
+ * `epsilon`, `axis` (-1 for a channels-last layer, else 1), `trainable` (false for a frozen
+ * layer, see `KerasBatchNormConfig.trainable`), and `center` / `scale`: whether
  * the list has beta / gamma, i.e. the config of the Keras layer to load it into
  * (`tf.layers.batchNormalization({ momentum, epsilon, axis, center, scale }).setWeights(...)`).
  *
@@ -358,11 +378,11 @@ function fixedAt(p: Tensor | null, value: number): boolean {
 export function toKerasBatchNorm(
   bn: BatchNorm,
   options: { center?: boolean; scale?: boolean } = {},
-): { weights: Float32Array[]; momentum: number | null; epsilon: number; axis: number; center: boolean; scale: boolean } {
+): { weights: Float32Array[]; momentum: number | null; epsilon: number; axis: number; center: boolean; scale: boolean; trainable: boolean } {
   checkOptions('toKerasBatchNorm', options, ['center', 'scale']);
   if (!bn.runningMean || !bn.runningVar) throw new Error(`toKerasBatchNorm: this ${className(bn)} keeps no running statistics`);
-  const scale = options.scale ?? !fixedAt(bn.weight, 1);
-  const center = options.center ?? !fixedAt(bn.bias, 0);
+  const scale = options.scale ?? !fixedAt(bn, bn.weight, 1);
+  const center = options.center ?? !fixedAt(bn, bn.bias, 0);
   if (!scale && bn.weight && !bn.weight.data.every((v) => v === 1)) {
     throw new Error(`toKerasBatchNorm: scale false, but this ${className(bn)}'s gamma (weight) is not all ones; a Keras layer without gamma would compute another function`);
   }
@@ -378,5 +398,6 @@ export function toKerasBatchNorm(
     axis: bn.channelsLast ? -1 : 1,
     center,
     scale,
+    trainable: !bn.frozen,
   };
 }

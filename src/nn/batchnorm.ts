@@ -208,6 +208,11 @@ export abstract class BatchNorm extends Module {
     return this;
   }
 
+  /** The parameters `freeze({ affine: true })` stopped (gamma and beta, unless they were fixed before); `unfreeze()` restarts them. */
+  get frozeParameters(): readonly Parameter[] {
+    return [...this.#frozeParams];
+  }
+
   /** Undoes `freeze()`: batch statistics in training mode again, gamma/beta trainable if `freeze` stopped them. */
   unfreeze(): this {
     this.frozen = false;
