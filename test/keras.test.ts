@@ -212,6 +212,9 @@ test('loadKerasBatchNorm checks the conventions and says how to build the layer'
   assert.throws(() => kerasBatchNorm([[1], [0], [0], [Infinity]]), /moving_variance\[0\] is Infinity/);
   assert.throws(() => kerasBatchNorm([[1, 1], [0, 0], [0, NaN], [1, 1]]), /moving_mean\[1\] is NaN; a mean must be finite/);
   assert.throws(() => kerasBatchNorm([[1], [0], 5, [1]] as never), /weight 2 is number; expected an array of numbers, a typed array or a TF.js tensor/);
+  const built = tf.layers.batchNormalization({});
+  built.build([null, 2]);
+  assert.throws(() => kerasBatchNorm(built.weights as never), /weight 0 is \w+; expected an array of numbers, a typed array or a TF\.js tensor \(a TF\.js layer variable: pass layer\.getWeights\(\), not layer\.weights\)/);
   assert.throws(() => kerasBatchNorm(w, { momentum: 1.5 }), /Keras momentum must be in \[0, 1\]/);
 });
 

@@ -142,7 +142,9 @@ function toArray(w: KerasWeight, i: number): ArrayLike<number> {
   if (w instanceof Tensor) return w.data;
   if (typeof (w as { dataSync?: unknown })?.dataSync === 'function') return (w as { dataSync(): ArrayLike<number> }).dataSync();
   if (w === null || typeof w !== 'object' || typeof (w as ArrayLike<number>).length !== 'number') {
-    throw new TypeError(`Keras BatchNormalization weights: weight ${i} is ${describeValue(w)}; expected an array of numbers, a typed array or a TF.js tensor`);
+    // layer.weights holds TF.js LayerVariables (read() gives the tensor): getWeights() is what converts.
+    const hint = typeof (w as { read?: unknown } | null)?.read === 'function' ? ' (a TF.js layer variable: pass layer.getWeights(), not layer.weights)' : '';
+    throw new TypeError(`Keras BatchNormalization weights: weight ${i} is ${describeValue(w)}; expected an array of numbers, a typed array or a TF.js tensor${hint}`);
   }
   return w as ArrayLike<number>;
 }
