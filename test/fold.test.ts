@@ -5,7 +5,12 @@ import {
   BatchNorm1d, BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, RNG, Sequential, Sigmoid, Tensor, randn, rand,
 } from '../src/index.js';
 import { Identity } from '../src/nn/identity.js';
-import { foldBatchNorm } from '../src/nn/fold.js';
+import { cloneModel, foldBatchNorm } from '../src/nn/fold.js';
+import { saveCheckpoint } from '../src/io/checkpoint.js';
+import { Module } from '../src/nn/module.js';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { BatchNorm } from '../src/nn/batchnorm.js';
 
 /** Random, non-trivial BN state: gamma, beta, running mean far from 0 and variance from 1e-3 to 10. */
@@ -110,4 +115,30 @@ test('refuses a model in training mode, naming the layer', () => {
   // A frozen BN uses its running statistics in training mode too, so it can be folded.
   for (const m of model.modules()) if ('freeze' in m) (m as BatchNorm).freeze();
   assert.doesNotThrow(() => foldBatchNorm(model));
+});
+
+test('a subclass of a known layer, or a custom Module, is refused by foldBatchNorm, cloneModel and saveCheckpoint, not rebuilt as the base class', () => {
+  class ScaledLinear extends Linear {
+    override forward(x: Tensor): Tensor {
+      return super.forward(x).mul(10);
+    }
+  }
+  class Net extends Module {
+    fc = new Linear(4, 3);
+    bn = new BatchNorm1d(3);
+    forward(x: Tensor): Tensor {
+      return this.bn.forward(this.fc.forward(x));
+    }
+  }
+  const scaled = new Sequential(new ScaledLinear(4, 3), new ReLU(), new Linear(3, 2), new BatchNorm1d(2)).eval();
+  const dir = mkdtempSync(join(tmpdir(), 'bn-fold-'));
+  try {
+    for (const [fn, call] of [['foldBatchNorm', foldBatchNorm], ['cloneModel', cloneModel], ['saveCheckpoint', (m: Module) => saveCheckpoint(join(dir, 'm.safetensors'), m)]] as const) {
+      assert.throws(() => call(scaled), new RegExp(`^TypeError: ${fn}: cannot describe model\\.0 \\(ScaledLinear\\), a subclass of Linear: its own code would be lost; supported: Sequential, Linear`));
+      assert.throws(() => call(new Net().eval()), new RegExp(`^TypeError: ${fn}: cannot describe model \\(Net\\); supported:`));
+    }
+    assert.deepEqual(readdirSync(dir), [], 'nothing written');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

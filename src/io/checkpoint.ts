@@ -71,9 +71,24 @@ export interface ArchitectureSpec {
   model: LayerSpec;
 }
 
-/** Describes a model's architecture as JSON-able data (throws for a layer it cannot describe). */
-export function describeModel(model: Module, path = 'model'): LayerSpec {
-  if (model instanceof Sequential) return { type: 'Sequential', layers: model.layers().map((m, i) => describeModel(m, `${path}.${i}`)) };
+/** The layers a checkpoint can describe, by class. */
+const DESCRIBABLE = [Sequential, Linear, Conv2d, MaxPool2d, BatchNorm1d, BatchNorm2d, BatchNorm3d, ReLU, Sigmoid, Tanh, Identity, Flatten];
+
+/**
+ * Describes a model's architecture as JSON-able data. Throws for a layer it cannot describe,
+ * a subclass of a known layer included (its `forward` may compute something else, which the
+ * rebuilt base class would not); `fn` names the caller in the error.
+ */
+export function describeModel(model: Module, path = 'model', fn = 'describeModel'): LayerSpec {
+  const known = DESCRIBABLE.find((Cls) => Object.getPrototypeOf(model) === Cls.prototype);
+  if (!known) {
+    const base = DESCRIBABLE.find((Cls) => model instanceof Cls);
+    throw new TypeError(
+      `${fn}: cannot describe ${path} (${className(model)})${base ? `, a subclass of ${base.displayName}: its own code would be lost` : ''}; ` +
+        'supported: Sequential, Linear, Conv2d, MaxPool2d, BatchNorm1d/2d/3d, ReLU, Sigmoid, Tanh, Flatten, Identity (the classes themselves)',
+    );
+  }
+  if (model instanceof Sequential) return { type: 'Sequential', layers: model.layers().map((m, i) => describeModel(m, `${path}.${i}`, fn)) };
   if (model instanceof Linear) return { type: 'Linear', inFeatures: model.inFeatures, outFeatures: model.outFeatures, bias: model.bias !== null };
   if (model instanceof Conv2d) {
     const { inChannels, outChannels, kernelSize, stride, padding, dilation } = model;
@@ -88,12 +103,8 @@ export function describeModel(model: Module, path = 'model'): LayerSpec {
     const { numFeatures, eps, momentum, affine, trackRunningStats, channelsLast } = model;
     return { type, numFeatures, eps, momentum, affine, trackRunningStats, ...(channelsLast ? { channelsLast } : {}) };
   }
-  if (model instanceof ReLU) return { type: 'ReLU' };
-  if (model instanceof Sigmoid) return { type: 'Sigmoid' };
-  if (model instanceof Tanh) return { type: 'Tanh' };
-  if (model instanceof Identity) return { type: 'Identity' };
   if (model instanceof Flatten) return { type: 'Flatten', startDim: model.startDim, endDim: model.endDim };
-  throw new TypeError(`describeModel: cannot describe ${path} (${className(model)}); supported: Sequential, Linear, Conv2d, MaxPool2d, BatchNorm1d/2d/3d, ReLU, Sigmoid, Tanh, Flatten, Identity`);
+  return { type: known.displayName as 'ReLU' | 'Sigmoid' | 'Tanh' | 'Identity' };
 }
 
 /** Deepest nesting of Sequentials a spec may have (a real model needs a handful; a file could hold thousands). */
@@ -246,7 +257,7 @@ function build(spec: LayerSpec, dtype: 'float32' | 'float64', rng: RNG): Module 
 
 /** The metadata entries that describe `model` (merge your own strings into them). */
 export function checkpointMetadata(model: Module): Record<string, string> {
-  const spec: ArchitectureSpec = { version: 1, model: describeModel(model) };
+  const spec: ArchitectureSpec = { version: 1, model: describeModel(model, 'model', 'saveCheckpoint') };
   return { format: 'pt', [ARCHITECTURE_KEY]: JSON.stringify(spec) };
 }
 

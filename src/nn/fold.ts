@@ -9,10 +9,18 @@ import { Module, Parameter } from './module.js';
 import { Sequential } from './sequential.js';
 import { className } from '../describe.js';
 
-/** A deep copy of a model made of the layers `describeModel` knows, in the same mode. */
+/**
+ * A deep copy of a model made of the layers `describeModel` knows (the classes themselves, not
+ * subclasses: those are refused), in the same mode.
+ */
 export function cloneModel<M extends Module>(model: M): M {
+  return copyModel(model, 'cloneModel');
+}
+
+/** cloneModel, naming `fn` (the public function called) in its errors. */
+function copyModel<M extends Module>(model: M, fn: string): M {
   const float64 = model.parameters().some((p) => p.dtype === 'float64');
-  const copy = buildModel(describeModel(model), { dtype: float64 ? 'float64' : 'float32' }) as M;
+  const copy = buildModel(describeModel(model, 'model', fn), { dtype: float64 ? 'float64' : 'float32' }) as M;
   copy.loadStateDict(model.stateDict());
   const modes = model.modules();
   copy.modules().forEach((m, i) => {
@@ -57,7 +65,7 @@ export function foldBatchNorm<M extends Module>(model: M): M {
       );
     }
   }
-  const folded = cloneModel(model);
+  const folded = copyModel(model, 'foldBatchNorm');
   noGrad(() => {
     for (const seq of folded.modules()) {
       if (!(seq instanceof Sequential)) continue;
