@@ -12,6 +12,23 @@ export function className(value: object): string {
   return (Object.hasOwn(ctor, 'displayName') ? ctor.displayName : ctor.name) || 'object';
 }
 
+/**
+ * The class among `classes` that `value` is an instance of itself (not of a subclass), for
+ * code that rebuilds or translates layers by class (checkpoints, ONNX): a subclass may override
+ * `forward`, which the base class rebuilt elsewhere would not do. Throws otherwise, naming
+ * `fn`, the layer's `path` and the base class a subclass came from.
+ */
+export function exactClass<C extends abstract new (...args: never[]) => object>(
+  value: object, classes: readonly C[], fn: string, path: string, supported: string,
+): C {
+  const known = classes.find((Cls) => Object.getPrototypeOf(value) === Cls.prototype);
+  if (known) return known;
+  const base = classes.find((Cls) => value instanceof Cls) as { displayName?: string; name: string } | undefined;
+  throw new TypeError(
+    `${fn}: cannot ${fn === 'exportOnnx' ? 'export' : 'describe'} ${path} (${className(value)})${base ? `, a subclass of ${base.displayName ?? base.name}: its own code would be lost` : ''}; supported: ${supported}`,
+  );
+}
+
 /** What a value is, for an error message: 'Array', 'number', 'undefined', 'Float32Array', ... */
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';

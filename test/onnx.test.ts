@@ -114,6 +114,19 @@ test('export refuses what ONNX inference cannot express, with clear errors', () 
     }
   }
   assert.throws(() => exportOnnx(new Sequential(new Linear(3, 2, { rng }), new Dropout()).eval(), [1, 3]), /cannot export layer "1" \(Dropout\); supported: Linear, Conv2d/);
+  // A subclass of a known layer may compute something else: exporting it as its base class would be silently wrong.
+  class ScaledLinear extends Linear {
+    override forward(x: Tensor): Tensor {
+      return super.forward(x).mul(10);
+    }
+  }
+  assert.throws(() => exportOnnx(new Sequential(new ScaledLinear(3, 2, { rng })).eval(), [1, 3]), /^TypeError: exportOnnx: cannot export layer "0" \(ScaledLinear\), a subclass of Linear: its own code would be lost; supported: Linear/);
+  class Net extends Sequential {
+    override forward(x: Tensor): Tensor {
+      return super.forward(x).mul(2);
+    }
+  }
+  assert.throws(() => exportOnnx(new Net(new Linear(3, 2, { rng })).eval(), [1, 3]), /^TypeError: exportOnnx: cannot export "\(root\)" \(Net\), a subclass of Sequential: its own code would be lost/);
   // A frozen BN in training mode exports: it uses its running statistics there too.
   const frozen = new Sequential(new Linear(3, 2, { rng }), new BatchNorm1d(2));
   (frozen[1] as BatchNorm1d).freeze();

@@ -36,7 +36,7 @@ import type { Module } from '../nn/module.js';
 import { Sequential } from '../nn/sequential.js';
 import { RNG } from '../random.js';
 import { loadSafetensors, saveSafetensors, serializeSafetensors, type SafetensorsContents } from './safetensors.js';
-import { className, describeValue } from '../describe.js';
+import { className, describeValue, exactClass } from '../describe.js';
 import { formatShape, sameShape } from '../tensor/shape.js';
 
 /** Metadata key under which the architecture JSON is stored. */
@@ -80,14 +80,7 @@ const DESCRIBABLE = [Sequential, Linear, Conv2d, MaxPool2d, BatchNorm1d, BatchNo
  * rebuilt base class would not); `fn` names the caller in the error.
  */
 export function describeModel(model: Module, path = 'model', fn = 'describeModel'): LayerSpec {
-  const known = DESCRIBABLE.find((Cls) => Object.getPrototypeOf(model) === Cls.prototype);
-  if (!known) {
-    const base = DESCRIBABLE.find((Cls) => model instanceof Cls);
-    throw new TypeError(
-      `${fn}: cannot describe ${path} (${className(model)})${base ? `, a subclass of ${base.displayName}: its own code would be lost` : ''}; ` +
-        'supported: Sequential, Linear, Conv2d, MaxPool2d, BatchNorm1d/2d/3d, ReLU, Sigmoid, Tanh, Flatten, Identity (the classes themselves)',
-    );
-  }
+  const known = exactClass(model, DESCRIBABLE, fn, path, 'Sequential, Linear, Conv2d, MaxPool2d, BatchNorm1d/2d/3d, ReLU, Sigmoid, Tanh, Flatten, Identity (the classes themselves)');
   if (model instanceof Sequential) return { type: 'Sequential', layers: model.layers().map((m, i) => describeModel(m, `${path}.${i}`, fn)) };
   if (model instanceof Linear) return { type: 'Linear', inFeatures: model.inFeatures, outFeatures: model.outFeatures, bias: model.bias !== null };
   if (model instanceof Conv2d) {

@@ -9,9 +9,9 @@
  * Initializers are named by their state dict keys (`0.weight`, `1.running_mean`), as
  * `torch.onnx.export` names them.
  */
-import { checkOptions, className } from '../describe.js';
+import { checkOptions, className, exactClass } from '../describe.js';
 import { noGrad } from '../autograd/tape.js';
-import { BatchNorm } from '../nn/batchnorm.js';
+import { BatchNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d } from '../nn/batchnorm.js';
 import { Flatten, ReLU, Sigmoid, Tanh } from '../nn/activation.js';
 import { Conv2d, MaxPool2d } from '../nn/conv.js';
 import { foldBatchNorm } from '../nn/fold.js';
@@ -111,6 +111,7 @@ export function exportOnnx(model: Module, inputShape: number[], options: ExportO
         nodes.push({ input: inputs, output: [output], name, op_type: op, attribute });
       };
       const key = (k: string) => (path ? `${path}.${k}` : k);
+      exactClass(layer, ONNX_LAYERS, 'exportOnnx', `layer "${path}"`, ONNX_SUPPORTED);
       if (layer instanceof Linear) {
         // (N, F): Gemm with the weight as it is; (N, ..., F): MatMul with its transpose, stored instead.
         const w = inShape.length === 2 ? addInit(key('weight'), layer.weight) : addInit(key('weight_transposed'), layer.weight.t().clone());
@@ -175,8 +176,6 @@ export function exportOnnx(model: Module, inputShape: number[], options: ExportO
       } else if (layer instanceof Identity) {
         if (li === layers.length - 1) node('Identity', [value]);
         else return; // nothing to compute: the value flows on under its name
-      } else {
-        throw new TypeError(`exportOnnx: cannot export layer "${path}" (${className(layer)}); supported: Linear, Conv2d, MaxPool2d, BatchNorm1d/2d/3d, ReLU, Sigmoid, Tanh, Flatten, Identity, in Sequential`);
       }
       value = out;
     });
@@ -209,9 +208,14 @@ export function exportOnnx(model: Module, inputShape: number[], options: ExportO
   return ModelProto.encode(ModelProto.fromObject(message)).finish();
 }
 
+/** The layers exportOnnx translates: these classes themselves (a subclass may compute something else). */
+const ONNX_LAYERS = [Linear, Conv2d, MaxPool2d, BatchNorm1d, BatchNorm2d, BatchNorm3d, ReLU, Sigmoid, Tanh, Flatten, Identity];
+const ONNX_SUPPORTED = 'Linear, Conv2d, MaxPool2d, BatchNorm1d/2d/3d, ReLU, Sigmoid, Tanh, Flatten, Identity, in Sequential (the classes themselves)';
+
 /** Leaf layers in execution order with their dotted paths (nested Sequentials flattened). */
 function flattenLayers(model: Module, prefix: string): [string, Module][] {
   if (model instanceof Sequential) {
+    exactClass(model, [Sequential], 'exportOnnx', `"${prefix || '(root)'}"`, ONNX_SUPPORTED);
     return model.layers().flatMap((m, i) => flattenLayers(m, prefix ? `${prefix}.${i}` : String(i)));
   }
   if (model.children().length > 0) {
