@@ -1,4 +1,8 @@
 // Shared test utilities: tolerance comparison and float64 central-difference gradient checks.
+//
+// Give assert.ok a message: when it fails without one, Node 20 rebuilds the failed expression from
+// the source file, which under tsx can spin without end (seen in module.test.ts); npm test's
+// --test-timeout then cancels the file after 10 minutes instead of CI hanging.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

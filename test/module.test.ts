@@ -398,7 +398,8 @@ describe('Module.to(dtype)', () => {
       const optB = makeOptimizer(b.parameters());
       optB.loadStateDict(optA.stateDict());
       a.double();
-      assert.ok(Object.entries(optA.stateDict()).every(([k, t]) => k.endsWith('.step') || t.dtype === 'float64'));
+      const notFloat64 = Object.entries(optA.stateDict()).filter(([k, t]) => k.startsWith('state.') && !k.endsWith('.step') && t.dtype !== 'float64');
+      assert.deepEqual(notFloat64.map(([k]) => k), [], 'optimizer state converted');
       for (let i = 0; i < 3; i++) {
         step(a, optA);
         step(b, optB);
@@ -406,4 +407,20 @@ describe('Module.to(dtype)', () => {
       for (const [k, t] of Object.entries(b.stateDict())) assert.deepEqual(Array.from(a.stateDict()[k].data), Array.from(t.data), k);
     });
   }
+});
+
+test("registerBuffer names a field of the module: a typo or PyTorch's snake_case key is an error, not a buffer silently missing from the state dict", () => {
+  class Counter extends Module {
+    stepCount: Tensor = zeros([]);
+    constructor(name: string) {
+      super();
+      this.registerBuffer(name as 'stepCount');
+    }
+    forward(x: Tensor): Tensor {
+      return x;
+    }
+  }
+  assert.deepEqual(Object.keys(new Counter('stepCount').stateDict()), ['step_count']);
+  assert.throws(() => new Counter('step_count'), /^TypeError: registerBuffer: Counter has no field 'step_count' \(did you mean 'stepCount'\? fields are camelCase, their state dict keys snake_case\)/);
+  assert.throws(() => new Counter('stepCuont'), /^TypeError: registerBuffer: Counter has no field 'stepCuont'; assign the field before registering it$/);
 });

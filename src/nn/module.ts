@@ -53,8 +53,18 @@ export abstract class Module {
   /** Computes the output. Call it directly: `model.forward(x)`. */
   abstract forward(...inputs: Tensor[]): Tensor;
 
-  /** Declares `this[name]` a buffer, saved in the state dict and not trained. */
-  protected registerBuffer(name: string): void {
+  /**
+   * Declares the field `name` a buffer, saved in the state dict (under its snake_case name) and
+   * not trained; it may hold a Tensor or null. A name that is no field of this module is an
+   * error (PyTorch's `register_buffer` takes the tensor itself, so it cannot name nothing).
+   * @example class Counter extends Module { stepCount = zeros([]); constructor() { super(); this.registerBuffer('stepCount'); } ... }
+   */
+  protected registerBuffer<K extends keyof this & string>(name: K): void {
+    if (!(name in this)) {
+      const camel = name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+      const hint = camel !== name && camel in this ? ` (did you mean '${camel}'? fields are camelCase, their state dict keys snake_case)` : '';
+      throw new TypeError(`registerBuffer: ${className(this)} has no field '${name}'${hint}; assign the field before registering it`);
+    }
     if (!this.#buffers.includes(name)) this.#buffers.push(name);
   }
 
