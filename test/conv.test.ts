@@ -444,6 +444,10 @@ describe('a seed sweep of the conv net (convnetSweepRuns, summarizeSeeds, `convn
       const predicted = execFileSync(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), 'predict', '--checkpoint', join(out, 'checkpoints', 'with-bn-seed-2.safetensors'),
         '--index', '0', '--no-picture'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
       assert.match(predicted, /mnist test image 0: predicted \d with probability [01]\.\d{4}; true label 7/, 'predict reads the conv net its input shape');
+      // --limit leaves fewer test images than --eval-limit asks for: the table says how many were used.
+      const few = execFileSync(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), 'convnet', '--steps', '2', '--eval-every', '2',
+        '--limit', '100', '--channels', '2,4', '--out', join(out, 'few'), '--no-progress'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      assert.match(few, /step 2 \(100 images\)\s+final \(100 images\)/);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

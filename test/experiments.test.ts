@@ -284,6 +284,9 @@ describe('the CLI', () => {
     assert.ok(final['without BN, depth 1'] > 0.6, `plain, depth 1: ${final['without BN, depth 1']}`);
     assert.match(stdout, /6\s+0\.\d{4}\s+0\.\d{4}\s+stalls 0\.\d{4}\s+0\.\d{4}/);
     for (const svg of ['depth.svg', 'depth-accuracy.svg']) assert.match(readFileSync(join(out, svg), 'utf8'), /^<svg[\s\S]*<\/svg>$/);
+    // The early column is an evaluated step (a quarter of 8 steps is 2; the first evaluation is at 3), not an earlier one under its label.
+    const early = cli('depth', '--depths', '2', '--steps', '8', '--eval-every', '3', '--limit', '300', '--out', join(dir, 'depth-early'), '--no-progress');
+    assert.match(early, /without BN @3\s+with BN @3\s+without BN @8\s+with BN @8/);
     // ReLU gets He init and its own rate unless they are given.
     const relu = join(dir, 'depth-relu');
     cli('depth', '--depths', '2', '--steps', '4', '--eval-every', '4', '--limit', '300', '--activation', 'relu', '--out', relu, '--no-progress');

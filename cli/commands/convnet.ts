@@ -126,7 +126,7 @@ export function registerConvnet(program: Command): void {
       const data = loadMnist({ dataset: o.dataset, dataDir: o.data, limit: o.limit });
       console.error(`${o.dataset}: ${data.train.n} training and ${data.test.n} test images from ${data.dataDir} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
       const configs = convnetSweepRuns({
-        steps: o.steps, evalEvery: o.evalEvery, evalLimit: o.evalLimit, momentum: o.momentum,
+        steps: o.steps, evalEvery: o.evalEvery, evalLimit: Math.min(o.evalLimit, data.test.n), momentum: o.momentum,
         channels: o.channels, batchSize: o.batchSize, dataset: o.dataset,
       }, o.lr, o.seed);
       const sweep = o.seed.length > 1;

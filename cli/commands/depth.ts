@@ -44,7 +44,8 @@ export function registerDepth(program: Command): void {
       const data = loadLabData(o);
       const command = commandLine();
       const runs = runAll(configs, data, o, (done) => writeResults(o.out, resultsJson('depth', command, done, { stallBelow: STALL_BELOW })));
-      const early = Math.round(o.steps / 4);
+      // The evaluated step nearest below a quarter of the run (the first evaluation if none is): the column's header is the step measured.
+      const early = Math.max(Math.floor(Math.round(o.steps / 4) / o.evalEvery) * o.evalEvery, Math.min(o.evalEvery, o.steps));
       const find = (d: number, bn: string) => runs.find((m) => m.config.hidden.length === d && m.config.bn === bn);
       const cell = (d: number, bn: string, at: number): string => {
         const m = find(d, bn);

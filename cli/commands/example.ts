@@ -28,14 +28,20 @@ export function registerExample(program: Command): void {
         'an estimate of the population variance; PyTorch and this library do the same.',
       );
       out.push('', `inference: running statistics after training steps on this batch (momentum 0.1):`);
-      for (const s of r.runningStats) out.push(`  step ${String(s.step).padStart(3)}  mean ${row(s.runningMean)}   var ${row(s.runningVar)}`);
+      const stepWidth = Math.max(3, String(opts.steps).length);
+      for (const s of r.runningStats) out.push(`  step ${String(s.step).padStart(stepWidth)}  mean ${row(s.runningMean)}   var ${row(s.runningVar)}`);
       out.push(
         '',
         `one sample ${JSON.stringify(r.sample)} alone (a batch of one):`,
         `  training mode: error "${r.sampleTrainError}"`,
         `  eval mode, normalised with the running statistics: ${row(r.sampleEvalOutput)}`,
-        `  (near 0, not exactly: after ${opts.steps} steps the running mean has come ${(100 * (1 - 0.9 ** opts.steps)).toFixed(0)}% of the way`,
-        '   to the batch mean, 1 - 0.9^steps, and the running variance is the unbiased one)',
+        // Worded from the numbers: the sample is the batch mean, so the output is 0 once the running mean has arrived.
+        ...(r.sampleEvalOutput.every((v) => Math.abs(v) < 5e-5)
+          ? [`  (0: after ${opts.steps} steps the running mean has reached the batch mean, 1 - 0.9^steps of the way)`]
+          : [
+            `  (not 0: after ${opts.steps} steps the running mean has come ${(100 * (1 - 0.9 ** opts.steps)).toFixed(0)}% of the way to the batch mean,`,
+            '   1 - 0.9^steps; the output reaches 0 as it arrives)',
+          ]),
       );
       console.log(out.join('\n'));
     });

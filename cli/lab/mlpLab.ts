@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { writeFileAtomic } from '../../src/io/atomic.js';
 import { getBackend } from '../../src/kernels/index.js';
 import { loadMnist, type DatasetName } from '../../src/data/mnist.js';
-import { createMlpTrainer, run, type MlpConfig, type MlpData, type MlpMetrics, type MlpTrainer } from '../../src/experiments/mnistMlp.js';
+import { createMlpTrainer, defaultMlpConfig, run, type MlpConfig, type MlpData, type MlpMetrics, type MlpTrainer } from '../../src/experiments/mnistMlp.js';
 import { checkpointPaths, resumeRun, runSlug, saveRun } from './checkpoints.js';
 import { chartModules } from './charts.js';
 import { integer, makeOutDir, momentum, positiveNumber } from '../parse.js';
@@ -98,6 +98,8 @@ export function baseConfig(o: LabOptions): Partial<MlpConfig> {
   return {
     steps: o.steps, evalEvery: o.evalEvery, seed: o.seed, dataset: o.dataset,
     optimizer: o.optimizer, momentum: o.momentum, ...(o.initStd === undefined ? {} : { initStd: o.initStd }), ...(o.lr === undefined ? {} : { lr: o.lr }),
+    // --limit n leaves n test images: the percentiles (and the reports that name their count) use at most those.
+    ...(o.limit === undefined ? {} : { percentileBatch: Math.min(defaultMlpConfig.percentileBatch, o.limit) }),
   };
 }
 

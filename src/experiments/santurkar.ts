@@ -14,7 +14,7 @@
  *
  * No Node imports: usable in a browser.
  */
-import { crossEntropy } from '../ops/loss.js';
+import { crossEntropy, type Targets } from '../ops/loss.js';
 import { add, mul } from '../ops/elementwise.js';
 import { Identity } from '../nn/identity.js';
 import type { Module } from '../nn/module.js';
@@ -144,7 +144,7 @@ export function santurkarSummary(run: { percentiles: { step: number; p50: number
  * Loss and gradient of `model` (in its current mode) on a batch, as a float64 copy of every
  * parameter's gradient laid end to end.
  */
-function lossAndGradient(model: Module, x: Tensor, labels: Int32Array): { loss: number; grad: Float64Array } {
+function lossAndGradient(model: Module, x: Tensor, labels: Targets): { loss: number; grad: Float64Array } {
   const params = model.parameters();
   return tidy(() => {
     model.zeroGrad();
@@ -172,7 +172,7 @@ function lossAndGradient(model: Module, x: Tensor, labels: Int32Array): { loss: 
  * @example
  * const look = probeLandscape(model, x, labels, [0.25, 0.5, 1, 2, 4].map((m) => m * lr));
  */
-export function probeLandscape(model: Module, x: Tensor, labels: Int32Array, etas: number[]): Omit<LandscapePoint, 'step'> {
+export function probeLandscape(model: Module, x: Tensor, labels: Targets, etas: number[]): Omit<LandscapePoint, 'step'> {
   for (const eta of etas) if (!(eta > 0 && Number.isFinite(eta))) throw new RangeError(`step sizes must be positive numbers (got ${eta})`);
   const params = model.parameters();
   const weights = params.map((p) => p.data.slice());

@@ -373,7 +373,7 @@ function fixedAt(bn: BatchNorm, p: Tensor | null, value: number): boolean {
  * null. Round trips with kerasBatchNorm are bit-identical for float32 layers.
  * @example
  * const { weights, momentum, epsilon, axis, center, scale } = toKerasBatchNorm(bn);
- * const layer = tf.layers.batchNormalization({ momentum, epsilon, axis, center, scale });
+ * const layer = tf.layers.batchNormalization({ momentum: momentum ?? undefined, epsilon, axis, center, scale }); // null: no Keras equivalent
  * layer.build([null, bn.numFeatures]);
  * layer.setWeights(weights.map((w) => tf.tensor1d(w)));
  */
