@@ -15,17 +15,24 @@ export function className(value: object): string {
 /**
  * The class among `classes` that `value` is an instance of itself (not of a subclass), for
  * code that rebuilds or translates layers by class (checkpoints, ONNX): a subclass may override
- * `forward`, which the base class rebuilt elsewhere would not do. Throws otherwise, naming
- * `fn`, the layer's `path` and the base class a subclass came from.
+ * `forward`, which the base class rebuilt elsewhere would not do, unless it declares with a
+ * static `savesAs` the class it computes as in evaluation mode (as `ActivationNoise` is an
+ * Identity there). Throws otherwise, naming `fn`, the layer's `path` and the base class a
+ * subclass came from.
  */
 export function exactClass<C extends abstract new (...args: never[]) => object>(
   value: object, classes: readonly C[], fn: string, path: string, supported: string,
 ): C {
   const known = classes.find((Cls) => Object.getPrototypeOf(value) === Cls.prototype);
   if (known) return known;
+  // A subclass may declare that in evaluation mode it computes what a known class does (`static savesAs = Identity`).
+  const ctor = (value as { constructor?: { savesAs?: unknown } }).constructor;
+  const declared = ctor && Object.hasOwn(ctor, 'savesAs') ? classes.find((Cls) => Cls === ctor.savesAs && value instanceof Cls) : undefined;
+  if (declared) return declared;
   const base = classes.find((Cls) => value instanceof Cls) as { displayName?: string; name: string } | undefined;
   throw new TypeError(
-    `${fn}: cannot ${fn === 'exportOnnx' ? 'export' : 'describe'} ${path} (${className(value)})${base ? `, a subclass of ${base.displayName ?? base.name}: its own code would be lost` : ''}; supported: ${supported}`,
+    `${fn}: cannot ${fn === 'exportOnnx' ? 'export' : 'describe'} ${path} (${className(value)})` +
+      `${base ? `, a subclass of ${base.displayName ?? base.name}: its own code would be lost (unless in eval mode it computes as ${base.displayName ?? base.name}: declare static savesAs = ${base.displayName ?? base.name})` : ''}; supported: ${supported}`,
   );
 }
 

@@ -138,3 +138,15 @@ for (const [name, make, names] of OPTIMIZERS) {
     });
   });
 }
+
+test('an option given as undefined takes the default, in a parameter group too (as the types allow: wrappers forward optional arguments)', () => {
+  const { model } = setup(6);
+  const [a, b] = [model.parameters().slice(0, 2), model.parameters().slice(2)];
+  const opt = new SGD([{ params: a, weightDecay: undefined, momentum: undefined }, { params: b, lr: undefined }], { lr: 0.1, momentum: 0.9, weightDecay: undefined });
+  assert.deepEqual(opt.paramGroups.map(({ params: _, ...h }) => h), [
+    { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false },
+    { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false },
+  ]);
+  const adam = new Adam([{ params: a, betas: undefined }], { lr: undefined, eps: undefined });
+  assert.deepEqual(adam.paramGroups.map(({ params: _, ...h }) => h), [{ lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 }]);
+});

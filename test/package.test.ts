@@ -84,3 +84,14 @@ test('a bundle that uses only BatchNorm leaves the ONNX exporter and protobufjs 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("the published types (dist/src/*.d.ts) in a strict consumer: exactOptionalPropertyTypes, noUncheckedIndexedAccess, read-only shapes, the named types, mistakes caught (test/types/consumer.ts)", { skip: !built && 'dist/ not built: run npm run build' }, () => {
+  const tsc = join(root, 'node_modules/typescript/bin/tsc');
+  const flags = ['--ignoreConfig', '--noEmit', '--strict', '--exactOptionalPropertyTypes', '--noUncheckedIndexedAccess', '--noImplicitOverride',
+    '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--lib', 'es2022,dom', '--types', 'node'];
+  try {
+    node([tsc, ...flags, 'test/types/consumer.ts']);
+  } catch (err) {
+    assert.fail(`tsc reports:\n${(err as { stdout: string }).stdout}`);
+  }
+});

@@ -104,13 +104,13 @@ export interface ImageSet {
 
 export interface ImageSetOptions {
   /** Expected number of samples (60000 / 10000 for MNIST), checked when given. */
-  count?: number;
+  count?: number | undefined;
   /** Expected image size [height, width] (default [28, 28]). */
-  size?: [number, number];
+  size?: [number, number] | undefined;
   /** Number of classes: labels must be in 0..classes-1 (default 10). */
-  classes?: number;
+  classes?: number | undefined;
   /** Keep only the first `limit` samples (after every check). */
-  limit?: number;
+  limit?: number | undefined;
 }
 
 /**

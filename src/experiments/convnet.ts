@@ -45,7 +45,7 @@ export interface ConvnetConfig {
   /** The dataset's name, recorded with the results (the data itself comes in as arrays). */
   dataset: string;
   /** Test images used by the evaluations along the curve (the first ones; default all). */
-  evalLimit?: number;
+  evalLimit?: number | undefined;
 }
 
 /**

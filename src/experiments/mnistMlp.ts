@@ -58,17 +58,17 @@ export interface MlpConfig {
   /** Size of the fixed held-out batch (the first test images) the percentiles are measured on. */
   percentileBatch: number;
   /** Test images used for accuracy (default all). */
-  evalLimit?: number;
+  evalLimit?: number | undefined;
   /**
    * Santurkar et al.'s "noisy BatchNorm": the strength of the changing noise injected right
    * after each BatchNorm layer in training (see `ActivationNoise`; absent or 0: none).
    */
-  noise?: number;
+  noise?: number | undefined;
   /**
    * Look at the loss landscape every `every` steps (Santurkar et al., Figure 4): step sizes
    * `lrMultiples * lr` along the gradient of the step's own batch (see `probeLandscape`).
    */
-  landscape?: { every: number; lrMultiples: number[] };
+  landscape?: { every: number; lrMultiples: number[] } | undefined;
 }
 
 /**
@@ -251,7 +251,7 @@ export interface MlpTrainer {
 
 export interface TrainerOptions {
   /** Continue a stopped run: the model and optimizer must already hold the saved state (see checkpoints). */
-  resume?: MlpProgress;
+  resume?: MlpProgress | undefined;
 }
 
 function checkConfig(c: MlpConfig, data: MlpData): void {

@@ -45,6 +45,8 @@ function stepSeed(seed: number, layer: number, step: number): number {
  */
 export class ActivationNoise extends Identity {
   static override readonly displayName: string = 'ActivationNoise';
+  /** In evaluation mode it is the identity: checkpoints, clones and ONNX exports hold an Identity. */
+  static readonly savesAs = Identity;
   private step = 0;
 
   /** `strength` k in (0, 2) (scale means stay positive); `layer` tells layers' draws apart. */

@@ -4,13 +4,13 @@ import { tensor, type Tensor } from '../tensor/tensor.js';
 
 export interface WorkedExampleConfig {
   /** The mini-batch, one row per sample (default: the classic 3x4 [[1..4], [5..8], [9..12]]). */
-  batch?: number[][];
+  batch?: number[][] | undefined;
   /** Training steps on that batch before the inference demo (default 30). */
-  trainingSteps?: number;
+  trainingSteps?: number | undefined;
   /** Momentum of the running statistics (default 0.1, PyTorch's). */
-  momentum?: number;
+  momentum?: number | undefined;
   /** The single sample classified in evaluation mode (default: the batch's middle row). */
-  sample?: number[];
+  sample?: number[] | undefined;
 }
 
 export interface WorkedExampleResult {

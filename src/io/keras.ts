@@ -44,20 +44,20 @@ export interface KerasBatchNormConfig {
    * Keras momentum: weight of the old moving average (default 0.99). A value below 0.5 warns
    * once per process (code 'BATCHNORM_KERAS_MOMENTUM'): usually PyTorch's convention typed in.
    */
-  momentum?: number;
+  momentum?: number | undefined;
   /** Keras epsilon (default 1e-3). */
-  epsilon?: number;
+  epsilon?: number | undefined;
   /** Whether the Keras layer has beta (default true). */
-  center?: boolean;
+  center?: boolean | undefined;
   /** Whether the Keras layer has gamma (default true). */
-  scale?: boolean;
+  scale?: boolean | undefined;
   /**
    * The Keras layer's `axis`: -1 (Keras's default, channels last: (N, H, W, C)) or 1
    * (`data_format='channels_first'` models: (N, C, H, W)), or a list of one of them, as
    * tf.keras saves it (`[3]`). The last axis may be given by number (3 for a 4-D input), which
    * also tells `kerasBatchNorm` the input rank: axis 3 -> `dims` 2 (BatchNorm2d).
    */
-  axis?: number | readonly number[];
+  axis?: number | readonly number[] | undefined;
   /**
    * The Keras layer's `trainable` (default true). false gives a frozen layer
    * (`bn.freeze({ affine: true })`): since TF 2.0 Keras runs a non-trainable
@@ -66,7 +66,7 @@ export interface KerasBatchNormConfig {
    * with the batch's statistics and updates them when training; for that, `bn.unfreeze()` and
    * `requiresGrad_(false)` on `bn.weight` and `bn.bias`.)
    */
-  trainable?: boolean;
+  trainable?: boolean | undefined;
 }
 
 /**

@@ -31,14 +31,14 @@ const IR_VERSION = 8; // ONNX 1.10+, the IR that goes with opset 15
 
 export interface ExportOnnxOptions {
   /** Fold every BatchNorm that follows a Linear/Conv2d into it first (see `foldBatchNorm`). Default false. */
-  fold?: boolean;
+  fold?: boolean | undefined;
   /** Let the batch dim (0) vary, named "N" (default true); false fixes it to `inputShape[0]`. */
-  dynamicBatch?: boolean;
+  dynamicBatch?: boolean | undefined;
   /** Names of the graph's input and output (default "input", "output"). */
-  inputName?: string;
-  outputName?: string;
+  inputName?: string | undefined;
+  outputName?: string | undefined;
   /** Stored in the model's doc_string. */
-  docString?: string;
+  docString?: string | undefined;
 }
 
 type Attr = { name: string; type: number; f?: number; i?: number; ints?: number[] };
@@ -60,7 +60,7 @@ const float = (name: string, f: number): Attr => ({ name, type: ATTR.FLOAT, f })
  * const bytes = exportOnnx(model.eval(), [1, 784], { fold: true });
  * writeFileAtomic('mlp.onnx', bytes);  // then: new ort.InferenceSession(...) in onnxruntime
  */
-export function exportOnnx(model: Module, inputShape: number[], options: ExportOnnxOptions = {}): Uint8Array {
+export function exportOnnx(model: Module, inputShape: readonly number[], options: ExportOnnxOptions = {}): Uint8Array {
   checkOptions('exportOnnx', options, ['fold', 'dynamicBatch', 'inputName', 'outputName', 'docString']);
   const { fold = false, dynamicBatch = true, inputName = 'input', outputName = 'output' } = options;
   for (const [name, m] of model.namedModules()) {

@@ -8,28 +8,28 @@ import { Module, Parameter } from './module.js';
 
 export interface BatchNormOptions {
   /** Added to the variance for numerical stability (PyTorch 1e-5; Keras uses 1e-3). */
-  eps?: number;
+  eps?: number | undefined;
   /**
    * Weight of the new batch in the running statistics:
    * running = (1 - momentum) * running + momentum * batch (PyTorch's convention, default 0.1;
    * Keras's `momentum=0.99` is this library's 0.01). `null`: cumulative moving average,
    * every batch weighted equally.
    */
-  momentum?: number | null;
+  momentum?: number | null | undefined;
   /** Learn a per-channel scale gamma (`weight`) and shift beta (`bias`) (default true). */
-  affine?: boolean;
+  affine?: boolean | undefined;
   /**
    * Keep running statistics for evaluation (default true). When false, the batch's
    * statistics are used in evaluation mode too, and no running statistics exist.
    */
-  trackRunningStats?: boolean;
+  trackRunningStats?: boolean | undefined;
   /**
    * Channels in the last dim: inputs (N, *, C), as Keras and TF.js lay them out (their
    * `axis=-1`), e.g. (N, H, W, C) for BatchNorm2d. Default false: (N, C, *), PyTorch's layout.
    * Same statistics and parameters either way; the kernels run on either layout directly.
    */
-  channelsLast?: boolean;
-  dtype?: 'float32' | 'float64';
+  channelsLast?: boolean | undefined;
+  dtype?: 'float32' | 'float64' | undefined;
 }
 
 /**

@@ -7,16 +7,16 @@ import { Module, Parameter } from './module.js';
 
 export interface Conv2dModuleOptions {
   /** Step between applications of the kernel (default 1). */
-  stride?: Size2;
+  stride?: Size2 | undefined;
   /** Zeros added on both sides of each spatial dim (default 0). */
-  padding?: Size2;
+  padding?: Size2 | undefined;
   /** Spacing between kernel elements (default 1). */
-  dilation?: Size2;
+  dilation?: Size2 | undefined;
   /** Learn an additive bias per output channel (default true). */
-  bias?: boolean;
+  bias?: boolean | undefined;
   /** Generator for the initial weights (default: the global one). */
-  rng?: RNG;
-  dtype?: 'float32' | 'float64';
+  rng?: RNG | undefined;
+  dtype?: 'float32' | 'float64' | undefined;
 }
 
 /**

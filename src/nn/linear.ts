@@ -6,10 +6,10 @@ import { Module, Parameter } from './module.js';
 
 export interface LinearOptions {
   /** Learn an additive bias (default true). */
-  bias?: boolean;
+  bias?: boolean | undefined;
   /** Generator for the initial weights (default: the global one). */
-  rng?: RNG;
-  dtype?: 'float32' | 'float64';
+  rng?: RNG | undefined;
+  dtype?: 'float32' | 'float64' | undefined;
 }
 
 /**

@@ -32,7 +32,7 @@ export type StateDict = Record<string, Tensor>;
 
 export interface LoadStateDictOptions {
   /** Require the keys to match exactly (default true), like PyTorch. */
-  strict?: boolean;
+  strict?: boolean | undefined;
 }
 
 /**

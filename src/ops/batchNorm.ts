@@ -7,24 +7,24 @@ import { checkOptions } from '../describe.js';
 
 export interface BatchNormArgs {
   /** Per-channel running mean (C), updated in place in training mode; null if not tracked. */
-  runningMean?: Tensor | null;
+  runningMean?: Tensor | null | undefined;
   /** Per-channel running (unbiased) variance (C), updated in place in training mode. */
-  runningVar?: Tensor | null;
+  runningVar?: Tensor | null | undefined;
   /** gamma (C), or null for 1. */
-  weight?: Tensor | null;
+  weight?: Tensor | null | undefined;
   /** beta (C), or null for 0. */
-  bias?: Tensor | null;
+  bias?: Tensor | null | undefined;
   /** Normalise with the batch's statistics (and update the running ones) instead of the running ones. */
-  training?: boolean;
+  training?: boolean | undefined;
   /** Weight of the new batch in the running averages: running = (1 - momentum) * running + momentum * batch. */
-  momentum?: number;
+  momentum?: number | undefined;
   /** Added to the variance before the square root. */
-  eps?: number;
+  eps?: number | undefined;
   /**
    * The channel axis is the last one: input (N, *, C), e.g. NHWC images (TensorFlow's layout,
    * `axis=-1` in Keras). Default false: (N, C, *) as PyTorch.
    */
-  channelsLast?: boolean;
+  channelsLast?: boolean | undefined;
 }
 
 /**

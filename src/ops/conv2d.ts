@@ -19,11 +19,11 @@ export function pair(value: Size2, name: string): [number, number] {
 
 export interface Conv2dOptions {
   /** Step between applications of the kernel (default 1). */
-  stride?: Size2;
+  stride?: Size2 | undefined;
   /** Zeros added on both sides of each spatial dim (default 0). */
-  padding?: Size2;
+  padding?: Size2 | undefined;
   /** Spacing between kernel elements (default 1). */
-  dilation?: Size2;
+  dilation?: Size2 | undefined;
 }
 
 /**

@@ -73,11 +73,11 @@ const NLL_LOSS_OPTIONS = ['reduction', 'weight', 'ignoreIndex'] as const;
 
 export interface NllLossOptions {
   /** 'mean' (the default: divided by the summed weights of the samples' classes), 'sum' or 'none'. */
-  reduction?: Reduction;
+  reduction?: Reduction | undefined;
   /** PyTorch's `weight`: one weight a class (C), a Tensor of the input's dtype or an array; constant. */
-  weight?: Tensor | ArrayLike<number> | null;
+  weight?: Tensor | ArrayLike<number> | null | undefined;
   /** PyTorch's `ignore_index` (default -100): samples with this target add nothing, to the mean's divisor neither. */
-  ignoreIndex?: number;
+  ignoreIndex?: number | undefined;
 }
 
 /**
@@ -147,12 +147,12 @@ export interface CrossEntropyOptions extends NllLossOptions {
    * 'mean' (the default: over the batch; for class indices the sum divided by the summed
    * weights of the samples' classes, as `nllLoss`), 'sum' or 'none' (one loss per sample).
    */
-  reduction?: Reduction;
+  reduction?: Reduction | undefined;
   /**
    * PyTorch's `label_smoothing`, in [0, 1]: the target becomes (1 - s) times itself plus s times
    * the uniform distribution over the C classes (Szegedy et al. 2016). Default 0.
    */
-  labelSmoothing?: number;
+  labelSmoothing?: number | undefined;
 }
 
 /**

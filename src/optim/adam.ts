@@ -3,13 +3,13 @@ import { kernels } from '../kernels/index.js';
 import type { FloatArray } from '../kernels/types.js';
 import { allocate } from '../tensor/tensor.js';
 import { checkOptions, describeValue } from '../describe.js';
-import { checkHyper, Optimizer, type ParamGroupInput } from './optimizer.js';
+import { checkHyper, Optimizer, type Hyperparameters, type ParamGroupInput } from './optimizer.js';
 
 export interface AdamOptions {
-  lr?: number;
-  betas?: [number, number];
-  eps?: number;
-  weightDecay?: number;
+  lr?: number | undefined;
+  betas?: readonly [number, number] | undefined;
+  eps?: number | undefined;
+  weightDecay?: number | undefined;
 }
 
 interface AdamState {
@@ -26,7 +26,7 @@ interface AdamState {
  * The moments have the parameter's dtype, as in PyTorch; `stateDict()` names them
  * `state.<i>.exp_avg`, `state.<i>.exp_avg_sq`, with `state.<i>.step`.
  */
-export class Adam extends Optimizer<Required<AdamOptions>> {
+export class Adam extends Optimizer<Hyperparameters<AdamOptions>> {
   static override readonly displayName: string = 'Adam';
   private readonly state = new Map<Parameter, AdamState>();
 
@@ -61,7 +61,7 @@ export class Adam extends Optimizer<Required<AdamOptions>> {
     }
   }
 
-  protected checkGroup(h: Required<AdamOptions>, where: string): void {
+  protected checkGroup(h: Hyperparameters<AdamOptions>, where: string): void {
     checkHyper(where, 'learning rate', h.lr);
     checkHyper(where, 'epsilon', h.eps);
     checkHyper(where, 'weight_decay', h.weightDecay);

@@ -4,8 +4,14 @@ import { formatShape, sameShape } from '../tensor/shape.js';
 import type { FloatArray } from '../kernels/types.js';
 import { checkOptions, describeValue, isIterable } from '../describe.js';
 
+/**
+ * An optimizer's hyperparameters, every one present, from its options type (whose fields are
+ * optional and may be undefined, meaning the default).
+ */
+export type Hyperparameters<O> = { [K in keyof O]-?: Exclude<O[K], undefined> };
+
 /** A parameter group as given to an optimizer: its parameters and the options that differ from the defaults. */
-export type ParamGroupInput<H> = { params: Iterable<Parameter> } & Partial<H>;
+export type ParamGroupInput<H> = { params: Iterable<Parameter> } & { [K in keyof H]?: H[K] | undefined };
 
 /**
  * A parameter group as the optimizer holds it: parameters and every hyperparameter. The
@@ -62,7 +68,9 @@ export abstract class Optimizer<H extends object = object> {
         seen.add(p);
       }
       checkOptions(where, input, ['params', ...Object.keys(defaults)]);
-      const group = { ...defaults, ...input, params: groupParams } as ParamGroup<H>;
+      // An option given as undefined takes the default, as in the constructors' options.
+      const given = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+      const group = { ...defaults, ...given, params: groupParams } as ParamGroup<H>;
       this.checkGroup(group, where);
       return group;
     });

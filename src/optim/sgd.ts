@@ -3,14 +3,14 @@ import { kernels } from '../kernels/index.js';
 import type { FloatArray } from '../kernels/types.js';
 import { allocate } from '../tensor/tensor.js';
 import { checkOptions } from '../describe.js';
-import { checkHyper, Optimizer, type ParamGroupInput } from './optimizer.js';
+import { checkHyper, Optimizer, type Hyperparameters, type ParamGroupInput } from './optimizer.js';
 
 export interface SGDOptions {
   lr: number;
-  momentum?: number;
-  dampening?: number;
-  weightDecay?: number;
-  nesterov?: boolean;
+  momentum?: number | undefined;
+  dampening?: number | undefined;
+  weightDecay?: number | undefined;
+  nesterov?: boolean | undefined;
 }
 
 /**
@@ -23,7 +23,7 @@ export interface SGDOptions {
  * `state.<i>.momentum_buffer`.
  * @example const opt = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
  */
-export class SGD extends Optimizer<Required<SGDOptions>> {
+export class SGD extends Optimizer<Hyperparameters<SGDOptions>> {
   static override readonly displayName: string = 'SGD';
   private readonly buffers = new Map<Parameter, FloatArray>();
 
@@ -56,7 +56,7 @@ export class SGD extends Optimizer<Required<SGDOptions>> {
     }
   }
 
-  protected checkGroup(h: Required<SGDOptions>, where: string): void {
+  protected checkGroup(h: Hyperparameters<SGDOptions>, where: string): void {
     if (h.lr === undefined) throw new TypeError(`${where}: parameter group didn't specify a value of required optimization parameter lr`);
     checkHyper(where, 'learning rate', h.lr);
     checkHyper(where, 'momentum', h.momentum);

@@ -52,9 +52,9 @@ const TENSOR_OPTIONS = ['dtype', 'requiresGrad'] as const;
 
 export interface TensorOptions {
   /** Element type, `float32` by default. */
-  dtype?: DType;
+  dtype?: DType | undefined;
   /** Record operations on this tensor so `backward` can compute `.grad` for it. */
-  requiresGrad?: boolean;
+  requiresGrad?: boolean | undefined;
 }
 
 /** Nested arrays of numbers, as in `tensor([[1, 2], [3, 4]])`. */
@@ -444,7 +444,7 @@ export function ones(...args: ShapeArgs<TensorOptions>): Tensor {
 
 export interface RandomOptions extends TensorOptions {
   /** The generator to draw from (default: the global one, see `manualSeed`). */
-  rng?: RNG;
+  rng?: RNG | undefined;
 }
 
 /** Standard normal samples, like `torch.randn`, from a seeded generator; the shape as in `zeros`. */
