@@ -2,7 +2,7 @@
 // from an ES module and from CommonJS. Runs the built dist/ that `npm install` makes.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -94,4 +94,10 @@ test("the published types (dist/src/*.d.ts) in a strict consumer: exactOptionalP
   } catch (err) {
     assert.fail(`tsc reports:\n${(err as { stdout: string }).stdout}`);
   }
+});
+
+test('the source maps carry their sources (the package ships dist/ only: a stack trace or a debugger finds the TypeScript)', { skip: !built && 'dist/ not built: run npm run build' }, () => {
+  const map = JSON.parse(readFileSync(join(root, 'dist/src/nn/batchnorm.js.map'), 'utf8')) as { sources: string[]; sourcesContent?: string[] };
+  assert.equal(map.sourcesContent?.length, map.sources.length);
+  assert.match(map.sourcesContent![0]!, /export class BatchNorm/);
 });
