@@ -42,7 +42,9 @@ export interface LoadStateDictOptions {
  * holding a `Parameter` are parameters, and fields named by `registerBuffer` are buffers
  * (state that is saved but not trained, such as BatchNorm's running statistics). State dict
  * keys derive mechanically from that tree and the field names in snake_case, so they are
- * PyTorch's own: `0.weight`, `features.1.running_var`.
+ * PyTorch's own: `0.weight`, `features.1.running_var`. JavaScript's `#private` fields cannot
+ * be read this way: a layer or parameter held in one is not trained, saved or moved by
+ * `to()`; use TypeScript's `private` (an ordinary field) for those.
  */
 export abstract class Module {
   static readonly displayName: string = 'Module';
