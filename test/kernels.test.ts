@@ -743,6 +743,18 @@ describe('wasm runtime', () => {
     assert.deepEqual(outs[2], outs[0]);
   });
 
+  test('a block that would pass the 4 GiB address space is out of memory (0), not a pointer that wraps onto other tensors', () => {
+    const rt = wasmRuntime!;
+    const before = rt.stats();
+    // What is left of the address space, and a little more: nothing is grown, top stays.
+    assert.equal(rt.alloc(2 ** 32 - before.top + 64), 0);
+    assert.equal(rt.alloc(2 ** 33), 0);
+    assert.deepEqual([rt.stats().top, rt.stats().memoryBytes], [before.top, before.memoryBytes]);
+    const p = rt.alloc(4000);
+    assert.ok(p > 0 && p + 4000 <= rt.stats().memoryBytes, 'ordinary blocks still come');
+    rt.free(p);
+  });
+
   test('tensor storage lives in wasm memory; reused blocks come back zeroed', () => {
     const rt = wasmRuntime!;
     const saved = getBackend();

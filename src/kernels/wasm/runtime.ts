@@ -194,6 +194,9 @@ export class WasmRuntime {
       this.blockSize.set(p, size); // an existing key: updated in place, the map does not churn
       return p;
     }
+    // Past the 4 GiB address space a block would wrap around onto the control block and the
+    // first tensors (other models' weights): out of memory instead, and the caller falls back.
+    if (this.top + size > MAX_PAGES * PAGE) return 0;
     const need = this.top + size - this.memory.buffer.byteLength;
     if (need > 0) {
       try {
@@ -204,6 +207,7 @@ export class WasmRuntime {
         return 0;
       }
       if (this.shared) this.ownBuffers.add(this.memory.buffer);
+      if (this.top + size > this.memory.buffer.byteLength) return 0; // grew, but not enough
     }
     const p = this.top;
     this.top += size;
