@@ -91,7 +91,36 @@ describe('checkpoints and --resume', () => {
     t.step();
     saveRun(dir, t, data);
     writeFileSync(opt, optAtStep2);
-    assert.throws(() => resumeRun(dir, config, data), new RegExp(`${opt.replace(/[.]/g, '\\.')}: optimizer state is from step 2, the model from step 3`));
+    assert.throws(() => resumeRun(dir, config, data), new RegExp(`${opt.replace(/[.]/g, '\\.')}: optimizer state is from step 2 and step 2 in the previous file, the model from step 3`));
+  });
+
+  test('a process stopped between writing the optimizer and the model (Ctrl-C) resumes from the last complete pair', () => {
+    const config = small({ optimizer: 'sgd', momentum: 0.9, lr: 0.1, bn: 'before', name: 'interrupted' });
+    const straight = run(config, data);
+    const t = createMlpTrainer(config, data);
+    t.evaluate();
+    const steps = (k: number) => {
+      for (let i = 0; i < k; i++) {
+        t.step();
+        if (t.stepsDone % config.evalEvery === 0) t.evaluate();
+      }
+    };
+    steps(8);
+    saveRun(dir, t, data);
+    const paths = checkpointPaths(dir, config.name);
+    const modelAt8 = readFileSync(paths.model);
+    steps(8);
+    saveRun(dir, t, data);
+    writeFileSync(paths.model, modelAt8); // what a kill after the optimizer's rename leaves: the model of step 8
+    const resumed = resumeRun(dir, config, data);
+    assert.equal(resumed?.stepsDone, 8);
+    const metrics = run(config, data, {}, resumed!);
+    assert.deepEqual(metrics.curve.map((p) => [p.step, p.testAccuracy, p.loss]), straight.curve.map((p) => [p.step, p.testAccuracy, p.loss]));
+    // Resumed from the previous file, the next save must not move step 16's optimizer file over it.
+    const again = resumeRun(dir, config, data)!;
+    again.step();
+    saveRun(dir, again, data);
+    assert.equal(loadSafetensors(paths.previousOptimizer).metadata.step, '8');
   });
 
   test('a corrupt or hand-edited progress or config record is an error naming the file and the key; nothing is overwritten', () => {

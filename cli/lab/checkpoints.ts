@@ -7,10 +7,13 @@
  *                                              Adam moments), keys as in PyTorch's optimizer
  *                                              state_dict: `state.<i>.momentum_buffer`, `state.<i>.exp_avg`, ...
  *
- * Both are written atomically, the optimizer first; each records the step, and a resume checks
- * that the two agree. The batch order is not saved: it is replayed from the seed.
+ * Both are written atomically, the optimizer first; each records the step, and a resume takes
+ * the optimizer state of the model's step. A save first moves the optimizer file of the last
+ * complete pair to `<run>.optimizer.previous.safetensors`, so that a process killed between the
+ * two writes (Ctrl-C: training is synchronous) leaves a model whose optimizer state is still
+ * there. The batch order is not saved: it is replayed from the seed.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { saveCheckpoint } from '../../src/io/checkpoint.js';
 import { loadSafetensors, saveSafetensors } from '../../src/io/safetensors.js';
@@ -41,10 +44,13 @@ export function runSlug(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-|-$/g, '');
 }
 
-export function checkpointPaths(dir: string, name: string): { model: string; optimizer: string } {
+export function checkpointPaths(dir: string, name: string): { model: string; optimizer: string; previousOptimizer: string } {
   const base = join(dir, 'checkpoints', runSlug(name));
-  return { model: `${base}.safetensors`, optimizer: `${base}.optimizer.safetensors` };
+  return { model: `${base}.safetensors`, optimizer: `${base}.optimizer.safetensors`, previousOptimizer: `${base}.optimizer.previous.safetensors` };
 }
+
+/** Trainers whose files on disk are a complete model/optimizer pair (saved or resumed by this process). */
+const savedPair = new WeakSet<MlpTrainer>();
 
 /** Saves a run: optimizer state first, then the model with config and progress (both atomic). */
 export function saveRun(dir: string, trainer: MlpTrainer, data: MlpData): string {
@@ -52,11 +58,14 @@ export function saveRun(dir: string, trainer: MlpTrainer, data: MlpData): string
   mkdirSync(join(dir, 'checkpoints'), { recursive: true });
   const progress = trainer.progress();
   const step = String(progress.stepsDone);
+  // The last complete pair's optimizer state stays until the new model is written.
+  if (savedPair.has(trainer) && existsSync(paths.optimizer)) renameSync(paths.optimizer, paths.previousOptimizer);
   saveSafetensors(paths.optimizer, trainer.optimizer.stateDict(), { step });
   saveCheckpoint(paths.model, trainer.model, {
     step, dataset: trainer.config.dataset, [CONFIG_KEY]: JSON.stringify(trainer.config), [PROGRESS_KEY]: JSON.stringify(progress),
     [DATA_KEY]: dataFingerprint(data),
   });
+  savedPair.add(trainer);
   return paths.model;
 }
 
@@ -98,15 +107,22 @@ export function resumeRun(dir: string, config: MlpConfig, data: MlpData): MlpTra
   if (meta[DATA_KEY] !== undefined && meta[DATA_KEY] !== fingerprint) {
     throw new Error(`${paths.model}: cannot resume: the checkpoint was trained on ${meta[DATA_KEY]}, this run has ${fingerprint} (use the same --limit and --data, or drop --resume to start over)`);
   }
-  const optimizer = existsSync(paths.optimizer) ? loadSafetensors(paths.optimizer) : null;
-  if (!optimizer) throw new Error(`${paths.optimizer}: missing (the optimizer state saved with ${paths.model})`);
-  if (optimizer.metadata.step !== meta.step) {
-    throw new Error(`${paths.optimizer}: optimizer state is from step ${optimizer.metadata.step}, the model from step ${meta.step}; the checkpoint is inconsistent`);
+  // The optimizer state of the model's step: the current file, or the previous one when the
+  // process stopped between writing the optimizer and the model.
+  const candidates = [paths.optimizer, paths.previousOptimizer].filter((p) => existsSync(p));
+  if (candidates.length === 0) throw new Error(`${paths.optimizer}: missing (the optimizer state saved with ${paths.model})`);
+  const loaded = candidates.map((p) => ({ path: p, file: loadSafetensors(p) }));
+  const match = loaded.find((c) => c.file.metadata.step === meta.step);
+  if (!match) {
+    const steps = loaded.map((c) => (c.path === paths.optimizer ? `step ${c.file.metadata.step}` : `step ${c.file.metadata.step} in the previous file`));
+    throw new Error(`${paths.optimizer}: optimizer state is from ${steps.join(' and ')}, the model from step ${meta.step}; the checkpoint is inconsistent`);
   }
+  const optimizer = match.file;
+  const optimizerPath = match.path;
   // The step that diverged made no update; every other one filled the state of every parameter.
   const updates = progress.stepsDone - (progress.diverged ? 1 : 0);
-  if (updates > 0 && (config.optimizer === 'adam' || config.momentum > 0) && Object.keys(optimizer.tensors).length === 0) {
-    throw new Error(`${paths.optimizer}: holds no optimizer state, but the run has made ${updates} updates with ${config.optimizer === 'adam' ? 'Adam' : 'SGD momentum'}; the checkpoint is incomplete`);
+  if (updates > 0 && (config.optimizer === 'adam' || config.momentum > 0) && !Object.keys(optimizer.tensors).some((k) => k.startsWith('state.'))) {
+    throw new Error(`${optimizerPath}: holds no optimizer state, but the run has made ${updates} updates with ${config.optimizer === 'adam' ? 'Adam' : 'SGD momentum'}; the checkpoint is incomplete`);
   }
   if (progress.stepsDone > config.steps) {
     throw new Error(`${paths.model}: cannot resume: the checkpoint has trained ${progress.stepsDone} steps, this run asks for ${config.steps} (--steps may grow, not shrink)`);
@@ -124,7 +140,9 @@ export function resumeRun(dir: string, config: MlpConfig, data: MlpData): MlpTra
   try {
     trainer.optimizer.loadStateDict(optimizer.tensors);
   } catch (e) {
-    throw new Error(`${paths.optimizer}: ${(e as Error).message}`);
+    throw new Error(`${optimizerPath}: ${(e as Error).message}`);
   }
+  // The files are a complete pair again when the optimizer state came from the current file.
+  if (optimizerPath === paths.optimizer) savedPair.add(trainer);
   return trainer;
 }
