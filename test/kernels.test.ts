@@ -755,6 +755,25 @@ describe('wasm runtime', () => {
     rt.free(p);
   });
 
+  test('varying sizes reuse free blocks up to twice as large instead of growing memory for every size (a service with varying batch sizes)', () => {
+    const rt = wasmRuntime!;
+    const rng = new RNG(1);
+    const { top, tensorBytes } = rt.stats();
+    let largest = 0;
+    for (let i = 0; i < 2000; i++) {
+      const n = 2000 + Math.floor(rng.uniform() * 200000);
+      largest = Math.max(largest, n * 4);
+      const a = rt.allocate(true, n);
+      const b = rt.allocate(true, 6400 * (1 + Math.floor(rng.uniform() * 32)));
+      assert.ok(rt.owns(a) && rt.owns(b));
+      rt.release(a);
+      rt.release(b);
+    }
+    // Exact size classes only: 20 MB here (166 blocks); with the larger ones reused: 4.7 MB.
+    assert.ok(rt.stats().top - top < 8 * largest, `memory grew ${rt.stats().top - top} bytes for blocks of at most ${largest}`);
+    assert.equal(rt.stats().tensorBytes, tensorBytes, 'the budget counts what is live, by the blocks given out');
+  });
+
   test('tensor storage lives in wasm memory; reused blocks come back zeroed', () => {
     const rt = wasmRuntime!;
     const saved = getBackend();
@@ -795,7 +814,6 @@ describe('wasm runtime', () => {
   test('backward releases every intermediate gradient: what it keeps is exactly the leaves\' gradients', () => {
     const saved = getBackend();
     setBackend('wasm');
-    // Sizes that are multiples of 16 floats, so each block is exactly its tensor's bytes.
     const rng = new RNG(5);
     const leaf = (shape: number[]) => tensor(Array.from({ length: shape.reduce((p, q) => p * q) }, () => rng.normal()), shape, { requiresGrad: true });
     const x = leaf([8, 32]), w1 = leaf([16, 32]), b1 = leaf([16]), w2 = leaf([16, 16]), b2 = leaf([16]);
@@ -805,7 +823,9 @@ describe('wasm runtime', () => {
     const kept = wasmRuntime!.stats().tensorBytes - before;
     const leaves = [x, w1, b1, w2, b2];
     assert.ok(leaves.every((t) => t.grad && wasmRuntime!.owns(t.grad.data)));
-    assert.equal(kept, leaves.reduce((s, t) => s + 4 * t.size, 0));
+    // Each gradient's block: its bytes, or a free block up to twice as large that served it.
+    assert.equal(kept, leaves.reduce((s, t) => s + wasmRuntime!.blockBytes(t.grad!.data), 0));
+    assert.ok(leaves.every((t) => wasmRuntime!.blockBytes(t.grad!.data) >= 4 * t.size && wasmRuntime!.blockBytes(t.grad!.data) <= 8 * t.size));
     // And the gradients are right: the same graph in float64 on the reference kernels.
     setBackend('ref');
     const d = (t: Tensor) => tensor(Array.from(t.data), [...t.shape], { dtype: 'float64', requiresGrad: true });

@@ -194,6 +194,15 @@ export class WasmRuntime {
       this.blockSize.set(p, size); // an existing key: updated in place, the map does not churn
       return p;
     }
+    // None of this class free: a free block up to twice as large serves before memory grows
+    // (every batch size would otherwise take fresh memory; it returns to its own class).
+    let larger = 0;
+    for (const [c, l] of this.freeLists) if (c > size && c <= 2 * size && l.length > 0 && (larger === 0 || c < larger)) larger = c;
+    if (larger !== 0) {
+      const p = this.freeLists.get(larger)!.pop()!;
+      this.blockSize.set(p, larger);
+      return p;
+    }
     // Past the 4 GiB address space a block would wrap around onto the control block and the
     // first tensors (other models' weights): out of memory instead, and the caller falls back.
     if (this.top + size > MAX_PAGES * PAGE) return 0;
@@ -241,7 +250,7 @@ export class WasmRuntime {
       if (p !== 0) {
         const arr = float32 ? new Float32Array(this.memory.buffer, p, size) : new Float64Array(this.memory.buffer, p, size);
         if (zero && p < fresh) arr.fill(0); // a reused block; fresh memory is zero already
-        this.tensorBytes += bytes;
+        this.tensorBytes += this.blockSize.get(p)!; // the block's own size: a larger free one may serve
         this.registry?.register(arr, p, arr);
         return arr;
       }
@@ -264,6 +273,11 @@ export class WasmRuntime {
     if (!this.registry.unregister(a)) return;
     this.tensorBytes -= size;
     this.free(p);
+  }
+
+  /** The size of the block an array from `allocate` occupies (0 for other arrays): what the budget counts for it. */
+  blockBytes(a: ArrayBufferView): number {
+    return this.owns(a) ? Math.max(0, this.blockSize.get(a.byteOffset) ?? 0) : 0;
   }
 
   /** Whether `a` lives in this runtime's memory (then its pointer is `a.byteOffset`). */
