@@ -198,8 +198,8 @@ export function crossEntropy(logits: Tensor, target: Targets, options: Reduction
   if (labelSmoothing === 0) return nll;
   // The cross-entropy against the uniform distribution, -(1/C) sum_c w[c] log p[c], reduced as nll is.
   const idx = targetIndices(target, n, classes, ignoreIndex);
-  const kept = new Tensor(allocate(dtype, n).map((_, i) => (idx[i] < 0 ? 0 : 1)), [n], dtype);
-  const uniform = mul(neg(sum(wTensor ? mul(logProbs, wTensor) : logProbs, 1)), kept);
+  const perSample = neg(sum(wTensor ? mul(logProbs, wTensor) : logProbs, 1));
+  const uniform = idx.some((v) => v < 0) ? mul(perSample, new Tensor(allocate(dtype, n).map((_, i) => (idx[i] < 0 ? 0 : 1)), [n], dtype)) : perSample;
   let divisor = 0;
   for (let i = 0; i < n; i++) if (idx[i] >= 0) divisor += w ? w[idx[i]] : 1;
   // Every sample ignored: the mean is 0/0, NaN as in PyTorch, with zero gradients (mul by 1/0 would make them NaN).
