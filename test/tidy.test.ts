@@ -198,7 +198,8 @@ describe('tidy', () => {
       assert.deepEqual(tidied.losses, plain.losses);
       assert.deepEqual(tidied.state, plain.state, 'weights, running statistics and counters');
       // From the second step on, a tidy step holds no more memory than the one before it.
-      for (let s = 2; s < 5; s++) assert.equal(tidied.bytes[s], tidied.bytes[1], `step ${s}`);
+      // (Not always equal: a block of the class may be served by a free one up to twice as large.)
+      for (let s = 2; s < 5; s++) assert.ok(tidied.bytes[s] <= tidied.bytes[1], `step ${s}: ${tidied.bytes[s]} > ${tidied.bytes[1]}`);
       // The model still evaluates after the scopes (nothing it owns was released).
       tidied.model.eval();
       assert.ok(Number.isFinite(tidied.model.forward(x).sum().item()));
@@ -213,13 +214,15 @@ describe('zeroGrad releases gradients nobody has read', () => {
     const opt = new SGD([w], { lr: 0.1 });
     x.matmul(w).sum().backward();
     const oldBlock = w.peekGrad()!.data.byteOffset;
+    const block = rt.blockBytes(w.peekGrad()!.data); // 4 * 32 * 32, or a free block up to twice that
+    assert.ok(block >= 4 * 32 * 32 && block <= 8 * 32 * 32);
     const before = rt.stats().tensorBytes;
     opt.zeroGrad();
-    assert.equal(rt.stats().tensorBytes, before - 4 * 32 * 32, 'released at once');
+    assert.equal(rt.stats().tensorBytes, before - block, 'released at once');
     const loss = x.matmul(w).sum();
     const afterForward = rt.stats().tensorBytes;
     loss.backward();
-    assert.equal(rt.stats().tensorBytes, afterForward + 4 * 32 * 32);
+    assert.equal(rt.stats().tensorBytes, afterForward + rt.blockBytes(w.peekGrad()!.data));
     assert.equal(w.peekGrad()!.data.byteOffset, oldBlock, 'the next gradient took its block');
   }));
 
