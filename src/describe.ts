@@ -30,10 +30,24 @@ export function exactClass<C extends abstract new (...args: never[]) => object>(
   const declared = ctor && Object.hasOwn(ctor, 'savesAs') ? classes.find((Cls) => Cls === ctor.savesAs && value instanceof Cls) : undefined;
   if (declared) return declared;
   const base = classes.find((Cls) => value instanceof Cls) as { displayName?: string; name: string } | undefined;
+  const baseName = base && (base.displayName ?? base.name);
   throw new TypeError(
     `${fn}: cannot ${fn === 'exportOnnx' ? 'export' : 'describe'} ${path} (${className(value)})` +
-      `${base ? `, a subclass of ${base.displayName ?? base.name}: its own code would be lost (unless in eval mode it computes as ${base.displayName ?? base.name}: declare static savesAs = ${base.displayName ?? base.name})` : ''}; supported: ${supported}`,
+      `${baseName ? `, a subclass of ${baseName}: its own code would be lost (unless in eval mode it computes as ${baseName}: declare static savesAs = ${baseName})` : ''}; supported: ${supported}`,
   );
+}
+
+/** PyTorch's snake_case name in this library's camelCase: `weight_decay` -> `weightDecay`. */
+export function camelCase(name: string): string {
+  return name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * The error for optional npm packages that are not installed: `code` 'BATCHNORM_MISSING_PACKAGE'
+ * and the `packages`, so a caller can name every missing one at once.
+ */
+export function missingPackageError(message: string, packages: string[]): Error {
+  return Object.assign(new Error(message), { code: 'BATCHNORM_MISSING_PACKAGE', packages });
 }
 
 /** What a value is, for an error message: 'Array', 'number', 'undefined', 'Float32Array', ... */
@@ -73,7 +87,7 @@ export function checkOptions(where: string, options: unknown, allowed: readonly 
   }
   const unknown = Object.keys(options).find((k) => !allowed.includes(k));
   if (unknown !== undefined) {
-    const camel = unknown.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    const camel = camelCase(unknown);
     const hint = camel !== unknown && allowed.includes(camel) ? ` (did you mean '${camel}'?)` : '';
     throw new TypeError(`${where}: unknown option '${unknown}'${hint}; the options are ${allowed.map((a) => `'${a}'`).join(', ')}`);
   }

@@ -1,5 +1,6 @@
 // Vega-Lite specs for the lab's figures, rendered to SVG in Node (no browser, no canvas).
 import type { CurvePoint, PercentilePoint } from '../../src/experiments/mnistMlp.js';
+import { missingPackageError } from '../../src/describe.js';
 
 export interface NamedCurve {
   name: string;
@@ -18,9 +19,7 @@ export async function chartModules(): Promise<[typeof import('vega'), typeof imp
     return await Promise.all([import('vega'), import('vega-lite')]);
   } catch (e) {
     if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e;
-    throw Object.assign(new Error("the lab draws its charts with the npm packages vega and vega-lite, which are not installed here: run 'npm install vega vega-lite'"), {
-      code: 'BATCHNORM_MISSING_PACKAGE', packages: ['vega', 'vega-lite'],
-    });
+    throw missingPackageError("the lab draws its charts with the npm packages vega and vega-lite, which are not installed here: run 'npm install vega vega-lite'", ['vega', 'vega-lite']);
   }
 }
 

@@ -111,7 +111,11 @@ export function resumeRun(dir: string, config: MlpConfig, data: MlpData): MlpTra
   // process stopped between writing the optimizer and the model.
   const candidates = [paths.optimizer, paths.previousOptimizer].filter((p) => existsSync(p));
   if (candidates.length === 0) throw new Error(`${paths.optimizer}: missing (the optimizer state saved with ${paths.model})`);
-  const loaded = candidates.map((p) => ({ path: p, file: loadSafetensors(p) }));
+  const loaded: { path: string; file: ReturnType<typeof loadSafetensors> }[] = [];
+  for (const p of candidates) {
+    loaded.push({ path: p, file: loadSafetensors(p) }); // the previous file only when the current one does not match
+    if (loaded.at(-1)!.file.metadata.step === meta.step) break;
+  }
   const match = loaded.find((c) => c.file.metadata.step === meta.step);
   if (!match) {
     const steps = loaded.map((c) => (c.path === paths.optimizer ? `step ${c.file.metadata.step}` : `step ${c.file.metadata.step} in the previous file`));

