@@ -194,14 +194,19 @@ export class WasmRuntime {
       this.blockSize.set(p, size); // an existing key: updated in place, the map does not churn
       return p;
     }
-    // None of this class free: a free block up to twice as large serves before memory grows
-    // (every batch size would otherwise take fresh memory; it returns to its own class).
-    let larger = 0;
-    for (const [c, l] of this.freeLists) if (c > size && c <= 2 * size && l.length > 0 && (larger === 0 || c < larger)) larger = c;
-    if (larger !== 0) {
-      const p = this.freeLists.get(larger)!.pop()!;
-      this.blockSize.set(p, larger);
-      return p;
+    // None of this class free: above 64 KiB a free block up to twice as large serves before
+    // memory grows (every batch size would otherwise take fresh memory; it returns to its own
+    // class). At most 16 lookups: the classes there are multiples of `step`.
+    if (size > 65536) {
+      const step = 2 ** (Math.floor(Math.log2(size)) - 3);
+      for (let c = size + step; c <= 2 * size; c += step) {
+        const larger = this.freeLists.get(c);
+        if (larger && larger.length > 0) {
+          const p = larger.pop()!;
+          this.blockSize.set(p, c);
+          return p;
+        }
+      }
     }
     // Past the 4 GiB address space a block would wrap around onto the control block and the
     // first tensors (other models' weights): out of memory instead, and the caller falls back.
