@@ -112,9 +112,14 @@ test('a malformed BATCHNORM_THREADS or BATCHNORM_WASM_MEMORY_MB is an error at i
 // Inputs: float32 data, in wasm memory (allocate) or in an ordinary array (the copy path).
 
 type Where = 'wasm' | 'plain';
+// Arrays made in wasm memory, handed back at the end of each backend's suite: left to the
+// garbage collector, which runs rarely here (the arrays are small objects on V8's heap), they
+// would fill the wasm budget, and later tests would get ordinary arrays.
+const inWasm: Float32Array[] = [];
 function f32(values: ArrayLike<number>, where: Where): Float32Array {
   const a = where === 'wasm' ? (allocate('float32', values.length) as Float32Array) : new Float32Array(values.length);
   a.set(values);
+  if (where === 'wasm') inWasm.push(a);
   return a;
 }
 const f64 = (a: ArrayLike<number>) => Float64Array.from(a);
@@ -545,6 +550,7 @@ for (const backend of BACKENDS) {
     after(() => {
       setBackend(saved.name);
       setNumThreads(saved.threads);
+      for (const a of inWasm.splice(0)) wasmRuntime?.release(a);
     });
 
     const places: Where[] = ['wasm', 'plain'];
@@ -766,7 +772,7 @@ describe('wasm runtime', () => {
       largest = Math.max(largest, 4 * n, 4 * m);
       const a = rt.allocate(true, n);
       const b = rt.allocate(true, m);
-      assert.ok(rt.owns(a) && rt.owns(b));
+      assert.ok(rt.owns(a) && rt.owns(b), `blocks of ${n} and ${m} floats in wasm memory (${JSON.stringify(rt.stats())})`);
       rt.release(a);
       rt.release(b);
     }

@@ -253,7 +253,13 @@ export class WasmRuntime {
       const fresh = this.top;
       const p = this.tensorBytes + bytes <= this.budget ? this.alloc(size * bpe) : 0;
       if (p !== 0) {
-        const arr = float32 ? new Float32Array(this.memory.buffer, p, size) : new Float64Array(this.memory.buffer, p, size);
+        // The buffer object the array is made on is registered here, not only at growth: in
+        // the conformance suite (many growths, worker threads running) arrays came out on a
+        // SharedArrayBuffer object of this memory that growth had not registered, so owns()
+        // said no and every kernel call copied them in and out.
+        const buffer = this.memory.buffer;
+        this.ownBuffers.add(buffer);
+        const arr = float32 ? new Float32Array(buffer, p, size) : new Float64Array(buffer, p, size);
         if (zero && p < fresh) arr.fill(0); // a reused block; fresh memory is zero already
         this.tensorBytes += this.blockSize.get(p)!; // the block's own size: a larger free one may serve
         this.registry?.register(arr, p, arr);
