@@ -472,54 +472,58 @@ function backwardGroup(
 
 // ---------------------------------------------------------------------------------------------
 // BatchNorm, interleaved layout (R, C): channels-last (N, H, W, C) and planar (N, C) with S = 1.
-// Rows outer, channels inner (every cache line read once per pass); per-channel accumulators in
-// a work area: work = [k f32 (C) | a1 f32 (C) | a2 f32 (C) | S1 f64 (C) | S2 f64 (C)].
-// A call handles channels [c0, c1) and rows [r0, r1): channel split for threads (c0, c1 multiples
-// of 4 except the last).
-
-@inline function workK(work: usize, c: i32): usize { return work; }
-@inline function workA1(work: usize, c: i32): usize { return work + (<usize>c << 2); }
-@inline function workA2(work: usize, c: i32): usize { return work + (<usize>c << 3); }
-@inline function workS1(work: usize, c: i32): usize { return work + <usize>c * 12; }
-@inline function workS2(work: usize, c: i32): usize { return work + <usize>c * 20; }
+// Every pass walks rows [r0, r1) in memory order, all channels of a row together: threads split
+// rows, never channels (a channel split has every thread stream the whole tensor, and with few
+// channels two threads write the same cache lines). A part writes partial sums per channel
+// (float64) to its own area; the caller adds the parts up in order. The split depends only on
+// the shape, so results do not depend on the thread count.
 
 const ROWBLOCK: i32 = 16;
 
-// Adds sums over rows [r0, r1) of (x - k) and (x - k)^2 (or of dy and dy * (x - mHi - mLo) when
-// dy != 0, where k arrays hold mHi and the a2 array mLo... see callers) into S1/S2, per channel.
-function rowSums(x: usize, dy: usize, c: i32, r0: i32, r1: i32, c0: i32, c1: i32, work: usize, lo: usize): void {
-  const kp = workK(work, c), a1p = workA1(work, c), a2p = workA2(work, c);
-  const s1p = workS1(work, c), s2p = workS2(work, c);
-  const rowBytes = <usize>c << 2;
-  const cv1 = c0 + ((c1 - c0) & ~3);
+/**
+ * Partial sums over rows [r0, r1) for every channel, into acc (float64 S1 (C) | S2 (C),
+ * overwritten). Float32 accumulators per block of ROWBLOCK rows (blk: 8 C bytes), each block
+ * added in float64 (as the planar kernels' blocks).
+ * grad 0: S1 = sum (x - k), S2 = sum (x - k)^2; grad 1: S1 = sum dy, S2 = sum dy * (x - k).
+ * k: float32 (C), a shift near the mean (statistics) or the mean's float32 part (gradient).
+ */
+export function bnRowSums(x: usize, dy: usize, c: i32, r0: i32, r1: i32, k: usize, acc: usize, blk: usize, grad: i32): void {
+  if (grad) rowSums(x, dy, c, r0, r1, k, acc, blk, 1);
+  else rowSums(x, dy, c, r0, r1, k, acc, blk, 0);
+}
+
+@inline function rowSums(x: usize, dy: usize, c: i32, r0: i32, r1: i32, k: usize, acc: usize, blk: usize, grad: i32): void {
+  const cb = <usize>c << 2;
+  const a1p = blk, a2p = blk + cb;
+  const s1p = acc, s2p = acc + (<usize>c << 3);
+  const cv = c & ~3;
+  for (let ch = 0; ch < c; ch++) {
+    store<f64>(s1p + (<usize>ch << 3), 0);
+    store<f64>(s2p + (<usize>ch << 3), 0);
+  }
   for (let rb = r0; rb < r1; rb += ROWBLOCK) {
     const re = rb + ROWBLOCK < r1 ? rb + ROWBLOCK : r1;
-    for (let ch = c0; ch < c1; ch++) {
-      store<f32>(a1p + (<usize>ch << 2), 0);
-      store<f32>(a2p + (<usize>ch << 2), 0);
-    }
+    memory.fill(blk, 0, cb << 1);
     for (let r = rb; r < re; r++) {
-      const px = x + <usize>r * rowBytes;
-      const pg = dy + <usize>r * rowBytes;
-      let ch = c0;
-      for (; ch < cv1; ch += 4) {
+      const px = x + <usize>r * cb;
+      const pg = dy + <usize>r * cb;
+      let ch = 0;
+      for (; ch < cv; ch += 4) {
         const o = <usize>ch << 2;
-        let d = f32x4.sub(v128.load(px + o), v128.load(kp + o));
-        if (lo) d = f32x4.sub(d, v128.load(lo + o));
-        const g = dy ? v128.load(pg + o) : d;
+        const d = f32x4.sub(v128.load(px + o), v128.load(k + o));
+        const g = grad ? v128.load(pg + o) : d;
         v128.store(a1p + o, f32x4.add(v128.load(a1p + o), g));
         v128.store(a2p + o, f32x4.add(v128.load(a2p + o), f32x4.mul(g, d)));
       }
-      for (; ch < c1; ch++) {
+      for (; ch < c; ch++) {
         const o = <usize>ch << 2;
-        let d = load<f32>(px + o) - load<f32>(kp + o);
-        if (lo) d -= load<f32>(lo + o);
-        const g = dy ? load<f32>(pg + o) : d;
+        const d = load<f32>(px + o) - load<f32>(k + o);
+        const g = grad ? load<f32>(pg + o) : d;
         store<f32>(a1p + o, load<f32>(a1p + o) + g);
         store<f32>(a2p + o, load<f32>(a2p + o) + g * d);
       }
     }
-    for (let ch = c0; ch < c1; ch++) {
+    for (let ch = 0; ch < c; ch++) {
       const o4 = <usize>ch << 2, o8 = <usize>ch << 3;
       store<f64>(s1p + o8, load<f64>(s1p + o8) + <f64>load<f32>(a1p + o4));
       store<f64>(s2p + o8, load<f64>(s2p + o8) + <f64>load<f32>(a2p + o4));
@@ -528,127 +532,180 @@ function rowSums(x: usize, dy: usize, c: i32, r0: i32, r1: i32, c0: i32, c1: i32
 }
 
 /**
- * Training forward, interleaved layout, channels [c0, c1) over all rows. params: 3 float32 arrays
- * of size C (mean hi, scale, shift: see storeAffine), filled here and used to normalise.
+ * Partial sums over rows [r0, r1) in float64 (counts under EXACT_COUNT), into acc as in
+ * bnRowSums; m: float64 (C). what 0: S1 = sum x; 1: S1 = sum (x - m)^2;
+ * 2: S1 = sum dy, S2 = sum dy * (x - m).
  */
-export function bnTrainRows(
-  x: usize, y: usize, rows: i32, c: i32, weight: usize, bias: usize, eps: f64,
-  mean: usize, invStd: usize, variance: usize, work: usize, params: usize, c0: i32, c1: i32,
-): void {
-  const kp = workK(work, c), s1p = workS1(work, c), s2p = workS2(work, c);
-  const rowBytes = <usize>c << 2;
-  const count = <f64>rows;
-  if (count < EXACT_COUNT) {
-    rowStatsExact(x, rows, c, c0, c1, s1p, s2p);
-    // S1 holds the mean, S2 the variance: the shift k = 0 and mu1 = mean below would cancel, so
-    // finish here.
-    finishRows(x, y, rows, c, weight, bias, eps, mean, invStd, variance, params, c0, c1, s1p, s2p);
-    return;
-  }
-  // Shift per channel: the mean of the first (up to) 16 rows.
-  const first = rows < ROWBLOCK ? rows : ROWBLOCK;
-  for (let ch = c0; ch < c1; ch++) {
-    let k0: f64 = 0;
-    for (let r = 0; r < first; r++) k0 += <f64>load<f32>(x + <usize>r * rowBytes + (<usize>ch << 2));
-    store<f32>(kp + (<usize>ch << 2), <f32>(k0 / <f64>first));
-  }
-  for (let pass = 0; pass < 2; pass++) {
-    for (let ch = c0; ch < c1; ch++) {
-      store<f64>(s1p + (<usize>ch << 3), 0);
-      store<f64>(s2p + (<usize>ch << 3), 0);
+export function bnRowSumsExact(x: usize, dy: usize, c: i32, r0: i32, r1: i32, m: usize, acc: usize, what: i32): void {
+  // One loop per kind (what is a constant in each inlined copy: no branch in the loops).
+  memory.fill(acc, 0, <usize>c << 4);
+  if (what == 0) rowSumsExact(x, dy, c, r0, r1, m, acc, 0);
+  else if (what == 1) rowSumsExact(x, dy, c, r0, r1, m, acc, 1);
+  else rowSumsExact(x, dy, c, r0, r1, m, acc, 2);
+}
+
+@inline function rowSumsExact(x: usize, dy: usize, c: i32, r0: i32, r1: i32, m: usize, acc: usize, what: i32): void {
+  const cb = <usize>c << 2;
+  const s1p = acc, s2p = acc + (<usize>c << 3);
+  const cv = c & ~3;
+  for (let r = r0; r < r1; r++) {
+    const px = x + <usize>r * cb, pg = dy + <usize>r * cb;
+    let ch = 0;
+    for (; ch < cv; ch += 4) {
+      const o = <usize>ch << 2, o8 = <usize>ch << 3;
+      const xv = v128.load(px + o);
+      let xl = f64x2.promote_low_f32x4(xv), xh = f64x2.promote_low_f32x4(v128.shuffle<f32>(xv, xv, 2, 3, 0, 1));
+      if (what == 0) {
+        v128.store(s1p + o8, f64x2.add(v128.load(s1p + o8), xl));
+        v128.store(s1p + o8, f64x2.add(v128.load(s1p + o8, 16), xh), 16);
+        continue;
+      }
+      xl = f64x2.sub(xl, v128.load(m + o8));
+      xh = f64x2.sub(xh, v128.load(m + o8, 16));
+      if (what == 1) {
+        v128.store(s1p + o8, f64x2.add(v128.load(s1p + o8), f64x2.mul(xl, xl)));
+        v128.store(s1p + o8, f64x2.add(v128.load(s1p + o8, 16), f64x2.mul(xh, xh)), 16);
+        continue;
+      }
+      const gv = v128.load(pg + o);
+      const gl = f64x2.promote_low_f32x4(gv), gh = f64x2.promote_low_f32x4(v128.shuffle<f32>(gv, gv, 2, 3, 0, 1));
+      v128.store(s1p + o8, f64x2.add(v128.load(s1p + o8), gl));
+      v128.store(s1p + o8, f64x2.add(v128.load(s1p + o8, 16), gh), 16);
+      v128.store(s2p + o8, f64x2.add(v128.load(s2p + o8), f64x2.mul(gl, xl)));
+      v128.store(s2p + o8, f64x2.add(v128.load(s2p + o8, 16), f64x2.mul(gh, xh)), 16);
     }
-    rowSums(x, 0, c, 0, rows, c0, c1, work, 0);
+    for (; ch < c; ch++) {
+      const o = <usize>ch << 2, o8 = <usize>ch << 3;
+      let d = <f64>load<f32>(px + o);
+      if (what == 0) {
+        store<f64>(s1p + o8, load<f64>(s1p + o8) + d);
+        continue;
+      }
+      d -= load<f64>(m + o8);
+      if (what == 1) {
+        store<f64>(s1p + o8, load<f64>(s1p + o8) + d * d);
+        continue;
+      }
+      const g = <f64>load<f32>(pg + o);
+      store<f64>(s1p + o8, load<f64>(s1p + o8) + g);
+      store<f64>(s2p + o8, load<f64>(s2p + o8) + g * d);
+    }
+  }
+}
+
+/** Adds the parts' partial sums (2 C float64 each, 16 C bytes apart) into the first, in part order. */
+export function bnAddParts(acc: usize, parts: i32, c: i32): void {
+  const len = <usize>c << 1;
+  for (let t = 1; t < parts; t++) {
+    const src = acc + <usize>t * (len << 3);
+    for (let i: usize = 0; i < len; i++) store<f64>(acc + (i << 3), load<f64>(acc + (i << 3)) + load<f64>(src + (i << 3)));
+  }
+}
+
+/** out = S1 / count per channel (float64, C): a mean, or a variance from squared deviations. */
+export function bnRowsMean(acc: usize, c: i32, count: f64, out: usize): void {
+  for (let ch = 0; ch < c; ch++) store<f64>(out + (<usize>ch << 3), load<f64>(acc + (<usize>ch << 3)) / count);
+}
+
+/**
+ * After shifted sums (bnRowSums, statistics): when some channel's shift proves far from its
+ * mean (m2 > 4 var: the sums about it cancelled) and `retry` is 1, moves every shift k by the
+ * mean found and returns 1 (sum again). Else writes mean = k + mu1 and variance = m2 - mu1^2
+ * (float64, C) into m and v, and returns 0.
+ */
+export function bnRowsShifted(acc: usize, c: i32, count: f64, k: usize, m: usize, v: usize, retry: i32): i32 {
+  const s2p = acc + (<usize>c << 3);
+  if (retry) {
     let redo = false;
-    for (let ch = c0; ch < c1; ch++) {
-      const mu1 = load<f64>(s1p + (<usize>ch << 3)) / count;
+    for (let ch = 0; ch < c; ch++) {
+      const mu1 = load<f64>(acc + (<usize>ch << 3)) / count;
       const m2 = load<f64>(s2p + (<usize>ch << 3)) / count;
-      if (pass == 0 && m2 > 4 * (m2 - mu1 * mu1)) redo = true;
+      if (m2 > 4 * (m2 - mu1 * mu1)) redo = true;
     }
     if (redo) {
-      // A shift far from the mean: shift again by the mean found and redo (see channelStatsPlanar).
-      for (let ch = c0; ch < c1; ch++) {
+      for (let ch = 0; ch < c; ch++) {
         const o4 = <usize>ch << 2;
-        store<f32>(kp + o4, <f32>(<f64>load<f32>(kp + o4) + load<f64>(s1p + (<usize>ch << 3)) / count));
+        store<f32>(k + o4, <f32>(<f64>load<f32>(k + o4) + load<f64>(acc + (<usize>ch << 3)) / count));
       }
-      continue;
+      return 1;
     }
-    break;
   }
-  for (let ch = c0; ch < c1; ch++) {
-    const o4 = <usize>ch << 2, o8 = <usize>ch << 3;
-    const mu1 = load<f64>(s1p + o8) / count;
-    store<f64>(s2p + o8, load<f64>(s2p + o8) / count - mu1 * mu1);
-    store<f64>(s1p + o8, <f64>load<f32>(kp + o4) + mu1);
+  for (let ch = 0; ch < c; ch++) {
+    const o8 = <usize>ch << 3;
+    const mu1 = load<f64>(acc + o8) / count;
+    store<f64>(v + o8, load<f64>(s2p + o8) / count - mu1 * mu1);
+    store<f64>(m + o8, <f64>load<f32>(k + (<usize>ch << 2)) + mu1);
   }
-  finishRows(x, y, rows, c, weight, bias, eps, mean, invStd, variance, params, c0, c1, s1p, s2p);
+  return 0;
 }
 
-// Exact float64 two-pass statistics, interleaved layout: S1 = mean, S2 = biased variance.
-// Four channels per step: their float32 values promoted to two float64 pairs.
-function rowStatsExact(x: usize, rows: i32, c: i32, c0: i32, c1: i32, s1p: usize, s2p: usize): void {
-  const rowBytes = <usize>c << 2;
-  const cv1 = c0 + ((c1 - c0) & ~3);
-  for (let ch = c0; ch < c1; ch++) {
-    store<f64>(s1p + (<usize>ch << 3), 0);
-    store<f64>(s2p + (<usize>ch << 3), 0);
-  }
-  for (let pass = 0; pass < 2; pass++) {
-    const acc = pass == 0 ? s1p : s2p;
-    for (let r = 0; r < rows; r++) {
-      const px = x + <usize>r * rowBytes;
-      let ch = c0;
-      for (; ch < cv1; ch += 4) {
-        const v = v128.load(px + (<usize>ch << 2));
-        const o8 = <usize>ch << 3;
-        let lo = f64x2.promote_low_f32x4(v), hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
-        if (pass == 1) {
-          lo = f64x2.sub(lo, v128.load(s1p + o8));
-          hi = f64x2.sub(hi, v128.load(s1p + o8, 16));
-          lo = f64x2.mul(lo, lo);
-          hi = f64x2.mul(hi, hi);
-        }
-        v128.store(acc + o8, f64x2.add(v128.load(acc + o8), lo));
-        v128.store(acc + o8, f64x2.add(v128.load(acc + o8, 16), hi), 16);
-      }
-      for (; ch < c1; ch++) {
-        const o8 = <usize>ch << 3;
-        let d = <f64>load<f32>(px + (<usize>ch << 2));
-        if (pass == 1) {
-          d -= load<f64>(s1p + o8);
-          d *= d;
-        }
-        store<f64>(acc + o8, load<f64>(acc + o8) + d);
-      }
-    }
-    for (let ch = c0; ch < c1; ch++) {
-      const o8 = <usize>ch << 3;
-      store<f64>(acc + o8, load<f64>(acc + o8) / <f64>rows);
-    }
-  }
-}
-
-// Writes the statistics and normalisation parameters from mean (S1) and variance (S2), then
-// normalises.
-function finishRows(
-  x: usize, y: usize, rows: i32, c: i32, weight: usize, bias: usize, eps: f64,
-  mean: usize, invStd: usize, variance: usize, params: usize, c0: i32, c1: i32, s1p: usize, s2p: usize,
+/**
+ * From mean m and variance v (float64, C; a negative variance from rounding counts as 0):
+ * writes the mean, invStd and variance outputs (float64, C) and the normalising parameters
+ * (storeAffine).
+ */
+export function bnRowsFinish(
+  c: i32, m: usize, v: usize, weight: usize, bias: usize, eps: f64, mean: usize, invStd: usize, variance: usize, params: usize,
 ): void {
-  for (let ch = c0; ch < c1; ch++) {
+  for (let ch = 0; ch < c; ch++) {
     const o4 = <usize>ch << 2, o8 = <usize>ch << 3;
-    const m = load<f64>(s1p + o8);
-    let v = load<f64>(s2p + o8);
-    if (v < 0) v = 0;
-    const is = 1 / Math.sqrt(v + eps);
-    store<f64>(mean + o8, m);
-    store<f64>(variance + o8, v);
+    const mu = load<f64>(m + o8);
+    let va = load<f64>(v + o8);
+    if (va < 0) va = 0;
+    const is = 1 / Math.sqrt(va + eps);
+    store<f64>(mean + o8, mu);
+    store<f64>(variance + o8, va);
     store<f64>(invStd + o8, is);
-    const w: f64 = weight ? <f64>load<f32>(weight + o4) : 1;
-    storeAffine(params, c, ch, m, is * w, bias ? <f64>load<f32>(bias + o4) : 0);
+    storeAffine(params, c, ch, mu, is * (weight ? <f64>load<f32>(weight + o4) : 1), bias ? <f64>load<f32>(bias + o4) : 0);
   }
-  bnNormalizeRows(x, y, c, params, 0, rows, c0, c1);
 }
 
-/** Normalisation, interleaved layout, rows [r0, r1), channels [c0, c1); params as in bnTrainRows. */
+/**
+ * After the gradient sums (parts added: S1 = sum dy, S2 = sum dy * (x - k)): writes sums
+ * (float64, 2 C: sum dy, sum dy * xHat) and the coefficients of dx = dy * a - (x - m) * b - q
+ * for bnRowsDx: float64 m, a, b, q when exact, else float32 mHi, a, b, q' (the mean's low part
+ * folded into q', as gradRunF32). exact 0: k was the mean's float32 part, and its low part is
+ * taken off S2 here. mean, invStd: float64 (C).
+ */
+export function bnRowsGradCoef(
+  acc: usize, c: i32, count: f64, mean: usize, invStd: usize, weight: usize, training: i32, exact: i32, sums: usize, coef: usize,
+): void {
+  const s2p = acc + (<usize>c << 3);
+  const cb8 = <usize>c << 3, cb4 = <usize>c << 2;
+  for (let ch = 0; ch < c; ch++) {
+    const o4 = <usize>ch << 2, o8 = <usize>ch << 3;
+    const m = load<f64>(mean + o8);
+    const mHi = <f32>m;
+    const sumDy = load<f64>(acc + o8);
+    let s2 = load<f64>(s2p + o8);
+    if (!exact) s2 -= (m - <f64>mHi) * sumDy;
+    const is = load<f64>(invStd + o8);
+    const sumDyXhat = s2 * is;
+    store<f64>(sums + o8, sumDy);
+    store<f64>(sums + cb8 + o8, sumDyXhat);
+    if (!coef) continue;
+    const a = is * (weight ? <f64>load<f32>(weight + o4) : 1);
+    const b = training ? a * is * sumDyXhat / count : 0;
+    const q = training ? a * sumDy / count : 0;
+    if (exact) {
+      store<f64>(coef + o8, m);
+      store<f64>(coef + cb8 + o8, a);
+      store<f64>(coef + 2 * cb8 + o8, b);
+      store<f64>(coef + 3 * cb8 + o8, q);
+    } else {
+      const b32 = <f32>b;
+      store<f32>(coef + o4, mHi);
+      store<f32>(coef + cb4 + o4, <f32>a);
+      store<f32>(coef + 2 * cb4 + o4, b32);
+      store<f32>(coef + 3 * cb4 + o4, <f32>(q - (m - <f64>mHi) * <f64>b32));
+    }
+  }
+}
+
+/**
+ * Normalisation, interleaved layout, rows [r0, r1), channels [c0, c1); params: three float32
+ * arrays (C), mean hi, scale, shift (see storeAffine).
+ */
 export function bnNormalizeRows(x: usize, y: usize, c: i32, params: usize, r0: i32, r1: i32, c0: i32, c1: i32): void {
   const rowBytes = <usize>c << 2;
   const cb = <usize>c << 2;
@@ -671,65 +728,38 @@ export function bnNormalizeRows(x: usize, y: usize, c: i32, params: usize, r0: i
 }
 
 /**
- * Backward, interleaved layout, channels [c0, c1). mean/invStd float64 (C); sums float64 (2C):
- * sum(dy), sum(dy * xHat). params (32 C bytes): four float64 arrays (C) for the dx pass, which
- * runs in float64 as in the planar kernel. dx 0 = not wanted.
+ * dx = dy * a - (x - m) * b - q over rows [r0, r1), per channel. exact 1: coef holds four
+ * float64 arrays (C) m, a, b, q and the arithmetic is float64 (small counts: the terms cancel);
+ * exact 0: four float32 arrays mHi, a, b, q' with the mean's low part folded into q' (as
+ * gradRunF32).
  */
-export function bnBackwardRows(
-  dy: usize, x: usize, dx: usize, rows: i32, c: i32, mean: usize, invStd: usize, weight: usize,
-  training: i32, sums: usize, work: usize, params: usize, c0: i32, c1: i32,
-): void {
-  const s1p = workS1(work, c), s2p = workS2(work, c);
+export function bnRowsDx(dy: usize, x: usize, dx: usize, c: i32, r0: i32, r1: i32, coef: usize, exact: i32): void {
+  const rb = <usize>c << 2;
+  const cv = c & ~3;
+  if (!exact) {
+    const mp = coef, ap = coef + rb, bp = coef + 2 * rb, qp = coef + 3 * rb;
+    for (let r = r0; r < r1; r++) {
+      const px = x + <usize>r * rb, pg = dy + <usize>r * rb, pd = dx + <usize>r * rb;
+      let ch = 0;
+      for (; ch < cv; ch += 4) {
+        const o = <usize>ch << 2;
+        const d = f32x4.sub(v128.load(px + o), v128.load(mp + o));
+        const t = madd(v128.load(pg + o), v128.load(ap + o), f32x4.neg(v128.load(qp + o)));
+        v128.store(pd + o, madd(d, f32x4.neg(v128.load(bp + o)), t));
+      }
+      for (; ch < c; ch++) {
+        const o = <usize>ch << 2;
+        store<f32>(pd + o, load<f32>(pg + o) * load<f32>(ap + o) - (load<f32>(px + o) - load<f32>(mp + o)) * load<f32>(bp + o) - load<f32>(qp + o));
+      }
+    }
+    return;
+  }
   const cb = <usize>c << 3;
-  const mp = params, ap = params + cb, bp = params + 2 * cb, qp = params + 3 * cb;
-  for (let ch = c0; ch < c1; ch++) {
-    const o8 = <usize>ch << 3;
-    store<f64>(mp + o8, load<f64>(mean + o8));
-    store<f64>(s1p + o8, 0);
-    store<f64>(s2p + o8, 0);
-  }
-  // sum(dy) and sum(dy * (x - m)) per channel, float64 products and sums (see gradSums).
-  const rowBytes = <usize>c << 2;
-  const cv1 = c0 + ((c1 - c0) & ~3);
-  for (let r = 0; r < rows; r++) {
-    const px = x + <usize>r * rowBytes, pg = dy + <usize>r * rowBytes;
-    let ch = c0;
-    for (; ch < cv1; ch += 4) {
-      const o = <usize>ch << 2, o8 = <usize>ch << 3;
-      const xv = v128.load(px + o), gv = v128.load(pg + o);
-      const xl = f64x2.promote_low_f32x4(xv), xh = f64x2.promote_low_f32x4(v128.shuffle<f32>(xv, xv, 2, 3, 0, 1));
-      const gl = f64x2.promote_low_f32x4(gv), gh = f64x2.promote_low_f32x4(v128.shuffle<f32>(gv, gv, 2, 3, 0, 1));
-      v128.store(s1p + o8, f64x2.add(v128.load(s1p + o8), gl));
-      v128.store(s1p + o8, f64x2.add(v128.load(s1p + o8, 16), gh), 16);
-      v128.store(s2p + o8, f64x2.add(v128.load(s2p + o8), f64x2.mul(gl, f64x2.sub(xl, v128.load(mp + o8)))));
-      v128.store(s2p + o8, f64x2.add(v128.load(s2p + o8, 16), f64x2.mul(gh, f64x2.sub(xh, v128.load(mp + o8, 16)))), 16);
-    }
-    for (; ch < c1; ch++) {
-      const o = <usize>ch << 2, o8 = <usize>ch << 3;
-      const g = <f64>load<f32>(pg + o);
-      store<f64>(s1p + o8, load<f64>(s1p + o8) + g);
-      store<f64>(s2p + o8, load<f64>(s2p + o8) + g * (<f64>load<f32>(px + o) - load<f64>(mp + o8)));
-    }
-  }
-  const count = <f64>rows;
-  // Coefficients: dx = dy * a - (x - m) * b - q, per channel, float64.
-  for (let ch = c0; ch < c1; ch++) {
-    const o4 = <usize>ch << 2, o8 = <usize>ch << 3;
-    const is = load<f64>(invStd + o8);
-    const sumDy = load<f64>(s1p + o8);
-    const sumDyXhat = load<f64>(s2p + o8) * is;
-    store<f64>(sums + o8, sumDy);
-    store<f64>(sums + (<usize>(c + ch) << 3), sumDyXhat);
-    const scale = is * (weight ? <f64>load<f32>(weight + o4) : 1);
-    store<f64>(ap + o8, scale);
-    store<f64>(bp + o8, training ? scale * is * sumDyXhat / count : 0);
-    store<f64>(qp + o8, training ? scale * sumDy / count : 0);
-  }
-  if (!dx) return;
-  for (let r = 0; r < rows; r++) {
-    const px = x + <usize>r * rowBytes, pg = dy + <usize>r * rowBytes, pd = dx + <usize>r * rowBytes;
-    let ch = c0;
-    for (; ch < cv1; ch += 4) {
+  const mp = coef, ap = coef + cb, bp = coef + 2 * cb, qp = coef + 3 * cb;
+  for (let r = r0; r < r1; r++) {
+    const px = x + <usize>r * rb, pg = dy + <usize>r * rb, pd = dx + <usize>r * rb;
+    let ch = 0;
+    for (; ch < cv; ch += 4) {
       const o = <usize>ch << 2, o8 = <usize>ch << 3;
       const xv = v128.load(px + o), gv = v128.load(pg + o);
       const xl = f64x2.promote_low_f32x4(xv), xh = f64x2.promote_low_f32x4(v128.shuffle<f32>(xv, xv, 2, 3, 0, 1));
@@ -738,7 +768,7 @@ export function bnBackwardRows(
       const rh = f64x2.sub(f64x2.sub(f64x2.mul(gh, v128.load(ap + o8, 16)), f64x2.mul(f64x2.sub(xh, v128.load(mp + o8, 16)), v128.load(bp + o8, 16))), v128.load(qp + o8, 16));
       v128.store(pd + o, combine(rl, rh));
     }
-    for (; ch < c1; ch++) {
+    for (; ch < c; ch++) {
       const o = <usize>ch << 2, o8 = <usize>ch << 3;
       const d = <f64>load<f32>(px + o) - load<f64>(mp + o8);
       store<f32>(pd + o, <f32>(<f64>load<f32>(pg + o) * load<f64>(ap + o8) - d * load<f64>(bp + o8) - load<f64>(qp + o8)));

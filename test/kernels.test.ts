@@ -158,6 +158,10 @@ const BN_CASES: BNCase[] = [
   { name: 'blocked: sorted ramp 4x2x5000', n: 4, c: 2, s: 5000, x: (i) => (i % 10000) ** 2 * 1e-6 },
   { name: 'blocked: (N, C) 20000x6 large offset', n: 20000, c: 6, s: 1, x: (i) => -3e4 + 3e-2 * Math.sin(i * 78.233) },
   { name: 'blocked: (N, C) 20000x5 sorted', n: 20000, c: 5, s: 1, x: (i) => Math.floor(i / 5) ** 2 * 1e-6 },
+  // The first values (those the shift is taken from) far from the rest: sums about that shift
+  // cancel (m2 ~ 1e6, variance ~ 2e3), so the kernels must shift again by the mean found.
+  { name: 'blocked: first values far off 4x2x5000 (shift redone)', n: 4, c: 2, s: 5000, x: (i) => (i < 10000 && i % 5000 < 64 ? 1e3 : undefined) },
+  { name: 'blocked: (N, C) 20000x3 first rows far off (shift redone)', n: 20000, c: 3, s: 1, x: (i) => (i < 3 * 64 ? 1e3 : undefined) },
 ];
 
 const inputCache = new Map<string, number[]>();
@@ -741,7 +745,22 @@ describe('wasm runtime', () => {
       kernels().batchNormTrainForward(x, { n: 8, c: 40, s: 300 }, null, null, 1e-5, y, new Float64Array(40), new Float64Array(40), new Float64Array(40));
       const o = f32(new Float32Array(100 * 90), 'wasm');
       kernels().matmul(x.subarray(0, 100 * 250), x.subarray(5, 5 + 250 * 90), o, 100, 250, 90, false, true);
-      outs.push([...y, ...o]);
+      // Rows of channels (channels last; (N, C)), whose sums are split over rows: blocked
+      // (20000 rows) and exact float64 (300 rows) statistics, forward and backward.
+      const rows: number[][] = [];
+      for (const [d, fwd, bwd] of [
+        [{ n: 4, c: 8, s: 5000 }, 'batchNormTrainForwardNHWC', 'batchNormBackwardNHWC'],
+        [{ n: 300, c: 212, s: 1 }, 'batchNormTrainForward', 'batchNormBackward'],
+      ] as const) {
+        const size = d.n * d.c * d.s;
+        const xr = f32(normals(size, 72, 3, 2), 'wasm'), yr = f32(new Float32Array(size), 'wasm'), dxr = f32(new Float32Array(size), 'wasm');
+        const st = [new Float64Array(d.c), new Float64Array(d.c), new Float64Array(d.c)] as const;
+        const dw = new Float32Array(d.c), db = new Float32Array(d.c);
+        kernels()[fwd](xr, d, null, null, 1e-5, yr, ...st);
+        kernels()[bwd](yr, xr, d, st[0], st[1], null, true, dxr, dw, db);
+        for (const a of [yr, dxr, st[0], st[2], dw, db]) rows.push(Array.from(a));
+      }
+      outs.push([...y, ...o].concat(...rows));
     }
     setBackend(saved.name);
     setNumThreads(saved.threads);

@@ -101,6 +101,11 @@ class Call {
 }
 
 const PAR_MIN_ELEMENTS = 1 << 15; // below this, waking a thread costs more than it saves
+// As in assembly/kernels.ts: rows per float32 block of the interleaved sums, and the count under
+// which statistics and gradients are summed in float64.
+const ROWBLOCK = 16;
+const EXACT_COUNT = 16384;
+const ROW_PARTS = 8; // parts of an interleaved sums pass (fixed: results independent of threads)
 const PAR_MIN_FLOPS = 1 << 19;
 
 /** Splits [0, total) into `parts` contiguous ranges, boundaries multiples of `align`. */
@@ -145,6 +150,84 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
     else run('bnNormalizePlanar', split(c, planarParts(n, c, s)).map(([c0, c1]) => [px, py, n, c, s, params, c0, c1]));
   };
 
+  // Interleaved layout (rows of C channels: channels-last, or planar with S = 1). Passes split
+  // rows at multiples of ROWBLOCK; each part of a sums pass writes its own partial sums (2 C
+  // float64), added in part order (bnAddParts). The number of parts depends on the shape only,
+  // so the results do not depend on the thread count.
+  const rowRanges = (rows: number, c: number) => split(rows, rows * c >= PAR_MIN_ELEMENTS ? ROW_PARTS : 1, ROWBLOCK);
+  const rowSplit = (rows: number, c: number) => split(rows, partsFor(rows * c, PAR_MIN_ELEMENTS));
+
+  function trainRows(
+    call: Call, px: number, py: number, rows: number, c: number, weight: FloatArray | null, bias: FloatArray | null,
+    eps: number, mean: Float64Array, invStd: Float64Array, variance: Float64Array,
+  ): void {
+    const ranges = rowRanges(rows, c);
+    const P = ranges.length;
+    const acc = call.scratch(16 * c * P), stats = call.scratch(40 * c);
+    const pm = stats, pv = stats + 8 * c, pOut = stats + 16 * c; // pOut: mean, invStd, variance
+    const f = rt.fns;
+    if (rows < EXACT_COUNT) {
+      // Float64 two-pass: the mean, then the mean of squared deviations from it.
+      run('bnRowSumsExact', ranges.map(([r0, r1], t) => [px, 0, c, r0, r1, 0, acc + 16 * c * t, 0]));
+      f.bnAddParts(acc, P, c);
+      f.bnRowsMean(acc, c, rows, pm);
+      run('bnRowSumsExact', ranges.map(([r0, r1], t) => [px, 0, c, r0, r1, pm, acc + 16 * c * t, 1]));
+      f.bnAddParts(acc, P, c);
+      f.bnRowsMean(acc, c, rows, pv);
+    } else {
+      // Sums of (x - k) and (x - k)^2, k the mean of the first rows (so they do not cancel);
+      // summed once more about a better k when k proves far from the mean.
+      const pk = call.scratch(4 * c), blk = call.scratch(8 * c * P);
+      const k = rt.f32(pk, c);
+      const first = Math.min(rows, ROWBLOCK);
+      const head = rt.f32(px, first * c);
+      for (let ch = 0; ch < c; ch++) {
+        let k0 = 0;
+        for (let r = 0; r < first; r++) k0 += head[r * c + ch];
+        k[ch] = k0 / first;
+      }
+      for (let retry = 1; ; retry = 0) {
+        run('bnRowSums', ranges.map(([r0, r1], t) => [px, 0, c, r0, r1, pk, acc + 16 * c * t, blk + 8 * c * t, 0]));
+        f.bnAddParts(acc, P, c);
+        if (!f.bnRowsShifted(acc, c, rows, pk, pm, pv, retry)) break;
+      }
+    }
+    const params = call.scratch(12 * c);
+    f.bnRowsFinish(c, pm, pv, call.in(weight), call.in(bias), eps, pOut, pOut + 8 * c, pOut + 16 * c, params);
+    const out = rt.f64(pOut, 3 * c);
+    mean.set(out.subarray(0, c));
+    invStd.set(out.subarray(c, 2 * c));
+    variance.set(out.subarray(2 * c));
+    run('bnNormalizeRows', rowSplit(rows, c).map(([r0, r1]) => [px, py, c, params, r0, r1, 0, c]));
+  }
+
+  function backwardRows(
+    call: Call, pdy: number, px: number, pdx: number, rows: number, c: number, mean: FloatArray, invStd: Float64Array,
+    weight: FloatArray | null, training: boolean, dWeight: FloatArray | null, dBias: FloatArray | null,
+  ): void {
+    const ranges = rowRanges(rows, c);
+    const P = ranges.length;
+    const acc = call.scratch(16 * c * P), sums = call.scratch(16 * c);
+    const pm = call.f64(mean), pi = call.f64(invStd);
+    // sum(dy) and sum(dy * (x - mean)) per channel: float64 for small counts, else float32
+    // blocks about the mean's float32 part (its low part taken off in bnRowsGradCoef).
+    const exact = rows < EXACT_COUNT;
+    if (exact) {
+      run('bnRowSumsExact', ranges.map(([r0, r1], t) => [px, pdy, c, r0, r1, pm, acc + 16 * c * t, 2]));
+    } else {
+      const pk = call.scratch(4 * c), blk = call.scratch(8 * c * P);
+      rt.f32(pk, c).set(mean);
+      run('bnRowSums', ranges.map(([r0, r1], t) => [px, pdy, c, r0, r1, pk, acc + 16 * c * t, blk + 8 * c * t, 1]));
+    }
+    rt.fns.bnAddParts(acc, P, c);
+    const coef = pdx ? call.scratch(32 * c) : 0;
+    rt.fns.bnRowsGradCoef(acc, c, rows, pm, pi, call.in(weight), training ? 1 : 0, exact ? 1 : 0, sums, coef);
+    const sv = rt.f64(sums, 2 * c);
+    if (dBias) dBias.set(sv.subarray(0, c));
+    if (dWeight) dWeight.set(sv.subarray(c));
+    if (pdx) run('bnRowsDx', rowSplit(rows, c).map(([r0, r1]) => [pdy, px, pdx, c, r0, r1, coef, exact ? 1 : 0]));
+  }
+
   /** Runs body with a Call; on exhausted wasm memory, runs the reference kernel instead. */
   function withCall(body: (c: Call) => void, fallback: () => void): void {
     const c = new Call(rt);
@@ -169,17 +252,13 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
     const fallback = () => ref(x, dims, weight, bias, eps, y, mean, invStd, variance);
     if (!isF32(x, y, weight, bias) || n * c * s === 0) return fallback();
     withCall((call) => {
-      const px = call.in(x), py = call.out(y), pw = call.in(weight), pb = call.in(bias);
+      const px = call.in(x), py = call.out(y);
+      if (nhwc || s === 1) return trainRows(call, px, py, n * s, c, weight, bias, eps, mean, invStd, variance);
+      const pw = call.in(weight), pb = call.in(bias);
       const stats = call.scratch(24 * c);
       const pm = stats, pi = stats + 8 * c, pv = stats + 16 * c;
-      const P = partsFor(n * c * s, PAR_MIN_ELEMENTS);
-      if (nhwc || s === 1) {
-        const work = call.scratch(28 * c), params = call.scratch(12 * c);
-        run('bnTrainRows', split(c, P, 4).map(([c0, c1]) => [px, py, n * s, c, pw, pb, eps, pm, pi, pv, work, params, c0, c1]));
-      } else {
-        const work = call.scratch(24 * c), params = call.scratch(12 * c);
-        run('bnTrainPlanar', split(c, planarParts(n, c, s)).map(([c0, c1]) => [px, py, n, c, s, pw, pb, eps, pm, pi, pv, work, params, c0, c1]));
-      }
+      const work = call.scratch(24 * c), params = call.scratch(12 * c);
+      run('bnTrainPlanar', split(c, planarParts(n, c, s)).map(([c0, c1]) => [px, py, n, c, s, pw, pb, eps, pm, pi, pv, work, params, c0, c1]));
       mean.set(rt.f64(pm, c));
       invStd.set(rt.f64(pi, c));
       variance.set(rt.f64(pv, c));
@@ -235,18 +314,13 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
       return;
     }
     withCall((call) => {
-      const pdy = call.in(dy), px = call.in(x), pdx = call.out(dx), pw = call.in(weight);
+      const pdy = call.in(dy), px = call.in(x), pdx = call.out(dx);
+      if (nhwc || s === 1) return backwardRows(call, pdy, px, pdx, n * s, c, mean, invStd, weight, training, dWeight, dBias);
+      const pw = call.in(weight);
       const pm = call.f64(mean), pi = call.f64(invStd);
       const sums = call.scratch(16 * c);
-      const P = partsFor(n * c * s, PAR_MIN_ELEMENTS);
-      const tr = training ? 1 : 0;
-      if (nhwc || s === 1) {
-        const work = call.scratch(28 * c), params = call.scratch(32 * c);
-        run('bnBackwardRows', split(c, P, 4).map(([c0, c1]) => [pdy, px, pdx, n * s, c, pm, pi, pw, tr, sums, work, params, c0, c1]));
-      } else {
-        const work = call.scratch(24 * c), coef = call.scratch(32 * c);
-        run('bnBackwardPlanar', split(c, planarParts(n, c, s)).map(([c0, c1]) => [pdy, px, pdx, n, c, s, pm, pi, pw, tr, sums, work, coef, c0, c1]));
-      }
+      const work = call.scratch(24 * c), coef = call.scratch(32 * c);
+      run('bnBackwardPlanar', split(c, planarParts(n, c, s)).map(([c0, c1]) => [pdy, px, pdx, n, c, s, pm, pi, pw, training ? 1 : 0, sums, work, coef, c0, c1]));
       const sv = rt.f64(sums, 2 * c);
       if (dBias) for (let ch = 0; ch < c; ch++) dBias[ch] = sv[ch];
       if (dWeight) for (let ch = 0; ch < c; ch++) dWeight[ch] = sv[c + ch];
