@@ -119,7 +119,7 @@ describe('BatchNorm properties', () => {
     const y = bn.forward(x);
     y.sum().backward();
     for (let n = 0; n < 4; n++) assert.equal(y.data[n * 2], bn.bias!.data[0]);
-    assert.ok(x.grad!.data.every(Number.isFinite));
+    assert.ok(x.grad!.data.every(Number.isFinite), "x.grad!.data.every(Number.isFinite)");
     assert.equal(bn.runningVar!.data[0], Math.fround(0.9)); // (1 - 0.1) * 1 + 0.1 * 0, in float32
   });
 
@@ -161,7 +161,7 @@ describe('BatchNorm properties', () => {
     const rv = bn.runningVar!.data;
     for (let c = 0; c < 3; c++) {
       const expected = (batch.data[6 + c] - rm[c]) / Math.sqrt(rv[c] + 1e-5);
-      assert.ok(Math.abs(yOne.data[c] - expected) < 1e-5);
+      assert.ok(Math.abs(yOne.data[c] - expected) < 1e-5, "Math.abs(yOne.data[c] - expected) < 1e-5");
     }
   });
 

@@ -239,7 +239,7 @@ describe('maxPool2d rules', () => {
   });
   test('NaN propagates (PyTorch: val > max || isnan(val))', () => {
     const y = maxPool2d(tensor([[[[1, NaN], [3, 2]]]]), 2);
-    assert.ok(Number.isNaN(y.item()));
+    assert.ok(Number.isNaN(y.item()), "Number.isNaN(y.item())");
   });
   test('padding counts as -infinity, not zero', () => {
     const y = maxPool2d(tensor([[[[-1, -2], [-3, -4]]]]), 2, 1, 1);
@@ -381,7 +381,7 @@ describe('the conv net experiment (src/experiments/convnet.ts) on a slice of rea
     const m = runConvnet({ ...convnetRuns({ ...base, steps: 30, lr: 1e20, momentum: 0 })[0] }, data);
     assert.ok(m.diverged, 'diverged');
     assert.equal(m.final, null);
-    assert.ok(m.stepsDone < 30);
+    assert.ok(m.stepsDone < 30, "m.stepsDone < 30");
   });
 });
 

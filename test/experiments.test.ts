@@ -39,7 +39,7 @@ describe('checkpoints and --resume', () => {
       }
       saveRun(dir, first, data);
       const resumed = resumeRun(dir, config, data);
-      assert.ok(resumed);
+      assert.ok(resumed, "resumed");
       assert.equal(resumed.stepsDone, 12);
       const metrics = run(config, data, {}, resumed);
       assert.deepEqual(metrics.curve.map((p) => [p.step, p.testAccuracy, p.loss]), straight.curve.map((p) => [p.step, p.testAccuracy, p.loss]));
@@ -60,7 +60,7 @@ describe('checkpoints and --resume', () => {
     const file = checkpointPaths(dir, config.name).model;
     assert.ok(Object.values(loadSafetensors(file).tensors).some((t) => Array.from(t.data).some((v) => !Number.isFinite(v))), 'the checkpoint holds non-finite values');
     const resumed = resumeRun(dir, { ...config, steps: 48 }, data);
-    assert.ok(resumed);
+    assert.ok(resumed, "resumed");
     assert.deepEqual([resumed.stepsDone, resumed.diverged], [2, straight.diverged]);
     const again = run({ ...config, steps: 48 }, data, {}, resumed);
     assert.deepEqual(again.curve, straight.curve);
@@ -283,7 +283,7 @@ describe('the CLI', () => {
       assert.deepEqual(r.curve.map((p: { step: number }) => p.step), [0, 10, 20]);
       assert.equal(r.settings.batchSize, 60);
       assert.equal(r.percentiles.length, 3);
-      assert.ok(['testAccuracy', 'loss'].every((k) => typeof r.curve[2][k] === 'number'));
+      assert.ok(['testAccuracy', 'loss'].every((k) => typeof r.curve[2][k] === 'number'), "['testAccuracy', 'loss'].every((k) => typeof r.curve[2][k] === 'number')");
     }
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     for (const svg of ['accuracy.svg', 'percentiles-1.svg', 'percentiles-2.svg']) {
@@ -291,7 +291,7 @@ describe('the CLI', () => {
       assert.match(readFileSync(join(out, svg), 'utf8'), /^<svg[\s\S]*<\/svg>$/);
     }
     const ckpt = join(out, 'checkpoints', 'with-bn.safetensors');
-    assert.ok(existsSync(ckpt));
+    assert.ok(existsSync(ckpt), "existsSync(ckpt)");
     assert.match(cli('predict', '--checkpoint', ckpt, '--index', '0', '--no-picture'), /mnist test image 0: predicted \d with probability [01]\.\d{4}; true label 7/);
     // --train-mode shows why inference needs eval mode: PyTorch's error, then the reason.
     assert.match(cli('predict', '--checkpoint', ckpt, '--index', '0', '--train-mode'),

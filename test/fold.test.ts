@@ -64,7 +64,7 @@ for (const [name, make, inputShape] of [['MLP', mlp, [7, 10]], ['conv net', conv
     for (const [k, t] of Object.entries(model.stateDict())) assert.deepEqual(Array.from(t.data), before[k], `${k} untouched`);
     const bnLeft = folded.modules().filter((m) => 'runningVar' in m).length;
     assert.equal(bnLeft, name === 'MLP' ? 1 : 0, 'only the BN after a Sigmoid is left');
-    assert.ok(folded.modules().some((m) => m instanceof Identity));
+    assert.ok(folded.modules().some((m) => m instanceof Identity), "folded.modules().some((m) => m instanceof Identity)");
     for (const k of Object.keys(folded.stateDict())) assert.ok(k in model.stateDict() || k.endsWith('.bias'), `new key ${k}`);
   });
 }

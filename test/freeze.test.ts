@@ -54,12 +54,12 @@ test('gradients through a frozen BN are the affine map\'s: dx = dy gamma / sqrt(
     let dbeta = 0;
     for (let n = 0; n < 5; n++) {
       const k = n * 2 + c;
-      assert.ok(Math.abs(x.grad!.data[k] - dy.data[k] * bn.weight!.data[c] * inv[c]) < 1e-12);
+      assert.ok(Math.abs(x.grad!.data[k] - dy.data[k] * bn.weight!.data[c] * inv[c]) < 1e-12, "Math.abs(x.grad!.data[k] - dy.data[k] * bn.weight!.data[c] * inv[c]) < 1e-12");
       dgamma += dy.data[k] * (x.data[k] - mean[c]) * inv[c];
       dbeta += dy.data[k];
     }
-    assert.ok(Math.abs(bn.weight!.grad!.data[c] - dgamma) < 1e-12);
-    assert.ok(Math.abs(bn.bias!.grad!.data[c] - dbeta) < 1e-12);
+    assert.ok(Math.abs(bn.weight!.grad!.data[c] - dgamma) < 1e-12, "Math.abs(bn.weight!.grad!.data[c] - dgamma) < 1e-12");
+    assert.ok(Math.abs(bn.bias!.grad!.data[c] - dbeta) < 1e-12, "Math.abs(bn.bias!.grad!.data[c] - dbeta) < 1e-12");
   }
 });
 

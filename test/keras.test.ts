@@ -56,7 +56,7 @@ test('kerasBatchNorm: eval and train outputs equal TF.js\'s; momentum 1 - m, eps
     const keras = 0.9 * varBefore[c] + 0.1 * varB;
     close([after[3][c]], [keras], 'TF.js moving_variance is the biased EMA', 1e-5);
     close([bn.runningVar!.data[c]], [keras + (0.1 * varB) / (n - 1)], 'ours adds the unbiased variance', 1e-5);
-    assert.ok(Math.abs(bn.runningMean!.data[c] - (0.9 * meanBefore[c] + 0.1 * mean)) < 1e-5);
+    assert.ok(Math.abs(bn.runningMean!.data[c] - (0.9 * meanBefore[c] + 0.1 * mean)) < 1e-5, "Math.abs(bn.runningMean!.data[c] - (0.9 * meanBefore[c] + 0.1 * mean)) < 1e-5");
   }
 });
 
@@ -230,8 +230,8 @@ test('axis as tf.keras saves it ([3]); a positive last axis implies dims; confli
     close(bn.eval().forward(x).data, theirs, `axis ${JSON.stringify(axis)}`);
   }
   const w = [[1], [0], [0], [1]];
-  assert.ok(kerasBatchNorm(w, { axis: 4 }) instanceof BatchNorm3d);
-  assert.ok(kerasBatchNorm(w, { axis: [2] }) instanceof BatchNorm1d);
+  assert.ok(kerasBatchNorm(w, { axis: 4 }) instanceof BatchNorm3d, "kerasBatchNorm(w, { axis: 4 }) instanceof BatchNorm3d");
+  assert.ok(kerasBatchNorm(w, { axis: [2] }) instanceof BatchNorm1d, "kerasBatchNorm(w, { axis: [2] }) instanceof BatchNorm1d");
   assert.equal(kerasBatchNorm(w, { axis: [1], dims: 2 }).channelsLast, false);
   assert.equal(kerasBatchNorm(w, { axis: -3, dims: 2 }).channelsLast, false, '-3 is dim 1 of a 4-D input');
   assert.throws(() => kerasBatchNorm(w, { axis: 3, dims: 1 }),
@@ -239,7 +239,7 @@ test('axis as tf.keras saves it ([3]); a positive last axis implies dims; confli
   assert.throws(() => kerasBatchNorm(w, { axis: 0 }), /the Keras axis must be -1 or 2 \(channels last\) or 1 \(channels first\) \(got 0\)$/);
   assert.throws(() => kerasBatchNorm(w, { axis: [1, 2] }), /kerasBatchNorm: Keras axis must be one int \(-1: channels last, 1: channels first\) or a list of one int \(\[3\]\) \(got \[1,2\]\)/);
   assert.throws(() => kerasBatchNorm(w, { axis: '3' as never }), /Keras axis must be one int .* \(got "3"\)/);
-  assert.ok(loadKerasBatchNorm(new BatchNorm2d(1, { momentum: 0.01, eps: 1e-3, channelsLast: true }), w, { axis: [3] }));
+  assert.ok(loadKerasBatchNorm(new BatchNorm2d(1, { momentum: 0.01, eps: 1e-3, channelsLast: true }), w, { axis: [3] }), "loadKerasBatchNorm(new BatchNorm2d(1, { momentum: 0.01, eps: 1e-3, channelsLast: true }), w, { axis: [3] })");
   assert.throws(() => loadKerasBatchNorm(new BatchNorm2d(1, { momentum: 0.01, eps: 1e-3 }), w, { axis: [3] }), /Keras axis 3 is channels last, but this BatchNorm2d is channels first/);
 });
 
@@ -298,7 +298,7 @@ test('toKerasBatchNorm exports weights TF.js accepts and that give our outputs',
   for (let i = 0; i < 3; i++) bn.forward(randn([6, 3], { rng }).mul(2).add(1));
   bn.weight!.data.set([0.5, 2, -1]);
   const { weights, momentum, epsilon } = toKerasBatchNorm(bn);
-  assert.ok(Math.abs(momentum! - 0.8) < 1e-12);
+  assert.ok(Math.abs(momentum! - 0.8) < 1e-12, "Math.abs(momentum! - 0.8) < 1e-12");
   const layer = tf.layers.batchNormalization({ momentum: momentum!, epsilon });
   layer.build([null, 3]);
   layer.setWeights(weights.map((w) => tf.tensor1d(w)));

@@ -848,10 +848,10 @@ describe('wasm runtime', () => {
     y.backward();
     const kept = wasmRuntime!.stats().tensorBytes - before;
     const leaves = [x, w1, b1, w2, b2];
-    assert.ok(leaves.every((t) => t.grad && wasmRuntime!.owns(t.grad.data)));
+    assert.ok(leaves.every((t) => t.grad && wasmRuntime!.owns(t.grad.data)), "leaves.every((t) => t.grad && wasmRuntime!.owns(t.grad.data))");
     // Each gradient's block: its bytes, or a free block up to twice as large that served it.
     assert.equal(kept, leaves.reduce((s, t) => s + wasmRuntime!.blockBytes(t.grad!.data), 0));
-    assert.ok(leaves.every((t) => wasmRuntime!.blockBytes(t.grad!.data) >= 4 * t.size && wasmRuntime!.blockBytes(t.grad!.data) <= 8 * t.size));
+    assert.ok(leaves.every((t) => wasmRuntime!.blockBytes(t.grad!.data) >= 4 * t.size && wasmRuntime!.blockBytes(t.grad!.data) <= 8 * t.size), "leaves.every((t) => wasmRuntime!.blockBytes(t.grad!.data) >= 4 * t.size && wasmRuntime!.blockBytes(t.grad!.data) <= 8 * t.size)");
     // And the gradients are right: the same graph in float64 on the reference kernels.
     setBackend('ref');
     const d = (t: Tensor) => tensor(Array.from(t.data), [...t.shape], { dtype: 'float64', requiresGrad: true });

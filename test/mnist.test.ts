@@ -106,14 +106,14 @@ describe('the Figure 1 experiment', () => {
     // 78,400 samples: the sample std is within 1% of initStd with overwhelming probability.
     assert.equal(defaultMlpConfig.initStd, 0.01);
     assert.ok(Math.abs(std - 0.01) < 1e-4, `std ${std}`);
-    assert.ok(Math.abs(s / w.length) < 2e-4);
+    assert.ok(Math.abs(s / w.length) < 2e-4, "Math.abs(s / w.length) < 2e-4");
   });
 
   test('percentile interpolates linearly like numpy', () => {
     // numpy.percentile([1, 2, 3, 4], [15, 50, 85]) = [1.45, 2.5, 3.55]
-    assert.ok(Math.abs(percentile([1, 2, 3, 4], 15) - 1.45) < 1e-12);
+    assert.ok(Math.abs(percentile([1, 2, 3, 4], 15) - 1.45) < 1e-12, "Math.abs(percentile([1, 2, 3, 4], 15) - 1.45) < 1e-12");
     assert.equal(percentile([1, 2, 3, 4], 50), 2.5);
-    assert.ok(Math.abs(percentile([1, 2, 3, 4], 85) - 3.55) < 1e-12);
+    assert.ok(Math.abs(percentile([1, 2, 3, 4], 85) - 3.55) < 1e-12, "Math.abs(percentile([1, 2, 3, 4], 85) - 3.55) < 1e-12");
     assert.equal(percentile([5], 85), 5);
   });
 
@@ -122,7 +122,7 @@ describe('the Figure 1 experiment', () => {
     assert.deepEqual(m.curve.map((p) => p.step), [0, 50, 100, 150]);
     assert.ok(m.curve[0].testAccuracy < 0.2, `untrained ${m.curve[0].testAccuracy}`);
     assert.ok(m.curve.at(-1)!.testAccuracy > 0.6, `trained ${m.curve.at(-1)!.testAccuracy}`);
-    assert.ok(m.curve.at(-1)!.loss < m.curve[0].loss / 2);
+    assert.ok(m.curve.at(-1)!.loss < m.curve[0].loss / 2, "m.curve.at(-1)!.loss < m.curve[0].loss / 2");
     assert.equal(m.diverged, null);
   });
 
@@ -172,7 +172,7 @@ describe('the Figure 1 experiment', () => {
     assert.ok(m.diverged, 'lr 1e38 must diverge');
     assert.match(m.diverged!.reason, /training loss became (NaN|Infinity)/);
     assert.equal(m.stepsDone, m.diverged!.step);
-    assert.ok(m.curve.every((p) => Number.isFinite(p.testAccuracy)));
+    assert.ok(m.curve.every((p) => Number.isFinite(p.testAccuracy)), "m.curve.every((p) => Number.isFinite(p.testAccuracy))");
   });
 
   test('bad configs give clear errors', () => {

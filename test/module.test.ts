@@ -29,19 +29,19 @@ describe('Module', () => {
     const a = new Net();
     const b = new Net();
     a.eval();
-    assert.ok(a.modules().every((m) => !m.training));
+    assert.ok(a.modules().every((m) => !m.training), "a.modules().every((m) => !m.training)");
     assert.ok(b.modules().every((m) => m.training), 'another model is untouched');
     a.train();
-    assert.ok(a.modules().every((m) => m.training));
+    assert.ok(a.modules().every((m) => m.training), "a.modules().every((m) => m.training)");
   });
 
   test('parameters, zeroGrad', () => {
     const net = new Net();
     assert.equal(net.parameters().length, 6);
     net.forward(randn([5, 4])).sum().backward();
-    assert.ok(net.parameters().every((p) => p.grad !== null));
+    assert.ok(net.parameters().every((p) => p.grad !== null), "net.parameters().every((p) => p.grad !== null)");
     net.zeroGrad();
-    assert.ok(net.parameters().every((p) => p.grad === null));
+    assert.ok(net.parameters().every((p) => p.grad === null), "net.parameters().every((p) => p.grad === null)");
   });
 
   test('loadStateDict round-trips and copies values (not references)', () => {
@@ -368,7 +368,7 @@ describe('Module.to(dtype)', () => {
     }
     assert.ok(params.every((p) => p.grad!.dtype === 'float64'), 'gradients converted with their parameters');
     net.float();
-    assert.ok(Object.entries(net.stateDict()).every(([k, t]) => t.dtype === (k.endsWith('num_batches_tracked') ? 'int64' : 'float32')));
+    assert.ok(Object.entries(net.stateDict()).every(([k, t]) => t.dtype === (k.endsWith('num_batches_tracked') ? 'int64' : 'float32')), "Object.entries(net.stateDict()).every(([k, t]) => t.dtype === (k.endsWith('num_batches_tracked') ? 'int64' : 'float32'))");
     assert.throws(() => net.to('int64' as never), /nn.Module.to only accepts floating point dtypes .* but got desired dtype='int64'/);
   });
 

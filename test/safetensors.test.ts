@@ -219,7 +219,7 @@ test('writeFileAtomic: any legal name, the old mode kept, symbolic links followe
     writeFileSync(join(dir, 'real.safetensors'), 'old');
     symlinkSync('real.safetensors', join(dir, 'link.safetensors'));
     writeFileAtomic(join(dir, 'link.safetensors'), 'new');
-    assert.ok(lstatSync(join(dir, 'link.safetensors')).isSymbolicLink());
+    assert.ok(lstatSync(join(dir, 'link.safetensors')).isSymbolicLink(), "lstatSync(join(dir, 'link.safetensors')).isSymbolicLink()");
     assert.equal(readFileSync(join(dir, 'real.safetensors'), 'utf8'), 'new');
     // Errors name the file asked for, never the hidden temporary one.
     writeFileSync(join(dir, 'afile'), 'x');

@@ -36,7 +36,7 @@ describe('ActivationNoise (noisy BatchNorm)', () => {
         const shift = Math.fround(b + d * r.normal());
         const want = Math.fround(Math.fround(x.data[i * 4 + j] * scale) + shift);
         assert.equal(y.data[i * 4 + j], want, `(${i}, ${j})`);
-        assert.ok(a >= 1 - k / 2 && a <= 1 + k / 2 && Math.abs(b) <= k && c <= k / 2 && d <= k / 2);
+        assert.ok(a >= 1 - k / 2 && a <= 1 + k / 2 && Math.abs(b) <= k && c <= k / 2 && d <= k / 2, "a >= 1 - k / 2 && a <= 1 + k / 2 && Math.abs(b) <= k && c <= k / 2 && d <= k / 2");
       }
     }
     noise.eval();
@@ -112,7 +112,7 @@ describe('probeLandscape', () => {
     };
     const at = gradOf(model);
     model.zeroGrad();
-    assert.ok(Math.abs(at.loss - look.loss) <= 1e-12 * at.loss);
+    assert.ok(Math.abs(at.loss - look.loss) <= 1e-12 * at.loss, "Math.abs(at.loss - look.loss) <= 1e-12 * at.loss");
     for (const [i, eta] of [0.5, 2].entries()) {
       const copy = net('float64').train();
       let o = 0;
@@ -121,11 +121,11 @@ describe('probeLandscape', () => {
         o += p.size;
       }
       const moved = gradOf(copy);
-      assert.ok(Math.abs(moved.loss - look.losses[i]) <= 1e-12 * Math.abs(moved.loss));
+      assert.ok(Math.abs(moved.loss - look.losses[i]) <= 1e-12 * Math.abs(moved.loss), "Math.abs(moved.loss - look.losses[i]) <= 1e-12 * Math.abs(moved.loss)");
       const change = Math.hypot(...moved.g.map((v, j) => v - at.g[j]));
-      assert.ok(Math.abs(change - look.gradChanges[i]) <= 1e-10 * change);
+      assert.ok(Math.abs(change - look.gradChanges[i]) <= 1e-10 * change, "Math.abs(change - look.gradChanges[i]) <= 1e-10 * change");
     }
-    assert.ok(Math.abs(look.gradNorm - Math.hypot(...at.g)) <= 1e-12 * look.gradNorm);
+    assert.ok(Math.abs(look.gradNorm - Math.hypot(...at.g)) <= 1e-12 * look.gradNorm, "Math.abs(look.gradNorm - Math.hypot(...at.g)) <= 1e-12 * look.gradNorm");
   });
 
   test('puts everything back: weights, running statistics and counters bit for bit, no gradient left', () => {
@@ -136,7 +136,7 @@ describe('probeLandscape', () => {
     probeLandscape(model, x, labels, [0.1, 1, 10]);
     const afterLook = Object.fromEntries(Object.entries(model.stateDict()).map(([k, t]) => [k, Array.from(t.data)]));
     assert.deepEqual(afterLook, before);
-    assert.ok(model.parameters().every((p) => p.grad === null));
+    assert.ok(model.parameters().every((p) => p.grad === null), "model.parameters().every((p) => p.grad === null)");
     assert.throws(() => probeLandscape(model, x, labels, [0]), /step sizes must be positive numbers \(got 0\)/);
   });
 
@@ -184,7 +184,7 @@ describe('the Santurkar runs in the lab', () => {
     }
     const path = saveRun(dir, first, data);
     const resumed = resumeRun(dir, config, data);
-    assert.ok(resumed);
+    assert.ok(resumed, "resumed");
     const metrics = run(config, data, {}, resumed);
     assert.deepEqual(metrics.curve.map((p) => [p.step, p.testAccuracy, p.loss]), straight.curve.map((p) => [p.step, p.testAccuracy, p.loss]));
     assert.deepEqual(metrics.percentiles, straight.percentiles);

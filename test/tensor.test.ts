@@ -16,7 +16,7 @@ test('zeros/ones/randn/rand take the shape as an array or as integers (torch.zer
   assert.deepEqual(Array.from(randn(2, 3, { rng: new RNG(7) }).data), Array.from(randn([2, 3], { rng: new RNG(7) }).data));
   const u = rand(3, 4, { rng: new RNG(7), low: 2, high: 3 });
   assert.deepEqual(u.shape, [3, 4]);
-  assert.ok(u.data.every((v) => v >= 2 && v < 3));
+  assert.ok(u.data.every((v) => v >= 2 && v < 3), "u.data.every((v) => v >= 2 && v < 3)");
   assert.deepEqual(zeros([]).shape, [], 'an empty shape is a scalar');
   assert.deepEqual(randn([2, 3], undefined).shape, [2, 3], 'options passed on as undefined');
 });

@@ -36,7 +36,7 @@ describe('tidy', () => {
       return inner.sigmoid().sum(1);
     });
     assert.equal(rt.stats().tensorBytes - before, 4 * 32, 'only the result [32] is still allocated');
-    assert.ok(inner!.isDisposed && !y.isDisposed && !x.isDisposed);
+    assert.ok(inner!.isDisposed && !y.isDisposed && !x.isDisposed, "inner!.isDisposed && !y.isDisposed && !x.isDisposed");
     assert.throws(() => inner!.data, /Tensor\(shape=\[32, 64\], dtype=float32, disposed\) is disposed: its storage was released at the end of a tidy\(\) scope/);
     assert.throws(() => inner!.add(1), /is disposed/);
     // The result's values: the same computation outside any scope.
@@ -50,7 +50,7 @@ describe('tidy', () => {
       inner = x.mul(2);
       return inner.sum(1);
     });
-    assert.ok(inner!.isDisposed && !y.isDisposed);
+    assert.ok(inner!.isDisposed && !y.isDisposed, "inner!.isDisposed && !y.isDisposed");
     assert.deepEqual(Array.from(y.data), Array.from(x.mul(2).sum(1).data));
     assert.throws(() => tidy('step' as never), /^TypeError: tidy: expected a function, tidy\(fn\) or tidy\('name', fn\) \(got undefined\)$/);
   }));
@@ -72,7 +72,7 @@ describe('tidy', () => {
       dropped = x.add(2).reshape(256);
       return { list: [x.mul(3)], nested: { view: base.reshape(256) } };
     });
-    assert.ok(!out.list[0].isDisposed && !out.nested.view.isDisposed);
+    assert.ok(!out.list[0].isDisposed && !out.nested.view.isDisposed, "!out.list[0].isDisposed && !out.nested.view.isDisposed");
     assert.ok(!base!.isDisposed, 'the storage of a returned view is kept with its base');
     assert.ok(dropped!.isDisposed, 'a view of released storage is disposed too');
     assert.deepEqual(Array.from(out.nested.view.data), Array.from(x.data, (v) => Math.fround(v + 1)));
@@ -83,11 +83,11 @@ describe('tidy', () => {
     let fromInner: Tensor | null = null;
     const kept = tidy(() => {
       fromInner = tidy(() => x.mul(2).add(1));
-      assert.ok(!fromInner.isDisposed);
+      assert.ok(!fromInner.isDisposed, "!fromInner.isDisposed");
       return fromInner.mul(2);
     });
     assert.ok(fromInner!.isDisposed, 'released at the end of the outer scope');
-    assert.ok(!kept.isDisposed);
+    assert.ok(!kept.isDisposed, "!kept.isDisposed");
   }));
 
   test('keep() protects a tensor; tensors made outside, detach() of them and parameters are never released', () => withWasm(() => {
@@ -104,9 +104,9 @@ describe('tidy', () => {
       fc.forward(outside);
       fromOp = new Parameter(outside.mul(0.5)); // a weight made by an op: its storage is kept
     });
-    assert.ok(!k!.isDisposed && !outside.isDisposed && !outsideOp.isDisposed && !det!.isDisposed);
+    assert.ok(!k!.isDisposed && !outside.isDisposed && !outsideOp.isDisposed && !det!.isDisposed, "!k!.isDisposed && !outside.isDisposed && !outsideOp.isDisposed && !det!.isDisposed");
     assert.ok(det2!.isDisposed, 'a detached view of a released output is disposed with it');
-    assert.ok(!fc!.weight.isDisposed && !fc!.bias!.isDisposed);
+    assert.ok(!fc!.weight.isDisposed && !fc!.bias!.isDisposed, "!fc!.weight.isDisposed && !fc!.bias!.isDisposed");
     assert.deepEqual(Array.from(fromOp!.data), Array.from(outside.data, (v) => Math.fround(v * 0.5)));
     assert.equal(outside.mul(7).data.byteOffset === fromOp!.data.byteOffset, false, 'its block was not handed out again');
     assert.deepEqual(Array.from(k!.data), Array.from(outside.data, (v) => Math.fround(v + 5)));
@@ -123,7 +123,7 @@ describe('tidy', () => {
     });
     const expected = Array.from(rand([32, 64], 8).data);
     assert.ok(!made!.isDisposed && views.every((v) => !v.isDisposed), 'nothing the caller made is disposed');
-    assert.ok(computed!.isDisposed);
+    assert.ok(computed!.isDisposed, "computed!.isDisposed");
     for (let i = 0; i < 4; i++) rand([32, 64], 100 + i).exp(); // allocations that would reuse a released block
     assert.deepEqual(Array.from(made!.data), expected, 'its storage was not handed out again');
     assert.deepEqual(Array.from(views[0].data), expected);
@@ -136,13 +136,13 @@ describe('tidy', () => {
       made = x.add(1);
       throw new Error('boom');
     }), /boom/);
-    assert.ok(made!.isDisposed);
+    assert.ok(made!.isDisposed, "made!.isDisposed");
     let after: Tensor | null = null;
     tidy(() => {
       after = x.add(1);
       return after;
     });
-    assert.ok(!after!.isDisposed);
+    assert.ok(!after!.isDisposed, "!after!.isDisposed");
     const free = x.add(2);
     tidy(() => x.add(3));
     assert.ok(!free.isDisposed, 'made outside every scope');
@@ -202,7 +202,7 @@ describe('tidy', () => {
       for (let s = 2; s < 5; s++) assert.ok(tidied.bytes[s] <= tidied.bytes[1], `step ${s}: ${tidied.bytes[s]} > ${tidied.bytes[1]}`);
       // The model still evaluates after the scopes (nothing it owns was released).
       tidied.model.eval();
-      assert.ok(Number.isFinite(tidied.model.forward(x).sum().item()));
+      assert.ok(Number.isFinite(tidied.model.forward(x).sum().item()), "Number.isFinite(tidied.model.forward(x).sum().item())");
     }
   }));
 });
@@ -215,7 +215,7 @@ describe('zeroGrad releases gradients nobody has read', () => {
     x.matmul(w).sum().backward();
     const oldBlock = w.peekGrad()!.data.byteOffset;
     const block = rt.blockBytes(w.peekGrad()!.data); // 4 * 32 * 32, or a free block up to twice that
-    assert.ok(block >= 4 * 32 * 32 && block <= 8 * 32 * 32);
+    assert.ok(block >= 4 * 32 * 32 && block <= 8 * 32 * 32, "block >= 4 * 32 * 32 && block <= 8 * 32 * 32");
     const before = rt.stats().tensorBytes;
     opt.zeroGrad();
     assert.equal(rt.stats().tensorBytes, before - block, 'released at once');
@@ -246,7 +246,7 @@ describe('zeroGrad releases gradients nobody has read', () => {
     fc.weight.grad = mine;
     fc.zeroGrad();
     assert.equal(fc.weight.grad, null);
-    assert.ok(!mine.isDisposed);
-    assert.ok(Number.isFinite(mine.sum().item()));
+    assert.ok(!mine.isDisposed, "!mine.isDisposed");
+    assert.ok(Number.isFinite(mine.sum().item()), "Number.isFinite(mine.sum().item())");
   }));
 });

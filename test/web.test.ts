@@ -327,7 +327,7 @@ describe('web lab in Chromium', () => {
     assert.equal(await page.locator('#worked-error').innerText(), 'Expected more than 1 value per channel when training, got input size [1, 4]');
     await page.getByRole('button', { name: '+ feature' }).click();
     await page.getByRole('button', { name: '+ sample' }).click();
-    assert.ok(await page.locator('#worked-error').isHidden());
+    assert.ok(await page.locator('#worked-error').isHidden(), "await page.locator('#worked-error').isHidden()");
     // The new feature holds [0, 1] (the new sample is the last one plus 1): x-hat = +-0.5 / sqrt(0.25 + eps).
     assert.equal(await cell('xhat-0-4'), (-0.5 / Math.sqrt(0.25 + EPS)).toFixed(4));
     assert.equal(await cell('xhat-1-4'), (0.5 / Math.sqrt(0.25 + EPS)).toFixed(4));
@@ -386,7 +386,7 @@ describe('web lab in Chromium', () => {
     const worker = describeRuntime(ready[0].runtime);
     assert.equal(await page.locator('#runtime').innerText(),
       `Kernels: this page wasm relaxed SIMD, 1 thread, shared memory; training worker ${worker}.`);
-    assert.ok((await page.locator('#drift-status').innerText()).endsWith(` · ${worker}`));
+    assert.ok((await page.locator('#drift-status').innerText()).endsWith(` · ${worker}`), "(await page.locator('#drift-status').innerText()).endsWith(` \u00b7 ${worker}`)");
     // The wasm runtime's threads are Web Workers the training worker starts from blob: URLs; COEP
     // require-corp lets them start (they inherit the page's policy). One per thread past the first.
     const nested = page.workers().filter((w) => w.url().startsWith('blob:'));
@@ -540,8 +540,8 @@ describe('web lab in Chromium', () => {
   browserTest('running statistics follow the momentum slider and the cumulative option', async () => {
     await page.locator('#rs-cumulative').check();
     assert.equal(await page.locator('#rs-momentum-value').innerText(), 'None (1/steps)');
-    assert.ok(await page.locator('#rs-momentum').isDisabled());
-    assert.ok((await page.locator('#rs-mean .mark-line.role-mark path').count()) >= 1);
+    assert.ok(await page.locator('#rs-momentum').isDisabled(), "await page.locator('#rs-momentum').isDisabled()");
+    assert.ok((await page.locator('#rs-mean .mark-line.role-mark path').count()) >= 1, "(await page.locator('#rs-mean .mark-line.role-mark path').count()) >= 1");
     await page.locator('#rs-cumulative').uncheck();
   });
 
