@@ -488,6 +488,7 @@ const ROWBLOCK: i32 = 16;
  * k: float32 (C), a shift near the mean (statistics) or the mean's float32 part (gradient).
  */
 export function bnRowSums(x: usize, dy: usize, c: i32, r0: i32, r1: i32, k: usize, acc: usize, blk: usize, grad: i32): void {
+  memory.fill(acc, 0, <usize>c << 4);
   if (grad) rowSums(x, dy, c, r0, r1, k, acc, blk, 1);
   else rowSums(x, dy, c, r0, r1, k, acc, blk, 0);
 }
@@ -497,10 +498,6 @@ export function bnRowSums(x: usize, dy: usize, c: i32, r0: i32, r1: i32, k: usiz
   const a1p = blk, a2p = blk + cb;
   const s1p = acc, s2p = acc + (<usize>c << 3);
   const cv = c & ~3;
-  for (let ch = 0; ch < c; ch++) {
-    store<f64>(s1p + (<usize>ch << 3), 0);
-    store<f64>(s2p + (<usize>ch << 3), 0);
-  }
   for (let rb = r0; rb < r1; rb += ROWBLOCK) {
     const re = rb + ROWBLOCK < r1 ? rb + ROWBLOCK : r1;
     memory.fill(blk, 0, cb << 1);
@@ -590,6 +587,16 @@ export function bnRowSumsExact(x: usize, dy: usize, c: i32, r0: i32, r1: i32, m:
       store<f64>(s1p + o8, load<f64>(s1p + o8) + g);
       store<f64>(s2p + o8, load<f64>(s2p + o8) + g * d);
     }
+  }
+}
+
+/** The statistics' shift k (float32, C): per channel, the mean of the first (up to) ROWBLOCK rows. */
+export function bnRowsShift(x: usize, rows: i32, c: i32, k: usize): void {
+  const first = rows < ROWBLOCK ? rows : ROWBLOCK;
+  for (let ch = 0; ch < c; ch++) {
+    let k0: f64 = 0;
+    for (let r = 0; r < first; r++) k0 += <f64>load<f32>(x + ((<usize>r * <usize>c + <usize>ch) << 2));
+    store<f32>(k + (<usize>ch << 2), <f32>(k0 / <f64>first));
   }
 }
 

@@ -3,7 +3,6 @@
  * progress bar each, checkpoints them (for `--resume` and `predict`), and writes
  * results.json and report.html. The experiments themselves are in src/experiments/.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';

@@ -36,7 +36,7 @@ import type { Module } from '../nn/module.js';
 import { Sequential } from '../nn/sequential.js';
 import { RNG } from '../random.js';
 import { loadSafetensors, saveSafetensors, serializeSafetensors, type SafetensorsContents } from './safetensors.js';
-import { className, describeValue, exactClass } from '../describe.js';
+import { describeValue, exactClass } from '../describe.js';
 import { formatShape, sameShape } from '../tensor/shape.js';
 
 /** Metadata key under which the architecture JSON is stored. */

@@ -178,14 +178,7 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
       // Sums of (x - k) and (x - k)^2, k the mean of the first rows (so they do not cancel);
       // summed once more about a better k when k proves far from the mean.
       const pk = call.scratch(4 * c), blk = call.scratch(8 * c * P);
-      const k = rt.f32(pk, c);
-      const first = Math.min(rows, ROWBLOCK);
-      const head = rt.f32(px, first * c);
-      for (let ch = 0; ch < c; ch++) {
-        let k0 = 0;
-        for (let r = 0; r < first; r++) k0 += head[r * c + ch];
-        k[ch] = k0 / first;
-      }
+      f.bnRowsShift(px, rows, c, pk);
       for (let retry = 1; ; retry = 0) {
         run('bnRowSums', ranges.map(([r0, r1], t) => [px, 0, c, r0, r1, pk, acc + 16 * c * t, blk + 8 * c * t, 0]));
         f.bnAddParts(acc, P, c);

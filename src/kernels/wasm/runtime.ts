@@ -37,7 +37,7 @@ export interface Platform {
 }
 
 const EXPORTS = [
-  'bnTrainPlanar', 'bnNormalizePlanar', 'bnBackwardPlanar', 'bnRowSums', 'bnRowSumsExact', 'bnNormalizeRows', 'bnRowsDx', 'bnAddParts', 'bnRowsMean', 'bnRowsShifted', 'bnRowsFinish', 'bnRowsGradCoef',
+  'bnTrainPlanar', 'bnNormalizePlanar', 'bnBackwardPlanar', 'bnRowSums', 'bnRowSumsExact', 'bnNormalizeRows', 'bnRowsDx', 'bnRowsShift', 'bnAddParts', 'bnRowsMean', 'bnRowsShifted', 'bnRowsFinish', 'bnRowsGradCoef',
   'packB', 'gemmTiles', 'gemmPart', 'im2col', 'col2imAdd', 'addBiasRows', 'sumRowsF64', 'sigmoidF32', 'tanhF32', 'sigmoidBackwardF32', 'tanhBackwardF32', 'reluF32',
   'reluBackwardF32', 'copyF32', 'addF32', 'sumF32', 'columnSumsF32', 'sgdF32', 'adamF32', 'maxPool2dF32', 'maxPool2dBackwardF32',
 ] as const;
