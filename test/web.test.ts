@@ -512,12 +512,16 @@ describe('web lab in Chromium', () => {
     assert.equal(await page.locator('#santurkar-accuracy .mark-symbol.role-mark path').count(), 3 * points, 'one dot per run and evaluation');
     // A band per run in each landscape chart.
     for (const id of ['#santurkar-loss', '#santurkar-grad']) assert.equal(await page.locator(`${id} .mark-area.role-mark path`).count(), 3, id);
-    const rows = await page.locator('#santurkar-summary tbody tr').allInnerTexts();
-    assert.deepEqual(rows.map((r) => r.split('\t')[0]), ['without BN', 'with BN', 'noisy BN']);
+    // Cells read from the DOM, not innerText: innerText of a row that has no layout box at that moment
+    // is its text content, cells run together (CI saw 'without BN8.5%0.1520.4361.808' once).
+    const rows = await page.locator('#santurkar-summary tbody tr').evaluateAll((trs) =>
+      trs.map((tr) => [...(tr as HTMLTableRowElement).cells].map((c) => (c.textContent ?? '').trim())));
+    assert.deepEqual(rows.map((r) => r[0]), ['without BN', 'with BN', 'noisy BN']);
     for (const r of rows) {
-      const [, acc, ...numbers] = r.split('\t');
-      assert.match(acc, /^\d+\.\d%$/, r);
-      for (const x of numbers) assert.ok(Number(x) > 0, `summary row ${r}`);
+      const [, acc, ...numbers] = r;
+      assert.match(acc ?? '', /^\d+\.\d%$/, r.join(' | '));
+      assert.equal(numbers.length, 3, `summary row ${r.join(' | ')}`);
+      for (const x of numbers) assert.ok(Number(x) > 0, `summary row ${r.join(' | ')}`);
     }
     // The section starts over on a new noise strength.
     await page.selectOption('#santurkar-noise', '0.5');
