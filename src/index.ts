@@ -24,7 +24,7 @@ export { CrossEntropyLoss, MSELoss } from './nn/loss.js';
 export { Optimizer, type Hyperparameters, type ParamGroup, type ParamGroupInput } from './optim/optimizer.js';
 export { SGD, type SGDOptions } from './optim/sgd.js';
 export { Adam, type AdamOptions } from './optim/adam.js';
-export { setBackend, getBackend, listBackends, registerBackend, kernels, refKernels, backendInfo, type BackendInfo } from './kernels/index.js';
+export { setBackend, getBackend, listBackends, registerBackend, kernels, refKernels, backendInfo, ready, type BackendInfo } from './kernels/index.js';
 export { setNumThreads, getNumThreads } from './kernels/index.js';
 export type { AdamHyper, Backend, BNDims, FloatArray, KernelName, Kernels, SgdHyper } from './kernels/index.js';
 export type { Conv2dDims, Pool2dDims } from './kernels/index.js';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  backendInfo, getBackend, getNumThreads, kernels, listBackends, refKernels, registerBackend, setBackend, setNumThreads, type FloatArray,
+  backendInfo, getBackend, ready, getNumThreads, kernels, listBackends, refKernels, registerBackend, setBackend, setNumThreads, type FloatArray,
 } from '../src/kernels/index.js';
 import { createWasmBackend, wasmRuntime } from '../src/kernels/wasm/index.js';
 import { nodePlatform } from '../src/kernels/wasm/node.js';
@@ -89,6 +89,56 @@ test('backendInfo says how the kernels run and what keeps them from the fastest 
   const none = probe({}, ['--jitless']);
   assert.deepEqual([none.backend, none.limits], ['ref', ['WebAssembly is not available here']]);
   assert.equal(none.e, "unknown backend 'wasm' (available: ref): WebAssembly is not available here");
+});
+
+test('ready() waits for the thread workers: refused ones leave one thread, said in limits; kernels give the same numbers', async () => {
+  const node = nodePlatform()!;
+  const rows = 64, c = 256; // (N, C): the rows kernels, 8 parts whatever the thread count
+  const x = normals(rows * c, 7, 2, 3).map(Math.fround);
+  const trainOn = (rt: WasmRuntime) => {
+    const k = createWasmBackend(rt, 'wasm-ready-test').kernels;
+    const y = rt.allocate(true, rows * c) as Float32Array, xs = rt.allocate(true, rows * c) as Float32Array;
+    xs.set(x);
+    const st = [new Float64Array(c), new Float64Array(c), new Float64Array(c)] as const;
+    k.batchNormTrainForward!(xs, { n: rows, c, s: 1 }, null, null, 1e-5, y, ...st);
+    return [Array.from(y), ...st.map((a) => Array.from(a))];
+  };
+  // A browser refuses a blob: worker (Content-Security-Policy) by an error event after the
+  // Worker was made: nothing throws at spawn.
+  let spawned = 0;
+  const refusing = new WasmRuntime({
+    cores: () => 2,
+    spawn: (_source, _data, failed) => {
+      spawned++;
+      setTimeout(() => failed('refused by worker-src'), 5);
+      return { terminate() {} };
+    },
+  });
+  refusing.setNumThreads(2);
+  assert.equal(refusing.numThreads(), 2, 'nothing known before the workers are started');
+  await refusing.ready();
+  assert.equal(spawned, 1, 'one worker for two threads');
+  assert.equal(refusing.numThreads(), 1, 'one thread after the refusal');
+  assert.deepEqual(refusing.limits(), ['2 threads asked, at most 1 here', 'thread workers could not start (refused by worker-src), so one thread; in a browser, a Content-Security-Policy must allow worker-src blob:']);
+  refusing.setNumThreads(2);
+  assert.equal(refusing.numThreads(), 1, 'no second try: the platform refuses');
+  // Workers that start (Node's) are counted started: two threads, nothing said.
+  const starting = new WasmRuntime(node);
+  starting.setNumThreads(2);
+  await starting.ready();
+  assert.equal(starting.numThreads(), 2);
+  assert.deepEqual(starting.limits(), []);
+  assert.deepEqual(trainOn(refusing), trainOn(starting), 'same numbers on one thread as on two');
+  starting.terminate();
+  // A worker that neither starts nor fails: ready() gives up after its timeout, on one thread.
+  const silent = new WasmRuntime({ cores: () => 2, spawn: () => ({ terminate() {} }) });
+  silent.setNumThreads(2);
+  await silent.ready(50);
+  assert.equal(silent.numThreads(), 1);
+  assert.match(silent.limits()[1] ?? '', /^thread workers could not start \(1 of 1 thread workers had not started after 0\.05 s\)/);
+  // The library's own: ready() resolves with backendInfo.
+  const info = await ready();
+  assert.deepEqual(info, backendInfo());
 });
 
 test('a malformed BATCHNORM_THREADS or BATCHNORM_WASM_MEMORY_MB is an error at import, not a silent default', () => {

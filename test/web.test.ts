@@ -415,6 +415,33 @@ describe('web lab in Chromium', () => {
     }
   });
 
+  browserTest('a Content-Security-Policy that refuses blob: workers: the training worker trains on one thread, and the page says why', async () => {
+    // Chromium refuses such a worker by an error event after `new Worker` returned: before the
+    // runtime listened for it (and the lab waited for ready()), the page said "2 threads".
+    const csp = await serveStatic(join(work, 'site'), { headers: { 'Content-Security-Policy': "worker-src 'self'" } });
+    const other = await context.newPage();
+    const pageErrors: string[] = [];
+    other.on('pageerror', (e) => pageErrors.push(e.message));
+    try {
+      await other.goto(csp.url);
+      await other.locator('#drift-start:not([disabled])').waitFor({ timeout: 30_000 });
+      const cores = await other.evaluate(() => navigator.hardwareConcurrency);
+      assert.ok(cores >= 2, `the machine has ${cores} cores: nothing to refuse on one`);
+      assert.equal(await other.locator('#runtime').innerText(), 'Kernels: this page wasm relaxed SIMD, 1 thread, shared memory; training worker wasm '
+        + 'relaxed SIMD, 1 thread, shared memory (thread workers could not start: a Content-Security-Policy must allow worker-src blob:).');
+      // Known from the refusal itself (the error event), not from ready() giving up on a silent worker.
+      const info = JSON.parse((await other.locator('#runtime').getAttribute('data-worker'))!) as { limits: string[] };
+      assert.match(info.limits.at(-1) ?? '', /^thread workers could not start \(the worker was refused or failed to load: see the console\)/);
+      await other.locator('#drift-start').click();
+      await other.waitForFunction(() => Number(document.getElementById('drift')!.dataset.step) >= 20, null, { timeout: 60_000 });
+      await other.locator('#drift-start').click();
+      assert.deepEqual(pageErrors, []);
+    } finally {
+      await other.close();
+      await csp.close();
+    }
+  });
+
   /**
    * The first run of `lab` in the worker (up to its next reset; evaluations up to step 30) beside
    * the same runs trained in Node on as many threads.

@@ -31,9 +31,11 @@ const TYPES: Record<string, string> = {
  * A static file server for `root` on 127.0.0.1 (a free port). Nothing outside `root` is served.
  * Every response carries ISOLATION_HEADERS unless `isolated` is false (a host that cannot set headers).
  */
-export async function serveStatic(root: string, { isolated = true } = {}): Promise<{ url: string; close: () => Promise<void> }> {
+export async function serveStatic(
+  root: string, { isolated = true, headers = {} }: { isolated?: boolean; headers?: Record<string, string> } = {},
+): Promise<{ url: string; close: () => Promise<void> }> {
   const base = resolve(root);
-  const extra = isolated ? ISOLATION_HEADERS : {};
+  const extra = { ...(isolated ? ISOLATION_HEADERS : {}), ...headers };
   const server: Server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname));
     const file = join(base, path.endsWith('/') ? `${path}index.html` : path);

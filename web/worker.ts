@@ -8,7 +8,7 @@
  */
 import { parseIdx, toImageSet, type ImageSet } from '../src/data/idx.js';
 import { createMlpTrainer, type MlpData, type MlpTrainer } from '../src/experiments/mnistMlp.js';
-import { getBackend, setBackend } from '../src/kernels/index.js';
+import { getBackend, ready, setBackend } from '../src/kernels/index.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import {
   activationInputs, classifySingle, DRIFT_HELD_OUT as HELD_OUT, DRIFT_MAX_STEPS, driftConfigs, histogram,
@@ -179,6 +179,9 @@ onmessage = async (e: MessageEvent<ToWorker>) => {
           setBackend('ref');
           msg.labs.forEach(reset);
         }
+        // Threads started (or refused, say by a Content-Security-Policy): the page then shows
+        // the thread count the kernels really get.
+        await ready();
         post({ type: 'ready', nTrain: data.train.n, nTest: data.test.n, runtime: runtimeInfo() });
         break;
       case 'reset':

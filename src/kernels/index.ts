@@ -115,6 +115,22 @@ export function backendInfo(): BackendInfo {
   return { backend: activeName, threads: getNumThreads(), ...details, limits };
 }
 
+/**
+ * Starts the active backend's thread workers and resolves, with `backendInfo()`, once each has
+ * started or failed (as TensorFlow.js's `tf.ready()`). Kernels do not need it: workers otherwise
+ * start with the first kernel call that splits its work, and the calling thread runs whatever
+ * they do not take. What it gives is a `backendInfo()` that is true: in a browser whose
+ * Content-Security-Policy refuses blob: workers, the refusal arrives as an event after the
+ * worker was made, and only then does the runtime know it has one thread (`threads: 1`, the
+ * reason in `limits`).
+ * @example const info = await ready();
+ * // { backend: 'wasm', threads: 2, sharedMemory: true, relaxedSimd: true, limits: [] }
+ */
+export async function ready(): Promise<BackendInfo> {
+  await activeBackend.ready?.();
+  return backendInfo();
+}
+
 // The fastest available backend is the default; BATCHNORM_BACKEND=ref|wasm chooses one.
 if (wasmBackend) registerBackend(wasmBackend);
 {

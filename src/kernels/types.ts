@@ -247,4 +247,6 @@ export interface Backend {
   getNumThreads?(): number;
   /** How it runs here, for `backendInfo`. */
   info?(): { sharedMemory: boolean; relaxedSimd: boolean; limits: string[] };
+  /** Resolves once its threads have started or failed (`ready()`). Absent: ready at once. */
+  ready?(): Promise<void>;
 }

@@ -2,8 +2,8 @@
 // exactOptionalPropertyTypes and noUncheckedIndexedAccess; never run). Each line is something a
 // user writes; the @ts-expect-error lines are mistakes the types must catch.
 import {
-  Adam, BatchNorm1d, exportOnnx, Linear, Module, randn, Sequential, SGD, zeros,
-  type AdamHyper, type GradFn, type Hyperparameters, type KernelName, type Parameter, type RNG, type SGDOptions,
+  Adam, BatchNorm1d, exportOnnx, Linear, Module, randn, ready, Sequential, SGD, zeros,
+  type AdamHyper, type BackendInfo, type GradFn, type Hyperparameters, type KernelName, type Parameter, type RNG, type SGDOptions,
   type SgdHyper, type Shape, type ShapeArgs, type Tensor, type TrainerOptions,
 } from '../../dist/src/index.js';
 
@@ -43,3 +43,6 @@ export const typo = new BatchNorm1d(3, { track_running_stats: false });
 
 // The types behind public signatures can be named.
 export type Named = [AdamHyper, GradFn, KernelName, SgdHyper, Shape, ShapeArgs<{ dtype?: 'float32' }>, TrainerOptions];
+
+// The thread workers started (or refused) before the thread count is read.
+export const started: Promise<number> = ready().then((info: BackendInfo) => info.threads);

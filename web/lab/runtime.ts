@@ -17,13 +17,17 @@ export function runtimeInfo(): RuntimeInfo {
 
 /**
  * One line for the page: "wasm relaxed SIMD, 2 threads, shared memory", or
- * "wasm SIMD, 1 thread, copies (page not cross-origin isolated)", or "reference kernels (plain TypeScript), 1 thread".
+ * "wasm SIMD, 1 thread, copies (page not cross-origin isolated)", or "reference kernels (plain TypeScript), 1 thread";
+ * thread workers that could not start are named.
  */
 export function describeRuntime(r: RuntimeInfo): string {
   const threads = `${r.threads} thread${r.threads === 1 ? '' : 's'}`;
   if (r.backend === 'ref') return `reference kernels (plain TypeScript), ${threads}`;
   if (r.backend !== 'wasm') return `${r.backend} kernels, ${threads}`;
   const simd = r.relaxedSimd ? 'wasm relaxed SIMD' : 'wasm SIMD';
-  if (r.sharedMemory) return `${simd}, ${threads}, shared memory`;
+  if (r.sharedMemory) {
+    const refused = r.limits.some((l) => l.startsWith('thread workers could not start'));
+    return `${simd}, ${threads}, shared memory${refused ? ' (thread workers could not start: a Content-Security-Policy must allow worker-src blob:)' : ''}`;
+  }
   return `${simd}, ${threads}, copies${r.crossOriginIsolated ? '' : ' (page not cross-origin isolated)'}`;
 }

@@ -537,6 +537,7 @@ export function createWasmBackend(rt: WasmRuntime, name = 'wasm'): Backend {
     setNumThreads: (n) => rt.setNumThreads(n),
     getNumThreads: () => rt.numThreads(),
     info: () => ({ sharedMemory: rt.shared, relaxedSimd: rt.relaxed, limits: rt.limits() }),
+    ready: () => rt.ready(),
   };
 }
 

@@ -6,6 +6,7 @@ import type { Platform } from './runtime.js';
 interface NodeWorker {
   unref(): void;
   terminate(): unknown;
+  on(event: 'error', fn: (e: unknown) => void): void;
 }
 interface WorkerThreads {
   Worker: new (code: string, options: { eval: boolean; workerData: unknown; execArgv: string[] }) => NodeWorker;
@@ -27,13 +28,14 @@ export function nodePlatform(): Platform | null {
   const v8 = proc.getBuiltinModule('node:v8') as V8;
   return {
     cores: () => os.availableParallelism?.() ?? os.cpus().length,
-    spawn(source, data) {
+    spawn(source, data, failed) {
       const worker = new wt.Worker(`${source}\nstart(require('node:worker_threads').workerData);`, {
         eval: true,
         workerData: data,
         // No tsx or other loaders in the worker: it runs plain JavaScript and wasm only.
         execArgv: [],
       });
+      worker.on('error', (e) => failed(String(e)));
       // Idle workers sleep in Atomics.wait; they must not keep the process alive.
       worker.unref();
       return worker;

@@ -30,8 +30,12 @@ import { wasmPrivateBase64, wasmPrivateRelaxedBase64, wasmSharedBase64, wasmShar
 export interface Platform {
   /** Logical cores available. */
   cores(): number;
-  /** Starts a worker running `source` (a script defining `start(data)`), handing it `data`. */
-  spawn(source: string, data: unknown): { terminate(): void } | null;
+  /**
+   * Starts a worker running `source` (a script defining `start(data)`), handing it `data`; calls
+   * `failed` with a message if the worker cannot start or dies (a browser reports a worker that a
+   * Content-Security-Policy refuses by an error event, not an exception).
+   */
+  spawn(source: string, data: unknown, failed: (message: string) => void): { terminate(): void } | null;
   /** Turns on relaxed SIMD where the engine has it behind a flag (Node 20); optional. */
   enableRelaxedSimd?(): void;
 }
@@ -110,6 +114,8 @@ export class WasmRuntime {
   /** Why this runtime runs on one thread whatever is asked, or null (see `limits`). */
   private readonly oneThreadReason: string | null;
   private spawnFailure: string | null = null;
+  /** Workers handed to the platform that have neither started nor failed yet. */
+  private pendingWorkers = 0;
   /** Why the plain SIMD build runs instead of the relaxed one, or null. */
   private readonly plainReason: string | null;
   private workers: ({ terminate(): void } | null)[] = [];
@@ -322,7 +328,7 @@ export class WasmRuntime {
   /** Sets the thread count (clamped to 1..16; 1 without shared memory or a platform). */
   setNumThreads(n: number): void {
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: expected a positive integer (got ${n})`);
-    const max = this.shared && this.platform ? MAX_THREADS : 1;
+    const max = this.shared && this.platform && !this.spawnFailure ? MAX_THREADS : 1;
     this.requestedThreads = n;
     this.threads = Math.min(n, max);
   }
@@ -336,7 +342,7 @@ export class WasmRuntime {
     const out: string[] = [];
     if (this.oneThreadReason) out.push(`one thread: ${this.oneThreadReason}`);
     else if (this.requestedThreads > this.threads) out.push(`${this.requestedThreads} threads asked, at most ${this.threads} here`);
-    if (this.spawnFailure) out.push(`thread workers could not start (${this.spawnFailure}), so the calling thread runs every part; in a browser, a Content-Security-Policy must allow worker-src blob:`);
+    if (this.spawnFailure) out.push(`thread workers could not start (${this.spawnFailure}), so one thread; in a browser, a Content-Security-Policy must allow worker-src blob:`);
     if (this.plainReason) out.push(`plain SIMD build (${this.plainReason})`);
     return out;
   }
@@ -347,15 +353,54 @@ export class WasmRuntime {
   }
 
   private ensureWorkers(count: number): void {
-    while (this.workers.length < count) {
+    while (this.workers.length < count && !this.spawnFailure) {
       let w: { terminate(): void } | null = null;
+      let settled = false;
+      const failed = (message: string): void => {
+        if (!settled) this.pendingWorkers--;
+        settled = true;
+        this.workerFailed(message);
+      };
+      this.pendingWorkers++;
       try {
-        w = this.platform!.spawn(WORKER_SOURCE, { module: this.module, memory: this.memory, ctl: this.ctl, names: EXPORTS });
+        w = this.platform!.spawn(WORKER_SOURCE, { module: this.module, memory: this.memory, ctl: this.ctl, names: EXPORTS }, failed);
       } catch (e) {
-        this.spawnFailure ??= String(e);
+        failed(String(e));
         w = null;
       }
       this.workers.push(w);
+    }
+  }
+
+  /**
+   * A worker could not start (or died): the calling thread runs every part from now on, and
+   * the runtime says so (`limits`, one thread). Parts are claimed from a shared counter, so a
+   * call in progress finishes without the worker.
+   */
+  private workerFailed(message: string): void {
+    this.spawnFailure ??= message;
+    this.threads = 1;
+  }
+
+  /**
+   * Starts the workers for the current thread count and resolves once each has started (its
+   * wasm instance made on the shared memory) or failed; a failure leaves this runtime on one
+   * thread, with the reason in `limits`. Kernels run without it (workers start on the first
+   * split call, and the calling thread runs whatever they do not take); what it adds is that
+   * the thread count reported afterwards is the one the kernels get.
+   */
+  async ready(timeoutMs = 10_000): Promise<void> {
+    if (this.threads === 1) return;
+    this.ensureWorkers(this.threads - 1);
+    const ctl = new Int32Array(this.memory.buffer, this.ctl, 8);
+    const spawned = this.workers.length;
+    const until = performance.now() + timeoutMs;
+    while (!this.spawnFailure && Atomics.load(ctl, 7) < spawned) {
+      if (performance.now() > until) {
+        this.workerFailed(`${spawned - Atomics.load(ctl, 7)} of ${spawned} thread workers had not started after ${timeoutMs / 1000} s`);
+        break;
+      }
+      await new Promise((ok) => setTimeout(ok, 2));
     }
   }
 
@@ -422,7 +467,7 @@ export class WasmRuntime {
   }
 }
 
-// The worker: instantiate on the shared memory, mark ready, then loop: wait for a new sequence
+// The worker: instantiate on the shared memory, count itself started (control word 7), then loop: wait for a new sequence
 // number, claim parts and run them until none is left, count each done. It spins a
 // while (WORKER_SPIN_MS) before sleeping: the kernels of a training step come a few tens of
 // microseconds apart, and a sleeping worker takes longer than that to wake (the caller would
@@ -432,7 +477,7 @@ export class WasmRuntime {
 // caller, so it stops spinning for WORKER_BACKOFF_MS.
 // Control block (int32): 0 job sequence number, 1 fn, 2 arguments per part, 3 parts, 4 claim
 // counter (sequence << 8 | next part: a claim made for an older job fails), 5 parts done,
-// 6 failed; then the parts' float64 arguments from byte 32.
+// 6 failed, 7 workers started; then the parts' float64 arguments from byte 32.
 const WORKER_SPIN_MS = 0.5;
 const WORKER_BACKOFF_MS = 100;
 const WORKER_SOURCE = `
@@ -443,6 +488,7 @@ function start(data) {
   const ctl = new Int32Array(buf, data.ctl, 8);
   const args = new Float64Array(buf, data.ctl + 32, ${MAX_ARGS} * ${MAX_PARTS});
   let seq = Atomics.load(ctl, 0);
+  Atomics.add(ctl, 7, 1);
   let quietUntil = 0; // no spinning before this time (oversubscribed cores)
   for (;;) {
     let spins = 0;
@@ -490,7 +536,9 @@ function start(data) {
  */
 export function browserPlatform(): Platform | string {
   const g = globalThis as {
-    Worker?: new (url: string) => { postMessage(d: unknown): void; terminate(): void };
+    Worker?: new (url: string) => {
+      postMessage(d: unknown): void; terminate(): void; addEventListener(type: 'error', fn: (e: Event) => void): void;
+    };
     Blob?: typeof Blob; URL?: typeof URL; navigator?: { hardwareConcurrency?: number };
     crossOriginIsolated?: boolean; document?: unknown;
   };
@@ -501,9 +549,15 @@ export function browserPlatform(): Platform | string {
   if (g.document !== undefined) return "a page's main thread may not wait for workers (Atomics.wait): threads run in a Web Worker only";
   return {
     cores: () => g.navigator?.hardwareConcurrency ?? 1,
-    spawn(source, data) {
+    spawn(source, data, failed) {
       const url = g.URL!.createObjectURL(new g.Blob!([`${source}\nonmessage = (e) => start(e.data);`], { type: 'text/javascript' }));
       const w = new g.Worker!(url);
+      // A worker refused by a Content-Security-Policy (worker-src without blob:) fires an error
+      // event (its message is empty then), or its script may throw.
+      w.addEventListener('error', (e) => {
+        e.preventDefault();
+        failed((e as { message?: string }).message || 'the worker was refused or failed to load: see the console');
+      });
       w.postMessage(data);
       return w;
     },
