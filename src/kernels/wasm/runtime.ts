@@ -114,8 +114,6 @@ export class WasmRuntime {
   /** Why this runtime runs on one thread whatever is asked, or null (see `limits`). */
   private readonly oneThreadReason: string | null;
   private spawnFailure: string | null = null;
-  /** Workers handed to the platform that have neither started nor failed yet. */
-  private pendingWorkers = 0;
   /** Why the plain SIMD build runs instead of the relaxed one, or null. */
   private readonly plainReason: string | null;
   private workers: ({ terminate(): void } | null)[] = [];
@@ -355,13 +353,7 @@ export class WasmRuntime {
   private ensureWorkers(count: number): void {
     while (this.workers.length < count && !this.spawnFailure) {
       let w: { terminate(): void } | null = null;
-      let settled = false;
-      const failed = (message: string): void => {
-        if (!settled) this.pendingWorkers--;
-        settled = true;
-        this.workerFailed(message);
-      };
-      this.pendingWorkers++;
+      const failed = (message: string): void => this.workerFailed(message);
       try {
         w = this.platform!.spawn(WORKER_SOURCE, { module: this.module, memory: this.memory, ctl: this.ctl, names: EXPORTS }, failed);
       } catch (e) {
@@ -464,14 +456,15 @@ export class WasmRuntime {
   terminate(): void {
     for (const w of this.workers) w?.terminate();
     this.workers = [];
+    Atomics.store(new Int32Array(this.memory.buffer, this.ctl, 8), 7, 0); // none started now
   }
 }
 
-// The worker: instantiate on the shared memory, count itself started (control word 7), then loop: wait for a new sequence
-// number, claim parts and run them until none is left, count each done. It spins a
-// while (WORKER_SPIN_MS) before sleeping: the kernels of a training step come a few tens of
-// microseconds apart, and a sleeping worker takes longer than that to wake (the caller would
-// then run its part itself, and the step would run on one thread). The spin is bounded, so an
+// The worker: instantiate on the shared memory, count itself started (control word 7), then
+// loop: wait for a new sequence number, claim parts and run them until none is left, count each
+// done. It spins a while (WORKER_SPIN_MS) before sleeping: the kernels of a training step come
+// a few tens of microseconds apart, and a sleeping worker takes longer than that to wake (the
+// caller would then run its part itself, and the step would run on one thread). The spin is bounded, so an
 // idle process sleeps. A worker that finds no part left although it was spinning (not asleep)
 // was descheduled: the cores are oversubscribed, and spinning would only take time from the
 // caller, so it stops spinning for WORKER_BACKOFF_MS.
