@@ -710,24 +710,23 @@ export function bnRowsGradCoef(
 }
 
 /**
- * Normalisation, interleaved layout, rows [r0, r1), channels [c0, c1); params: three float32
- * arrays (C), mean hi, scale, shift (see storeAffine).
+ * Normalisation, interleaved layout, rows [r0, r1); params: three float32 arrays (C), mean hi,
+ * scale, shift (see storeAffine).
  */
-export function bnNormalizeRows(x: usize, y: usize, c: i32, params: usize, r0: i32, r1: i32, c0: i32, c1: i32): void {
-  const rowBytes = <usize>c << 2;
+export function bnNormalizeRows(x: usize, y: usize, c: i32, params: usize, r0: i32, r1: i32): void {
   const cb = <usize>c << 2;
   const hp = params, sp = params + cb, bp = params + 2 * cb;
-  const cv1 = c0 + ((c1 - c0) & ~3);
+  const cv = c & ~3;
   for (let r = r0; r < r1; r++) {
-    const px = x + <usize>r * rowBytes;
-    const py = y + <usize>r * rowBytes;
-    let ch = c0;
-    for (; ch < cv1; ch += 4) {
+    const px = x + <usize>r * cb;
+    const py = y + <usize>r * cb;
+    let ch = 0;
+    for (; ch < cv; ch += 4) {
       const o = <usize>ch << 2;
       const d = f32x4.sub(v128.load(px + o), v128.load(hp + o));
       v128.store(py + o, madd(d, v128.load(sp + o), v128.load(bp + o)));
     }
-    for (; ch < c1; ch++) {
+    for (; ch < c; ch++) {
       const o = <usize>ch << 2;
       store<f32>(py + o, (load<f32>(px + o) - load<f32>(hp + o)) * load<f32>(sp + o) + load<f32>(bp + o));
     }

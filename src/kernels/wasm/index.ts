@@ -143,19 +143,18 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
     while (p > t && (c / p) * s * 4 < 131072) p = Math.max(t, p >> 1);
     return p;
   };
-  // y = (x - hi) * scale + shift per channel; params: 3C float32 (hi, scale, shift) in wasm memory.
-  const runAffine = (px: number, py: number, params: number, n: number, c: number, s: number, nhwc: boolean) => {
-    const P = partsFor(n * c * s, PAR_MIN_ELEMENTS);
-    if (nhwc || s === 1) run('bnNormalizeRows', split(n * s, P).map(([r0, r1]) => [px, py, c, params, r0, r1, 0, c]));
-    else run('bnNormalizePlanar', split(c, planarParts(n, c, s)).map(([c0, c1]) => [px, py, n, c, s, params, c0, c1]));
-  };
-
   // Interleaved layout (rows of C channels: channels-last, or planar with S = 1). Passes split
   // rows at multiples of ROWBLOCK; each part of a sums pass writes its own partial sums (2 C
   // float64), added in part order (bnAddParts). The number of parts depends on the shape only,
   // so the results do not depend on the thread count.
   const rowRanges = (rows: number, c: number) => split(rows, rows * c >= PAR_MIN_ELEMENTS ? ROW_PARTS : 1, ROWBLOCK);
   const rowSplit = (rows: number, c: number) => split(rows, partsFor(rows * c, PAR_MIN_ELEMENTS));
+
+  // y = (x - hi) * scale + shift per channel; params: 3C float32 (hi, scale, shift) in wasm memory.
+  const runAffine = (px: number, py: number, params: number, n: number, c: number, s: number, nhwc: boolean) => {
+    if (nhwc || s === 1) run('bnNormalizeRows', rowSplit(n * s, c).map(([r0, r1]) => [px, py, c, params, r0, r1]));
+    else run('bnNormalizePlanar', split(c, planarParts(n, c, s)).map(([c0, c1]) => [px, py, n, c, s, params, c0, c1]));
+  };
 
   function trainRows(
     call: Call, px: number, py: number, rows: number, c: number, weight: FloatArray | null, bias: FloatArray | null,
@@ -191,7 +190,7 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
     mean.set(out.subarray(0, c));
     invStd.set(out.subarray(c, 2 * c));
     variance.set(out.subarray(2 * c));
-    run('bnNormalizeRows', rowSplit(rows, c).map(([r0, r1]) => [px, py, c, params, r0, r1, 0, c]));
+    run('bnNormalizeRows', rowSplit(rows, c).map(([r0, r1]) => [px, py, c, params, r0, r1]));
   }
 
   function backwardRows(
@@ -315,8 +314,8 @@ function makeKernels(rt: WasmRuntime): Partial<Kernels> {
       const work = call.scratch(24 * c), coef = call.scratch(32 * c);
       run('bnBackwardPlanar', split(c, planarParts(n, c, s)).map(([c0, c1]) => [pdy, px, pdx, n, c, s, pm, pi, pw, training ? 1 : 0, sums, work, coef, c0, c1]));
       const sv = rt.f64(sums, 2 * c);
-      if (dBias) for (let ch = 0; ch < c; ch++) dBias[ch] = sv[ch];
-      if (dWeight) for (let ch = 0; ch < c; ch++) dWeight[ch] = sv[c + ch];
+      if (dBias) dBias.set(sv.subarray(0, c));
+      if (dWeight) dWeight.set(sv.subarray(c));
     }, fallback);
   };
 

@@ -351,9 +351,9 @@ export class WasmRuntime {
   }
 
   private ensureWorkers(count: number): void {
+    const failed = (message: string): void => this.workerFailed(message);
     while (this.workers.length < count && !this.spawnFailure) {
       let w: { terminate(): void } | null = null;
-      const failed = (message: string): void => this.workerFailed(message);
       try {
         w = this.platform!.spawn(WORKER_SOURCE, { module: this.module, memory: this.memory, ctl: this.ctl, names: EXPORTS }, failed);
       } catch (e) {
