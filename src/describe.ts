@@ -58,6 +58,11 @@ export function describeValue(value: unknown): string {
   return typeof value;
 }
 
+/** Whether the value is a Promise or another thenable (what an async function returns). */
+export function isThenable(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
+}
+
 /** Whether `for...of` can walk the value (arrays, sets, generators, ...). */
 export function isIterable(value: unknown): value is Iterable<unknown> {
   return value != null && typeof (value as Partial<Iterable<unknown>>)[Symbol.iterator] === 'function';

@@ -56,6 +56,9 @@ test('checkpoint errors: no architecture, bad JSON, unknown layer, missing field
   assert.throws(() => readArchitecture({ [ARCHITECTURE_KEY]: '{"version":2}' }), /unsupported architecture version 2/);
   assert.throws(() => buildModel({ type: 'Sequential', layers: [{ type: 'Dropout' }] } as never), /unknown layer type "Dropout" at model\.0/);
   assert.throws(() => buildModel({ type: 'Linear', inFeatures: 3 } as never), /model \(Linear\) is missing "outFeatures"/);
+  // Before: "has momentum undefined (expected a number in [0, 1] or null)".
+  assert.throws(() => buildModel({ type: 'BatchNorm1d', numFeatures: 3, eps: 1e-5, affine: true, trackRunningStats: true } as never),
+    /model \(BatchNorm1d\) is missing "momentum"$/);
 });
 
 /** The checkpoint of `model` with its architecture JSON changed by `edit`. */

@@ -15,7 +15,6 @@ const [H2, W2] = [H - K + 1, W - K + 1]; // 'valid' padding
 
 /** A TF.js model with non-trivial weights everywhere, moving statistics included. */
 function kerasModel(): tf.Sequential {
-  tf.util.seedrandom?.('port');
   const model = tf.sequential({
     layers: [
       tf.layers.conv2d({ inputShape: [H, W, C], filters: F, kernelSize: K, padding: 'valid', biasInitializer: 'randomNormal' }),

@@ -10,6 +10,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { parseIdx, toImageSet } from '../src/data/idx.js';
 import { buildMlp, createMlpTrainer, type MlpConfig, type MlpData } from '../src/experiments/mnistMlp.js';
 import { getNumThreads, setNumThreads } from '../src/kernels/index.js';
+import { WasmRuntime } from '../src/kernels/wasm/runtime.js';
 import { BatchNorm } from '../src/nn/batchnorm.js';
 import { RNG } from '../src/random.js';
 import { Tensor } from '../src/tensor/tensor.js';
@@ -207,7 +208,7 @@ describe('web lab: the numbers behind the pictures', () => {
     assert.deepEqual(lastBatchNormChannels(buildMlp({ hidden: [4], activation: 'sigmoid', bn: 'none', initStd: 0.1, seed: 0 }, 3, 2), 5), []);
   });
 
-  test('the kernels line says the build, threads, shared memory or copies, and why', () => {
+  test('the kernels line says the build, threads, shared memory or copies, and why', async () => {
     const wasm = { backend: 'wasm', threads: 2, sharedMemory: true, relaxedSimd: false, crossOriginIsolated: true, limits: [] };
     assert.equal(describeRuntime(wasm), 'wasm SIMD, 2 threads, shared memory');
     assert.equal(describeRuntime({ ...wasm, relaxedSimd: true }), 'wasm relaxed SIMD, 2 threads, shared memory');
@@ -217,6 +218,12 @@ describe('web lab: the numbers behind the pictures', () => {
     assert.equal(describeRuntime({ ...wasm, threads: 1, sharedMemory: false }), 'wasm SIMD, 1 thread, copies');
     assert.equal(describeRuntime({ backend: 'ref', threads: 1, sharedMemory: false, relaxedSimd: false, crossOriginIsolated: true, limits: [] }),
       'reference kernels (plain TypeScript), 1 thread');
+    // Thread workers refused: the line is read off the runtime's own limit (its words are what it matches).
+    const refused = new WasmRuntime({ cores: () => 2, spawn: (_source, _data, failed) => (failed('refused'), { terminate() {} }) });
+    refused.setNumThreads(2);
+    await refused.ready();
+    assert.equal(describeRuntime({ ...wasm, threads: refused.numThreads(), limits: refused.limits() }),
+      'wasm SIMD, 1 thread, shared memory (thread workers could not start: a Content-Security-Policy must allow worker-src blob:)');
   });
 
   test('the MNIST subset served to the page is a valid IDX file holding the first items', () => {

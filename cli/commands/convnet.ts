@@ -1,12 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { INPUT_SHAPE_KEY, saveCheckpoint } from '../../src/io/checkpoint.js';
-import { runSlug } from '../lab/checkpoints.js';
+import { checkpointPaths } from '../lab/checkpoints.js';
 import { Option, type Command } from 'commander';
 import { loadMnist, type DatasetName } from '../../src/data/mnist.js';
 import { convnetSweepRuns, defaultConvnetConfig, run, summarizeSeeds, type ConvnetConfig, type ConvnetMetrics, type SeedSummary } from '../../src/experiments/convnet.js';
 import { accuracySpec } from '../lab/charts.js';
-import { commandLine, datasetDefaults, datasetLabel, outFor, progressBar, textTable, writeResults } from '../lab/mlpLab.js';
+import { commandLine, datasetDefaults, datasetLabel, outFor, progressBar, runLabels, textTable, writeResults } from '../lab/mlpLab.js';
 import { writeReport, type ReportSection } from '../lab/report.js';
 import { integer, makeOutDir, momentum } from '../parse.js';
 
@@ -144,9 +144,10 @@ export function registerConvnet(program: Command): void {
         }, null, 1);
       const tty = o.progress && process.stderr.isTTY;
       const runs: ConvnetMetrics[] = [];
-      const labelWidth = Math.max(...configs.map((c, i) => `[${i + 1}/${configs.length}] ${c.name}`.length));
+      const labels = runLabels(configs);
+      const labelWidth = Math.max(...labels.map((l) => l.length));
       for (const [i, config] of configs.entries()) {
-        const label = `[${i + 1}/${configs.length}] ${config.name}`;
+        const label = labels[i]!;
         const bar = tty ? progressBar(label, config.steps, { labelWidth, speed: false, etaBuffer: 50 }) : null;
         let acc = '  -   ';
         bar?.start(config.steps, 0, { acc });
@@ -161,7 +162,7 @@ export function registerConvnet(program: Command): void {
         bar?.stop();
         if (m.diverged) console.error(`${label}: diverged at step ${m.diverged.step} (${m.diverged.reason}); recorded, not fatal`);
         // The trained model, for `predict` and `export` (a diverged one has NaN weights: not saved).
-        else saveCheckpoint(join(o.out, 'checkpoints', `${runSlug(m.name)}.safetensors`), m.model.eval(), {
+        else saveCheckpoint(checkpointPaths(o.out, m.name).model, m.model.eval(), {
           step: String(m.stepsDone), dataset: o.dataset, [INPUT_SHAPE_KEY]: JSON.stringify([1, 1, data.test.height, data.test.width]),
         });
         runs.push(m);
@@ -193,6 +194,6 @@ export function registerConvnet(program: Command): void {
       ]);
       console.log(`\nresults: ${writeResults(o.out, results(runs))}\nreport:  ${report}\nfigure:  ${o.out}/accuracy.svg`);
       const saved = runs.find((m) => !m.diverged && m.config.bn) ?? runs.find((m) => !m.diverged);
-      if (saved) console.log(`checkpoints: ${o.out}/checkpoints/ (try: npx batchnorm predict --checkpoint ${join(o.out, 'checkpoints', `${runSlug(saved.name)}.safetensors`)} --index 0)`);
+      if (saved) console.log(`checkpoints: ${o.out}/checkpoints/ (try: npx batchnorm predict --checkpoint ${checkpointPaths(o.out, saved.name).model} --index 0)`);
     });
 }

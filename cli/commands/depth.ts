@@ -11,7 +11,7 @@ const WIDTH = 100;
 /** Final accuracy by depth (a diverged run at 0), and every run's curve. */
 export function depthFigures(runs: Pick<MlpMetrics, 'name' | 'config' | 'curve' | 'diverged'>[]): NonNullable<ReportSection['figures']> {
   const values = runs.map((m) => ({
-    depth: m.config.hidden.length, run: m.config.bn === 'none' ? 'without BN' : 'with BN', accuracy: m.diverged ? 0 : (m.curve.at(-1)?.testAccuracy ?? 0),
+    depth: m.config.hidden.length, run: m.config.bn === 'none' ? 'without BN' : 'with BN', accuracy: classifyRun(m, STALL_BELOW).finalAccuracy ?? 0,
   }));
   return [
     { file: 'depth.svg', spec: depthSpec(values), alt: 'Final test accuracy against the number of hidden layers, with and without BN.' },

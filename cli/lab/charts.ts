@@ -43,7 +43,8 @@ const base = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', backg
  */
 function accuracyY(values: { step: number; accuracy: number }[]): object {
   const accs = values.map((v) => v.accuracy).filter((a) => a > 0);
-  const late = values.filter((v) => v.step >= Math.max(...values.map((u) => u.step)) * 0.1).map((v) => v.accuracy);
+  const lastStep = values.reduce((m, v) => Math.max(m, v.step), -Infinity);
+  const late = values.filter((v) => v.step >= lastStep * 0.1).map((v) => v.accuracy);
   const lo = Math.max(0, Math.floor((Math.min(...(late.length ? late : accs)) - 0.02) * 50) / 50);
   const zoomed = values.some((v) => v.accuracy < lo);
   return { field: 'accuracy', type: 'quantitative', title: zoomed ? `test accuracy (zoomed: from ${lo})` : 'test accuracy', scale: { domain: [lo, 1] } };

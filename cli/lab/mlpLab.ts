@@ -128,6 +128,11 @@ export function loadLabData(o: LabOptions): MlpData {
   return d;
 }
 
+/** "[i/n] name" for each run, as its progress bar and messages show it. */
+export function runLabels(configs: { name: string }[]): string[] {
+  return configs.map((c, i) => `[${i + 1}/${configs.length}] ${c.name}`);
+}
+
 /**
  * A progress bar on stderr that fits the terminal (80 columns when it does not say):
  * `[1/2] without BN ░░░░░░ 1200/10000 acc 0.8512 1020 steps/s ETA 01m30s`. The label is padded
@@ -179,7 +184,8 @@ export function runAll(configs: MlpConfig[], data: MlpData, o: LabOptions, after
   }
   const done: MlpMetrics[] = [];
   const tty = o.progress && process.stderr.isTTY;
-  const labelWidth = Math.max(...configs.map((c, i) => `[${i + 1}/${configs.length}] ${c.name}`.length));
+  const labels = runLabels(configs);
+  const labelWidth = Math.max(...labels.map((l) => l.length));
   for (const [i, config] of configs.entries()) {
     let trainer: MlpTrainer | null = o.resume ? resumeRun(o.out, config, data) : null;
     // A diverged run comes back without its (non-finite) weights: its checkpoint stays as it is.
@@ -188,7 +194,7 @@ export function runAll(configs: MlpConfig[], data: MlpData, o: LabOptions, after
     else if (trainer) console.error(`${config.name}: resuming at step ${trainer.stepsDone}`);
     else if (o.resume) console.error(`${config.name}: --resume, but no checkpoint ${checkpointPaths(o.out, config.name).model}: starting from step 0`);
     trainer ??= createMlpTrainer(config, data);
-    const label = `[${i + 1}/${configs.length}] ${config.name}`;
+    const label = labels[i]!;
     const bar = tty ? progressBar(label, config.steps, { labelWidth, speed: true, etaBuffer: 200 }) : null;
     const start = trainer.stepsDone;
     const t0 = performance.now();

@@ -2,6 +2,7 @@ import { allocateStorage, releaseStorage } from '../kernels/index.js';
 import type { FloatArray } from '../kernels/types.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { trackOutput } from '../tensor/tidy.js';
+import { isThenable } from '../describe.js';
 
 /**
  * Reverse-mode automatic differentiation, micrograd style: every op that may need a gradient
@@ -43,7 +44,7 @@ export function noGrad<T>(fn: () => T): T {
   } finally {
     gradEnabled = previous;
   }
-  if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
+  if (isThenable(result)) {
     throw new TypeError('noGrad: fn must be synchronous (it returned a Promise: after its first await, ops record gradients again); await outside, noGrad(() => model.forward(x)) inside');
   }
   return result;

@@ -182,7 +182,7 @@ function checkSpec(spec: unknown, path: string, prefix: string, depth: number, s
       const c = int('numFeatures', 1);
       const eps = get('eps');
       if (typeof eps !== 'number' || !(eps > 0) || !Number.isFinite(eps)) fail(`has eps ${JSON.stringify(eps)} (expected a positive number)`);
-      const momentum = s.momentum;
+      const momentum = get('momentum');
       if (momentum !== null && (typeof momentum !== 'number' || !(momentum >= 0 && momentum <= 1))) {
         fail(`has momentum ${JSON.stringify(momentum)} (expected a number in [0, 1] or null)`);
       }

@@ -148,15 +148,17 @@ export function parseSafetensors(data: Uint8Array | ArrayBuffer, source = ''): S
   const n = Number(n64);
   if (n > MAX_HEADER) fail(source, `header length ${n} exceeds the limit of ${MAX_HEADER} bytes`);
   let header: unknown;
+  let text = '';
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n));
+    header = JSON.parse(text);
   } catch (err) {
     fail(source, `header is not valid UTF-8 JSON (${(err as Error).message})`);
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) {
     fail(source, 'header must be a JSON object mapping tensor names to {dtype, shape, data_offsets}');
   }
-  const duplicate = duplicateTopLevelKey(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+  const duplicate = duplicateTopLevelKey(text);
   if (duplicate !== null) {
     // JSON.parse keeps the last copy; the reference reader refuses the file, so readers would disagree.
     fail(source, `header has the key ${JSON.stringify(duplicate)} more than once`);

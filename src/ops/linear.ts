@@ -1,7 +1,7 @@
 import { record } from '../autograd/tape.js';
 import { kernels } from '../kernels/index.js';
 import { allocateOutput, Tensor } from '../tensor/tensor.js';
-import { formatShape } from '../tensor/shape.js';
+import { formatShape, sizeOf } from '../tensor/shape.js';
 import { expectTensors, floatDtype } from './util.js';
 
 /**
@@ -25,7 +25,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
   }
   // The leading dims' product, not x.size / inF: with in_features 0 that would be 0/0 (PyTorch
   // then gives the bias in every row).
-  const rows = x.shape.slice(0, -1).reduce((a, d) => a * d, 1);
+  const rows = sizeOf(x.shape.slice(0, -1));
   const out = allocateOutput(dtype, rows * outF);
   kernels().matmul(x.data, weight.data, out, rows, inF, outF, false, true, bias?.data ?? null);
   const shape = [...x.shape.slice(0, -1), outF];

@@ -1,5 +1,5 @@
 import { record } from '../autograd/tape.js';
-import { allocate, allocateOutput, Tensor } from '../tensor/tensor.js';
+import { allocate, allocateOutput, Tensor, tensor } from '../tensor/tensor.js';
 import { formatShape, sameShape } from '../tensor/shape.js';
 import { add, mul, sub } from './elementwise.js';
 import { neg } from './math.js';
@@ -183,7 +183,8 @@ export function crossEntropy(logits: Tensor, target: Targets, options: Reduction
   const [n, classes] = logits.shape;
   const dtype = floatDtype('cross_entropy', logits);
   const w = classWeights('cross_entropy', weight, classes, dtype);
-  const wTensor = w ? new Tensor(allocate(dtype, classes).map((_, c) => w[c]), [classes], dtype) : null;
+  // The class weights as a tensor, for the two terms that multiply by them (nllLoss takes w).
+  const weightTensor = () => (w ? tensor(w, [classes], { dtype }) : null);
   const logProbs = logSoftmax(logits, 1);
   if (target instanceof Tensor && target.ndim === 2) {
     if (!sameShape(target.shape, logits.shape)) {
@@ -192,14 +193,16 @@ export function crossEntropy(logits: Tensor, target: Targets, options: Reduction
     if (ignoreIndex !== IGNORE_NONE) throw new RangeError('ignore_index is not supported for floating point target');
     floatDtype('cross_entropy', logits, target);
     const smoothed = labelSmoothing > 0 ? add(mul(target, 1 - labelSmoothing), labelSmoothing / classes) : target;
+    const wTensor = weightTensor();
     return reduceLoss(neg(sum(mul(logProbs, wTensor ? mul(smoothed, wTensor) : smoothed), 1)), reduction);
   }
   const nll = nllLoss(logProbs, target, { reduction, weight: w, ignoreIndex });
   if (labelSmoothing === 0) return nll;
   // The cross-entropy against the uniform distribution, -(1/C) sum_c w[c] log p[c], reduced as nll is.
   const idx = targetIndices(target, n, classes, ignoreIndex);
+  const wTensor = weightTensor();
   const perSample = neg(sum(wTensor ? mul(logProbs, wTensor) : logProbs, 1));
-  const uniform = idx.some((v) => v < 0) ? mul(perSample, new Tensor(allocate(dtype, n).map((_, i) => (idx[i] < 0 ? 0 : 1)), [n], dtype)) : perSample;
+  const uniform = idx.some((v) => v < 0) ? mul(perSample, tensor(Float64Array.from(idx, (v) => (v < 0 ? 0 : 1)), [n], { dtype })) : perSample;
   let divisor = 0;
   for (let i = 0; i < n; i++) if (idx[i] >= 0) divisor += w ? w[idx[i]] : 1;
   // Every sample ignored: the mean is 0/0, NaN as in PyTorch, with zero gradients (mul by 1/0 would make them NaN).

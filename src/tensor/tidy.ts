@@ -1,7 +1,7 @@
 import { releaseStorage } from '../kernels/index.js';
 import type { FloatArray } from '../kernels/types.js';
 import { Tensor } from './tensor.js';
-import { describeValue } from '../describe.js';
+import { describeValue, isThenable } from '../describe.js';
 
 /**
  * Scoped memory release, as TensorFlow.js's `tf.tidy`: the storage of every op output made
@@ -120,7 +120,7 @@ export function tidy<T>(nameOrFn: string | (() => T), maybeFn?: () => T): T {
     throw e;
   }
   scopes.splice(scopes.indexOf(scope));
-  if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
+  if (isThenable(result)) {
     // Its tensors may still be in use by the pending work: release nothing.
     throw new TypeError('tidy: fn must be synchronous (it returned a Promise)');
   }
