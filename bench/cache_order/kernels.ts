@@ -70,16 +70,16 @@ export function twoPass(x: usize, y: usize, len: i32): void {
 }
 
 /**
- * Channel order: per channel, its statistics (`lanes` runs side by side), then its
- * normalisation from cache (`outLanes` runs side by side: 1 or 4).
+ * Channel order: per channel, its statistics, then its normalisation from cache, each reading
+ * (and writing) `lanes` samples' runs side by side: 1 or 4.
  */
-export function channelOrder(x: usize, y: usize, n: i32, c: i32, s: i32, lanes: i32, outLanes: i32): void {
+export function channelOrder(x: usize, y: usize, n: i32, c: i32, s: i32, lanes: i32): void {
   const rs = <usize>c * <usize>s << 2;
   for (let ch = 0; ch < c; ch++) {
     const m = f32x4.splat((lanes == 4 ? channelSum(x, n, c, s, ch, 4) : channelSum(x, n, c, s, ch, 1)) * 1e-6);
     const k = f32x4.splat(0.5);
     const base = <usize>ch * <usize>s << 2;
-    if (outLanes == 4) {
+    if (lanes == 4) {
       for (let i = 0; i + 4 <= n; i += 4) {
         const off = <usize>i * rs + base;
         for (let j = 0; j + 4 <= s; j += 4) {

@@ -32,8 +32,8 @@ for (const [n, c, h, w] of [[32, 64, 56, 56], [256, 128, 28, 28]]) {
     ['read x', () => e.readAll(X, size)],
     ['copy (floor)', () => e.copyAll(X, Y, size)],
     ['memory order, 2 passes', () => e.twoPass(X, Y, size)],
-    ['channel order', () => e.channelOrder(X, Y, n, c, s, 1, 1)],
-    ['channel order, 4 runs side by side', () => e.channelOrder(X, Y, n, c, s, 4, 4)],
+    ['channel order', () => e.channelOrder(X, Y, n, c, s, 1)],
+    ['channel order, 4 runs side by side', () => e.channelOrder(X, Y, n, c, s, 4)],
     ['groups of 4 channels', () => e.groupOrder(X, Y, n, c, s, 4)],
     ['groups of 16 channels', () => e.groupOrder(X, Y, n, c, s, 16)],
   ];
